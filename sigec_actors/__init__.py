@@ -1,0 +1,3 @@
+"""SIGEC-VE: an actor-based OCPP charging station management system."""
+
+__version__ = "0.1.0"
