@@ -1,0 +1,222 @@
+"""Configuration: config/default.toml, an optional overlay file, then environment overrides."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import msgspec
+
+from sigec_actors.errors import ConfigError
+
+DEFAULT_TOML = Path(__file__).resolve().parents[1] / "config" / "default.toml"
+
+Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
+PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
+
+
+class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    pass
+
+
+class ServerConfig(_Section):
+    data_dir: str
+    bind: str
+    http_port: Port
+    ocpp_port: Port
+    workers: Annotated[int, msgspec.Meta(ge=0, le=256)]
+    shutdown_timeout_s: PositiveFloat
+    public_host: str
+
+
+class LogConfig(_Section):
+    format: Literal["auto", "json", "console"]
+    level: Literal["debug", "info", "warning", "error"]
+
+
+class DatabaseConfig(_Section):
+    url: str
+    pool_min: Annotated[int, msgspec.Meta(ge=0)]
+    pool_max: Annotated[int, msgspec.Meta(ge=1)]
+    command_timeout_s: PositiveFloat
+
+
+class UrlConfig(_Section):
+    url: str
+
+
+class AuthConfig(_Section):
+    jwt_secret: str
+    admin_email: str
+    admin_password: str
+    access_ttl_s: Annotated[int, msgspec.Meta(ge=1, le=900)]
+    refresh_ttl_s: Annotated[int, msgspec.Meta(ge=60)]
+    hash_concurrency: Annotated[int, msgspec.Meta(ge=0)]
+
+
+class OcppConfig(_Section):
+    call_timeout_s: PositiveFloat
+    auto_register: bool
+    max_frame_bytes: Annotated[int, msgspec.Meta(ge=1024)]
+    ping_interval_s: PositiveFloat
+    ping_timeout_s: PositiveFloat
+    command_queue_size: Annotated[int, msgspec.Meta(ge=0)]
+    compression: bool
+    heartbeat_interval_s: Annotated[int, msgspec.Meta(ge=1)]
+    tls_cert: str
+    tls_key: str
+    tls_client_ca: str
+
+
+class ClusterConfig(_Section):
+    admin_port: Annotated[int, msgspec.Meta(ge=1, le=65535)]
+
+
+class Settings(_Section):
+    """The whole validated configuration; every field comes from config/default.toml."""
+
+    server: ServerConfig
+    log: LogConfig
+    database: DatabaseConfig
+    nats: UrlConfig
+    redis: UrlConfig
+    auth: AuthConfig
+    ocpp: OcppConfig
+    cluster: ClusterConfig
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.server.data_dir).resolve()
+
+
+# Public environment names (part of the interface), each mapped to its TOML key.
+PUBLIC_ENV: Mapping[str, str] = {
+    "SIGEC_DATA_DIR": "server.data_dir",
+    "SIGEC_HTTP_PORT": "server.http_port",
+    "SIGEC_OCPP_PORT": "server.ocpp_port",
+    "SIGEC_BIND": "server.bind",
+    "SIGEC_WORKERS": "server.workers",
+    "DATABASE_URL": "database.url",
+    "NATS_URL": "nats.url",
+    "REDIS_URL": "redis.url",
+    "SIGEC_JWT_SECRET": "auth.jwt_secret",
+    "SIGEC_ADMIN_EMAIL": "auth.admin_email",
+    "SIGEC_ADMIN_PASSWORD": "auth.admin_password",
+}
+
+_URL_SCHEMES: Mapping[str, tuple[str, ...]] = {
+    "database.url": ("postgresql", "postgres"),
+    "nats.url": ("nats", "tls", "ws", "wss"),
+    "redis.url": ("redis", "rediss", "unix"),
+}
+_GENERIC_ENV = re.compile(r"^SIGEC_([A-Z0-9_]+?)__([A-Z0-9_]+)$")
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None,
+    overlay: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build Settings from the defaults, an overlay file, the environment and explicit overrides.
+
+    Raises ConfigError naming the offending key on any bad value.
+    """
+    env = os.environ if env is None else env
+    raw = _read_toml(DEFAULT_TOML)
+    overlay_path = overlay or (Path(env["SIGEC_CONFIG"]) if env.get("SIGEC_CONFIG") else None)
+    if overlay_path is not None:
+        _merge(raw, _read_toml(overlay_path), str(overlay_path))
+    origins: dict[str, str] = {}
+    for key, (value, name) in _env_overrides(env, raw).items():
+        _set(raw, key, value)
+        origins[key] = name
+    for key, value in (overrides or {}).items():
+        _set(raw, key, value)
+        origins.pop(key, None)
+    try:
+        settings = _convert(raw)
+        _check_urls(settings)
+    except ConfigError as exc:
+        if exc.key in origins:
+            raise ConfigError(f"{origins[exc.key]} ({exc.key})", exc.problem) from exc
+        raise
+    return settings
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot read: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), f"invalid TOML: {exc}") from exc
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any], source: str) -> None:
+    for section, values in extra.items():
+        if section not in base or not isinstance(values, dict):
+            raise ConfigError(section, f"unknown section in {source}")
+        for key, value in values.items():
+            if key not in base[section]:
+                raise ConfigError(f"{section}.{key}", f"unknown key in {source}")
+            base[section][key] = value
+
+
+def _env_overrides(env: Mapping[str, str], raw: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    found: dict[str, tuple[str, str]] = {}
+    for name, value in env.items():
+        match = _GENERIC_ENV.match(name)
+        if match:
+            section, key = match.group(1).lower(), match.group(2).lower()
+            if section not in raw or key not in raw[section]:
+                raise ConfigError(name, "unknown configuration key")
+            found[f"{section}.{key}"] = (value, name)
+    for name, key in PUBLIC_ENV.items():
+        if name in env:
+            found[key] = (env[name], name)
+    return found
+
+
+def _set(raw: dict[str, Any], dotted: str, value: Any) -> None:
+    section, _, key = dotted.partition(".")
+    if section not in raw or key not in raw[section]:
+        raise ConfigError(dotted, "unknown configuration key")
+    raw[section][key] = value
+
+
+def _convert(raw: dict[str, Any]) -> Settings:
+    try:
+        return msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        match = re.search(r"at `\$\.([\w.]+)`", message)
+        key = match.group(1) if match else "config"
+        problem = message.split(" - at ")[0]
+        raise ConfigError(key, problem) from exc
+
+
+def _check_urls(settings: Settings) -> None:
+    values = {
+        "database.url": settings.database.url,
+        "nats.url": settings.nats.url,
+        "redis.url": settings.redis.url,
+    }
+    for key, url in values.items():
+        if not url:
+            continue
+        try:
+            parts = urlsplit(url)
+            _ = parts.port  # raises ValueError on a bad port
+        except ValueError as exc:
+            raise ConfigError(key, f"malformed URL: {exc}") from exc
+        if parts.scheme not in _URL_SCHEMES[key]:
+            allowed = ", ".join(f"{s}://" for s in _URL_SCHEMES[key])
+            raise ConfigError(key, f"malformed URL: scheme must be one of {allowed}")
+        if parts.scheme != "unix" and not (parts.hostname or "host=" in parts.query):
+            raise ConfigError(key, "malformed URL: no host")
