@@ -1,0 +1,45 @@
+# SIGEC-VE: `make run` serves on embedded defaults, `make test` runs the whole suite.
+# Both create .venv if it is missing and (re)install the project when pyproject.toml changes.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: run test lint typecheck bench clean-venv help
+
+help:
+	@echo "make run    - set up .venv and run the server on embedded PostgreSQL and NATS"
+	@echo "make test   - set up .venv with the dev extra and run the test suite"
+	@echo "make lint   - ruff;  make typecheck - mypy --strict;  make bench - benchmarks"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@ $(VENV)/.installed
+
+run: $(VENV)/.installed
+	$(BIN)/sigec serve
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check sigec_actors api tests bench
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""Domain services: pure where possible, each behind the ports it needs."""
