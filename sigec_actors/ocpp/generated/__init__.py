@@ -1,0 +1,1 @@
+"""Generated OCPP wire models (see sigec_actors.ocpp.codegen)."""
