@@ -1,0 +1,108 @@
+"""The node's supervision tree: NodeSupervisor over charge-point, V2G and firmware supervisors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sigec_actors.runtime import (
+    ActorRef,
+    ActorSystem,
+    ChildSpec,
+    DynamicSupervisor,
+    Strategy,
+    Supervisor,
+    SupervisorRef,
+)
+
+CHARGE_POINTS = "charge-points"
+V2G = "v2g"
+FIRMWARE = "firmware"
+
+
+class ChargePointSupervisor(DynamicSupervisor):
+    """Dynamic: one ChargePoint actor per connected station, keyed by station id."""
+
+    __slots__ = ()
+
+
+class V2GSupervisor(DynamicSupervisor):
+    """Dynamic: one V2GSession actor per discharge session."""
+
+    __slots__ = ()
+
+
+class FirmwareSupervisor(DynamicSupervisor):
+    """Dynamic: one FirmwareJob actor per firmware update."""
+
+    __slots__ = ()
+
+
+class NodeSupervisor(Supervisor):
+    """One-for-one over the node's dynamic supervisors (and any service actors added later)."""
+
+    __slots__ = ()
+
+
+def build_node_tree(
+    node_name: str,
+    *,
+    child_max_restarts: int = 100,
+    child_within_s: float = 10.0,
+    node_max_restarts: int = 3,
+    node_within_s: float = 30.0,
+) -> ChildSpec:
+    """The root spec of a node: paths are `/<node_name>/charge-points/<station id>` etc.
+
+    The dynamic supervisors get a high restart intensity (`child_max_restarts` within
+    `child_within_s`) because their children are independent stations and sessions: a bug that
+    crashes a few of them must not take every station's actor down with it.
+    """
+
+    def dynamic(key: str, cls: type[DynamicSupervisor]) -> ChildSpec:
+        return ChildSpec(
+            key=key,
+            factory=lambda: cls(max_restarts=child_max_restarts, within_s=child_within_s),
+            kind=cls.__name__,
+            shutdown_timeout_s=None,  # a supervisor waits for its children's own timeouts
+        )
+
+    children = [
+        dynamic(CHARGE_POINTS, ChargePointSupervisor),
+        dynamic(V2G, V2GSupervisor),
+        dynamic(FIRMWARE, FirmwareSupervisor),
+    ]
+    return ChildSpec(
+        key=node_name,
+        factory=lambda: NodeSupervisor(
+            children,
+            strategy=Strategy.ONE_FOR_ONE,
+            max_restarts=node_max_restarts,
+            within_s=node_within_s,
+        ),
+        kind=NodeSupervisor.__name__,
+        shutdown_timeout_s=None,
+    )
+
+
+class NodeTree:
+    """Handles on a running node tree, for the gateway, the REST API and the console.
+
+    The handles stay valid when a supervisor restarts (its ref is stable); children of a
+    restarted dynamic supervisor are gone and must be started again by their owners.
+    """
+
+    __slots__ = ("charge_points", "firmware", "root", "system", "v2g")
+
+    def __init__(self, system: ActorSystem, root: ActorRef[Any]) -> None:
+        self.system = system
+        self.root = root
+        self.charge_points = SupervisorRef(system.lookup(f"{root.path}/{CHARGE_POINTS}"))
+        self.v2g = SupervisorRef(system.lookup(f"{root.path}/{V2G}"))
+        self.firmware = SupervisorRef(system.lookup(f"{root.path}/{FIRMWARE}"))
+
+    @classmethod
+    async def start(cls, system: ActorSystem, node_name: str | None = None) -> NodeTree:
+        """Start the node tree as the system's root (named after the system by default)."""
+        root = await system.start(build_node_tree(node_name or system.name))
+        await SupervisorRef(root).which_children()  # returns after on_start: children exist
+        return cls(system, root)
