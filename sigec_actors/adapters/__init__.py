@@ -1,0 +1,1 @@
+"""Adapters: one module per technology (PostgreSQL, NATS, Redis, in-process)."""

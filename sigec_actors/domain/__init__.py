@@ -1,0 +1,1 @@
+"""Plain data shared by ports and adapters: frozen records, enumerations, typed errors."""
