@@ -1,0 +1,1 @@
+"""Tests of the OCPP wire models, codec and RPC framing."""
