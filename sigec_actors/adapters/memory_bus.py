@@ -21,6 +21,10 @@ def subject_matches(pattern: str, subject: str) -> bool:
     return len(p) == len(s)
 
 
+async def _deliver(handler: BusHandler, msg: BusMessage) -> bytes | None:
+    return await handler(msg)
+
+
 class _Sub:
     def __init__(self, bus: MemoryEventBus, pattern: str, handler: BusHandler,
                  queue: str | None) -> None:
@@ -45,7 +49,7 @@ class MemoryEventBus:
         msg = BusMessage(subject, data, None, dict(headers) if headers else None)
         self.published.append(msg)
         for sub in self._targets(subject):
-            task = asyncio.create_task(sub.handler(msg))
+            task = asyncio.create_task(_deliver(sub.handler, msg))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 

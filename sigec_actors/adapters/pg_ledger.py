@@ -30,18 +30,11 @@ from sigec_actors.domain.ledger import (
     NewJournalEntry,
     PostingIn,
     PostResult,
+    check_balanced,
     same_postings,
 )
 from sigec_actors.domain.records import OutboxMessage
 from sigec_actors.ports import DbConn, DbPool
-
-
-def check_balanced(entry: NewJournalEntry) -> None:
-    """Raise UnbalancedEntry unless the entry has >= 2 non-zero postings summing to zero."""
-    total = sum(p.amount_centavos for p in entry.postings)
-    if total != 0 or len(entry.postings) < 2 or any(p.amount_centavos == 0
-                                                    for p in entry.postings):
-        raise UnbalancedEntry(entry.source_type, entry.source_id, total)
 
 
 class PgLedgerRepository:

@@ -9,6 +9,8 @@ from uuid import UUID
 
 import msgspec
 
+from sigec_actors.domain.errors import UnbalancedEntry
+
 
 class AccountKind(StrEnum):
     USER_WALLET = "user_wallet"
@@ -86,3 +88,11 @@ def same_postings(a: tuple[PostingIn, ...], b: tuple[PostingIn, ...]) -> bool:
     def key(p: PostingIn) -> tuple[str, int]:
         return (str(p.account_id), p.amount_centavos)
     return sorted(a, key=key) == sorted(b, key=key)
+
+
+def check_balanced(entry: NewJournalEntry) -> None:
+    """Raise UnbalancedEntry unless the entry has >= 2 non-zero postings summing to zero."""
+    total = sum(p.amount_centavos for p in entry.postings)
+    if total != 0 or len(entry.postings) < 2 or any(p.amount_centavos == 0
+                                                    for p in entry.postings):
+        raise UnbalancedEntry(entry.source_type, entry.source_id, total)

@@ -9,3 +9,16 @@ from sigec_actors.testing.runtime import advance as advance
 from sigec_actors.testing.runtime import quiescent as quiescent
 from sigec_actors.testing.runtime import running_system as running_system
 from sigec_actors.testing.runtime import settle as settle
+
+# isort: split
+# Persistence, events and cache fakes (issue 5).
+from sigec_actors.adapters.memory_bus import MemoryEventBus as MemoryEventBus
+from sigec_actors.adapters.memory_cache import MemoryCache as MemoryCache
+from sigec_actors.testing.repos import InMemoryAuditLog as InMemoryAuditLog
+from sigec_actors.testing.repos import InMemoryIdTokens as InMemoryIdTokens
+from sigec_actors.testing.repos import InMemoryOutbox as InMemoryOutbox
+from sigec_actors.testing.repos import InMemoryRefreshTokens as InMemoryRefreshTokens
+from sigec_actors.testing.repos import InMemoryStations as InMemoryStations
+from sigec_actors.testing.repos import InMemoryUsers as InMemoryUsers
+from sigec_actors.testing.repos_money import InMemoryLedger as InMemoryLedger
+from sigec_actors.testing.repos_money import InMemoryTransactionEvents as InMemoryTransactionEvents
