@@ -26,7 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", metavar="DIR", help="data directory (SIGEC_DATA_DIR)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = sub.add_parser("serve", help="run the CSMS (embedded PostgreSQL/NATS when no URL is set)")
+    serve = sub.add_parser(
+        "serve", help="run the CSMS (embedded PostgreSQL/NATS when no URL is set)")
     serve.add_argument("--bind", help="bind address (SIGEC_BIND)")
     serve.add_argument("--http-port", type=int, help="REST port (SIGEC_HTTP_PORT)")
     serve.add_argument("--ocpp-port", type=int, help="OCPP WebSocket port (SIGEC_OCPP_PORT)")

@@ -24,7 +24,7 @@ class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     pass
 
 
-class ServerConfig(_Section):
+class ServerConfig(_Section, frozen=True, forbid_unknown_fields=True):
     data_dir: str
     bind: str
     http_port: Port
@@ -34,23 +34,23 @@ class ServerConfig(_Section):
     public_host: str
 
 
-class LogConfig(_Section):
+class LogConfig(_Section, frozen=True, forbid_unknown_fields=True):
     format: Literal["auto", "json", "console"]
     level: Literal["debug", "info", "warning", "error"]
 
 
-class DatabaseConfig(_Section):
+class DatabaseConfig(_Section, frozen=True, forbid_unknown_fields=True):
     url: str
     pool_min: Annotated[int, msgspec.Meta(ge=0)]
     pool_max: Annotated[int, msgspec.Meta(ge=1)]
     command_timeout_s: PositiveFloat
 
 
-class UrlConfig(_Section):
+class UrlConfig(_Section, frozen=True, forbid_unknown_fields=True):
     url: str
 
 
-class AuthConfig(_Section):
+class AuthConfig(_Section, frozen=True, forbid_unknown_fields=True):
     jwt_secret: str
     admin_email: str
     admin_password: str
@@ -59,7 +59,7 @@ class AuthConfig(_Section):
     hash_concurrency: Annotated[int, msgspec.Meta(ge=0)]
 
 
-class OcppConfig(_Section):
+class OcppConfig(_Section, frozen=True, forbid_unknown_fields=True):
     call_timeout_s: PositiveFloat
     auto_register: bool
     max_frame_bytes: Annotated[int, msgspec.Meta(ge=1024)]
@@ -73,11 +73,11 @@ class OcppConfig(_Section):
     tls_client_ca: str
 
 
-class ClusterConfig(_Section):
+class ClusterConfig(_Section, frozen=True, forbid_unknown_fields=True):
     admin_port: Annotated[int, msgspec.Meta(ge=1, le=65535)]
 
 
-class Settings(_Section):
+class Settings(_Section, frozen=True, forbid_unknown_fields=True):
     """The whole validated configuration; every field comes from config/default.toml."""
 
     server: ServerConfig
@@ -197,7 +197,7 @@ def _convert(raw: dict[str, Any]) -> Settings:
         message = str(exc)
         match = re.search(r"at `\$\.([\w.]+)`", message)
         key = match.group(1) if match else "config"
-        problem = message.split(" - at ")[0]
+        problem = message.split(" - at ", maxsplit=1)[0]
         raise ConfigError(key, problem) from exc
 
 

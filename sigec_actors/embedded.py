@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ class EmbeddedServiceError(SigecError):
 
 
 def _die_with_parent() -> None:
-    """Runs in the child before exec: the kernel sends SIGTERM if our process dies (even SIGKILL)."""
+    """Runs in the child before exec: the kernel sends SIGTERM if we die (even by SIGKILL)."""
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -70,7 +71,10 @@ class EmbeddedPostgres:
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         try:
-            self._server = pgserver.get_server(self.data_dir, cleanup_mode="stop")
+            with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
+                warnings.simplefilter("ignore")
+                self._server = pgserver.get_server(  # type: ignore[attr-defined]
+                self.data_dir, cleanup_mode="stop")
         except Exception as exc:  # pgserver raises bare exceptions of many kinds
             raise EmbeddedServiceError("postgresql", f"{type(exc).__name__}: {exc}") from exc
         exists = self._server.psql(
@@ -129,6 +133,7 @@ class EmbeddedNats:
         self._proc = subprocess.Popen(  # noqa: S603 -- fixed binary and arguments
             cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent,  # noqa: PLW1509
+            start_new_session=True,  # Ctrl-C in a terminal must reach us, not the server
         )
         self.pid_file.write_text(str(self._proc.pid))
         self.port = port

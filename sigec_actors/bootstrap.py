@@ -1,0 +1,119 @@
+"""The one place that builds adapters: embedded services, pool, NATS, cache, migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nats
+import structlog
+from nats.aio.client import Client as NatsClient
+
+from sigec_actors.adapters.pg import create_pool
+from sigec_actors.config import Settings
+from sigec_actors.embedded import EmbeddedNats, EmbeddedPostgres
+from sigec_actors.logs import step
+from sigec_actors.ports import DbPool
+
+log = structlog.get_logger("bootstrap")
+
+
+@dataclass
+class Services:
+    """Connections to the data plane, plus the embedded servers we started (if any)."""
+
+    settings: Settings
+    database_url: str = ""
+    nats_url: str = ""
+    pool: DbPool | None = None
+    nats: NatsClient | None = None
+    embedded_pg: EmbeddedPostgres | None = None
+    embedded_nats: EmbeddedNats | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    async def close(self) -> None:
+        """Close connections, then stop embedded servers (reverse of start)."""
+        if self.nats is not None and not self.nats.is_closed:
+            await self.nats.drain()
+        if self.pool is not None:
+            await self.pool.close()
+        if self.embedded_nats is not None:
+            await asyncio.to_thread(self.embedded_nats.stop)
+        if self.embedded_pg is not None:
+            await asyncio.to_thread(self.embedded_pg.stop)
+
+
+async def start_data_plane(settings: Settings) -> Services:
+    """Start embedded services where no URL is configured, then connect to everything."""
+    services = Services(settings=settings)
+    data_dir = settings.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        await _start_database(services, data_dir)
+        await _start_nats(services, data_dir)
+    except BaseException:
+        await services.close()
+        raise
+    return services
+
+
+async def _start_database(services: Services, data_dir: Path) -> None:
+    settings = services.settings
+    url = settings.database.url
+    if not url:
+        with step(log, "embedded_postgres_started", data=str(data_dir / "pg")):
+            services.embedded_pg = EmbeddedPostgres(data_dir / "pg")
+            url = await asyncio.to_thread(services.embedded_pg.start)
+    services.database_url = url
+    with step(log, "database_connected"):
+        services.pool = await create_pool(
+            url, min_size=settings.database.pool_min, max_size=settings.database.pool_max,
+            command_timeout=settings.database.command_timeout_s,
+        )
+
+
+async def _start_nats(services: Services, data_dir: Path) -> None:
+    url = services.settings.nats.url
+    if not url:
+        with step(log, "embedded_nats_started", data=str(data_dir / "nats")):
+            services.embedded_nats = EmbeddedNats(data_dir / "nats")
+            url = await asyncio.to_thread(services.embedded_nats.start)
+    services.nats_url = url
+    with step(log, "nats_connected"):
+        services.nats = await nats.connect(
+            url, name=f"sigec-{os.getpid()}", max_reconnect_attempts=-1,
+            reconnect_time_wait=1, connect_timeout=5,
+            error_cb=_nats_error, disconnected_cb=_nats_disconnected,
+            reconnected_cb=_nats_reconnected,
+        )
+
+
+async def _nats_error(exc: Exception) -> None:
+    log.warning("nats_error", error=f"{type(exc).__name__}: {exc}")
+
+
+async def _nats_disconnected() -> None:
+    log.warning("nats_disconnected")
+
+
+async def _nats_reconnected() -> None:
+    log.info("nats_reconnected")
+
+
+def jwt_secret(settings: Settings) -> str:
+    """The configured JWT secret, or one generated once and kept (0600) under the data dir."""
+    if settings.auth.jwt_secret:
+        return settings.auth.jwt_secret
+    path = settings.data_dir / "jwt_secret"
+    if path.exists():
+        return path.read_text().strip()
+    secret = secrets.token_urlsafe(48)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secret)
+    return secret

@@ -1,0 +1,80 @@
+"""One node: its actor tree, the OCPP gateway and the REST API on one event loop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from api.app import create_app
+from api.context import AppContext
+from sigec_actors.bootstrap import Services
+from sigec_actors.config import Settings
+from sigec_actors.logs import step
+from sigec_actors.readiness import readiness_checks
+
+log = structlog.get_logger("node")
+
+
+@dataclass(frozen=True)
+class NodeEndpoints:
+    """Where this node listens, as URLs a client can use."""
+
+    http_url: str
+    ocpp_url: str
+
+
+class Node:
+    """Owns the node's listeners; `start` binds them, `stop` closes them in reverse order."""
+
+    def __init__(self, settings: Settings, services: Services, name: str) -> None:
+        self.settings = settings
+        self.services = services
+        self.name = name
+        self.first_admin_notice: dict[str, Any] | None = None
+        self._runner: web.AppRunner | None = None
+        self.app_context = AppContext(settings=settings)
+
+    async def prepare(self) -> None:
+        """Apply migrations and create the first admin (idempotent; safe from several nodes)."""
+        from sigec_actors.setup import ensure_first_admin, migrate
+
+        await migrate(self.services)
+        self.first_admin_notice = await ensure_first_admin(self.settings, self.services)
+
+    async def start(self) -> NodeEndpoints:
+        """Bind the REST API (and the gateway) and return the endpoints."""
+        self.app_context.readiness = readiness_checks(self.services)
+        server = self.settings.server
+        with step(log, "http_listening") as info:
+            self._runner = web.AppRunner(create_app(self.app_context), access_log=None,
+                                         handle_signals=False, shutdown_timeout=2.0)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, server.bind, server.http_port, reuse_port=True)
+            await site.start()
+            http_port = _bound_port(site)
+            info["port"] = http_port
+        host = self.public_host()
+        return NodeEndpoints(http_url=f"http://{host}:{http_port}",
+                             ocpp_url=f"ws://{host}:{server.ocpp_port}/ocpp")
+
+    def public_host(self) -> str:
+        server = self.settings.server
+        if server.public_host:
+            return server.public_host
+        return "127.0.0.1" if server.bind in ("0.0.0.0", "", "::") else server.bind
+
+    async def stop(self) -> None:
+        """Stop accepting, close connections, stop the actor tree."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+
+def _bound_port(site: web.TCPSite) -> int:
+    server = site._server  # aiohttp keeps the asyncio.Server here; the port may have been 0
+    if server is None or not server.sockets:  # type: ignore[attr-defined]
+        raise RuntimeError("HTTP site did not bind")
+    return int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]

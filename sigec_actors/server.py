@@ -1,0 +1,111 @@
+"""`sigec serve` with one inline node: data plane, migrations, first admin, node, runtime.json."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from sigec_actors.bootstrap import Services, start_data_plane
+from sigec_actors.config import Settings
+from sigec_actors.dsn import redact
+from sigec_actors.logs import step
+from sigec_actors.node import Node, NodeEndpoints
+
+log = structlog.get_logger("server")
+
+
+def runtime_file(settings: Settings) -> Path:
+    """Where a running server advertises its endpoints."""
+    return settings.data_dir / "runtime.json"
+
+
+def write_runtime(settings: Settings, services: Services, endpoints: NodeEndpoints) -> Path:
+    """Write runtime.json atomically (0600) so tools and the console can find this server."""
+    data = {
+        "httpUrl": endpoints.http_url,
+        "ocppUrl": endpoints.ocpp_url,
+        "databaseUrl": redact(services.database_url),
+        "natsUrl": redact(services.nats_url),
+        "redisUrl": redact(settings.redis.url) or None,
+        "pid": os.getpid(),
+        "workers": settings.server.workers,
+    }
+    path = runtime_file(settings)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh, indent=2)
+    tmp.replace(path)
+    return path
+
+
+async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
+    """Run until SIGTERM/SIGINT (or `stop` is set); return the process exit code."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("starting", pid=os.getpid(), data_dir=str(settings.data_dir),
+             workers=settings.server.workers)
+    services = await start_data_plane(settings)
+    node: Node | None = None
+    try:
+        node = Node(settings, services, name="node-1")
+        await node.prepare()
+        endpoints = await node.start()
+        write_runtime(settings, services, endpoints)
+        _print_banner(settings, endpoints, node.first_admin_notice)
+        log.info("ready", http=endpoints.http_url, ocpp=endpoints.ocpp_url)
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            runtime_file(settings).unlink()
+        await _shutdown(node, services, settings.server.shutdown_timeout_s)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+    log.info("stopped")
+    return 0
+
+
+async def _shutdown(node: Node | None, services: Services, timeout_s: float) -> None:
+    with step(log, "shutdown_complete"):
+        try:
+            async with asyncio.timeout(timeout_s * 0.8):
+                if node is not None:
+                    await node.stop()
+                await services.close()
+        except TimeoutError:
+            log.warning("shutdown_timed_out", timeout_s=timeout_s)
+            if services.embedded_nats is not None:
+                services.embedded_nats.stop(timeout_s=1)
+            if services.embedded_pg is not None:
+                services.embedded_pg.stop()
+
+
+def _print_banner(settings: Settings, endpoints: NodeEndpoints,
+                  admin: dict[str, Any] | None) -> None:
+    lines = [
+        "",
+        "SIGEC-VE is running",
+        f"  REST API : {endpoints.http_url}/api/v1   (health: {endpoints.http_url}/health/ready)",
+        f"  OCPP     : {endpoints.ocpp_url}/{{stationId}}   (subprotocol ocpp2.0.1)",
+        f"  data dir : {settings.data_dir}",
+    ]
+    if admin is not None:
+        lines.append(f"  admin    : {admin['email']}")
+        if admin.get("password"):
+            lines.append(f"  password : {admin['password']}   (shown once; change it after login)")
+        lines.append(f"  log in   : curl -X POST {endpoints.http_url}/api/v1/auth/login "
+                     "-H 'Content-Type: application/json' "
+                     "-d '{\"email\": \"...\", \"password\": \"...\"}'")
+    lines.append("  stop     : Ctrl-C")
+    print("\n".join(lines), file=sys.stdout, flush=True)
