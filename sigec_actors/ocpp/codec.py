@@ -87,7 +87,11 @@ def _null_path(value: Any, kind: mi.Type, path: str) -> str | None:
 def _reject_nulls(model: type[msgspec.Struct], payload: Payload) -> PayloadError | None:
     # Optional fields are typed `X | None` for ergonomics, so msgspec accepts an explicit
     # null there; the schemas never allow null outside untyped (`Any`) properties.
-    path = _null_path(msgspec.json.decode(payload), _type_info(model), "$")
+    try:
+        generic = msgspec.json.decode(payload)
+    except RecursionError:  # only unknown CustomData extras can nest this deep
+        return PayloadError(ErrorCode.FORMAT_VIOLATION, "payload nested too deeply")
+    path = _null_path(generic, _type_info(model), "$")
     if path is None:
         return None
     return PayloadError(
@@ -104,6 +108,8 @@ def _decode(
         return classify(error)
     except msgspec.DecodeError as error:
         return PayloadError(ErrorCode.FORMAT_VIOLATION, f"payload is not valid JSON: {error}")
+    except RecursionError:
+        return PayloadError(ErrorCode.FORMAT_VIOLATION, "payload nested too deeply")
     if b"null" in bytes(payload):
         return _reject_nulls(model, payload) or value
     return value

@@ -65,7 +65,7 @@ def _read(decoder: msgspec.json.Decoder[Any], raw: msgspec.Raw) -> Any:
     """The element decoded with `decoder`, or None when it has another JSON type."""
     try:
         return decoder.decode(raw)
-    except msgspec.ValidationError:
+    except (msgspec.ValidationError, RecursionError):
         return None
 
 
@@ -95,6 +95,8 @@ def _split(data: str | bytes) -> list[msgspec.Raw] | FrameError:
         parts = _PARTS.decode(data)
     except msgspec.DecodeError:  # ValidationError included: valid JSON that is not an array
         return FrameError(UNREADABLE_ID, ErrorCode.RPC_FRAMEWORK_ERROR, _why_not_array(data))
+    except RecursionError:  # msgspec refuses absurd nesting this way
+        return FrameError(UNREADABLE_ID, ErrorCode.RPC_FRAMEWORK_ERROR, "frame nested too deeply")
     if not parts:
         return FrameError(UNREADABLE_ID, ErrorCode.RPC_FRAMEWORK_ERROR, "frame is an empty array")
     return parts
@@ -103,7 +105,7 @@ def _split(data: str | bytes) -> list[msgspec.Raw] | FrameError:
 def _why_not_array(data: str | bytes) -> str:
     try:
         msgspec.json.decode(data)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return "frame is not valid JSON"
     return "frame is not a JSON array"
 

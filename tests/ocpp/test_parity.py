@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from sigec_actors.ocpp import codec
 from sigec_actors.ocpp.errors import ErrorCode, PayloadError
-from sigec_actors.ocpp.generated import v201
+from sigec_actors.ocpp.generated.v201 import ACTIONS
 from tests.ocpp.oracle import SCHEMAS, object_sites, payloads, resolve, validator
 
 EXAMPLES = int(os.environ.get("SIGEC_PARITY_EXAMPLES", "10"))
@@ -64,9 +64,9 @@ Mutation = tuple[str, Callable[[], None]]
 
 
 def model(name: str) -> type[msgspec.Struct]:
-    cls = getattr(v201, name)
-    assert isinstance(cls, type) and issubclass(cls, msgspec.Struct)
-    return cls
+    if name.endswith("Request"):
+        return ACTIONS[name.removesuffix("Request")].request
+    return ACTIONS[name.removesuffix("Response")].response
 
 
 def decode(name: str, payload: Any) -> msgspec.Struct | PayloadError:
