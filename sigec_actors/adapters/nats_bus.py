@@ -23,8 +23,11 @@ MAX_AGE_S = 7 * 24 * 3600.0
 
 
 async def ensure_streams(js: JetStreamContext, *, duplicate_window_s: float = DUPLICATE_WINDOW_S,
-                         max_age_s: float = MAX_AGE_S, timeout_s: float = 5.0) -> list[str]:
-    """Create (or bring up to date) one stream per subject group; idempotent. Return names."""
+                         max_age_s: float = MAX_AGE_S) -> list[str]:
+    """Create (or bring up to date) one stream per subject group; idempotent. Return names.
+
+    Requests use the JetStream context's own timeout (`nc.jetstream(timeout=...)`).
+    """
     for name, subject in STREAMS.items():
         config = StreamConfig(
             name=name, subjects=[subject], storage=StorageType.FILE,
@@ -33,12 +36,12 @@ async def ensure_streams(js: JetStreamContext, *, duplicate_window_s: float = DU
         try:
             info = await js.stream_info(name)
         except nats.js.errors.NotFoundError:
-            await js.add_stream(config, timeout=timeout_s)
+            await js.add_stream(config)
             continue
         current = info.config
         if (current.subjects != [subject] or current.duplicate_window != duplicate_window_s
                 or current.max_age != max_age_s):
-            await js.update_stream(config, timeout=timeout_s)
+            await js.update_stream(config)
     return list(STREAMS)
 
 

@@ -126,7 +126,7 @@ class OutboxRelay:
         """Publish one batch; return (rows marked sent, whether a publish failed)."""
         if not self._streams_ready:
             try:
-                await ensure_streams(self._js, timeout_s=self._timeout)
+                await ensure_streams(self._js)
             except _PUBLISH_ERRORS as exc:
                 log.warning("outbox_streams_unavailable", error=repr(exc))
                 return 0, True
