@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar, cast
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import msgspec
 
 from sigec_actors.domain.records import OutboxMessage

@@ -1,0 +1,160 @@
+"""Cache port on Redis and in memory (and Redis down), EventBus port on NATS and in memory."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from collections.abc import AsyncIterator
+
+import nats
+import pytest
+
+from sigec_actors.adapters.memory_bus import MemoryEventBus
+from sigec_actors.adapters.memory_cache import MemoryCache
+from sigec_actors.adapters.nats_bus import NatsEventBus
+from sigec_actors.adapters.redis_cache import RedisCache, cache_from_url
+from sigec_actors.domain.errors import BusTimeout, CacheUnavailable, NoResponders
+from sigec_actors.ports import BusMessage, Cache, EventBus
+
+
+@pytest.fixture(params=["memory", "redis"])
+def cache_url(request: pytest.FixtureRequest) -> str | None:
+    return None if request.param == "memory" else request.getfixturevalue("redis_url")
+
+
+@pytest.fixture
+async def cache(cache_url: str | None) -> AsyncIterator[Cache]:
+    c: Cache = (MemoryCache() if cache_url is None
+                else RedisCache.from_url(cache_url, prefix=f"test:{uuid.uuid4().hex}:"))
+    yield c
+    await c.close()
+
+
+async def test_cache_get_set_ttl_delete(cache: Cache) -> None:
+    assert await cache.get("k") is None
+    await cache.set("k", b"v", ttl_s=30)
+    assert await cache.get("k") == b"v"
+    await cache.delete("k")
+    assert await cache.get("k") is None
+    await cache.set("short", b"v", ttl_s=0.05)
+    await asyncio.sleep(0.15)
+    assert await cache.get("short") is None
+
+
+async def test_cache_fixed_window_counter(cache: Cache) -> None:
+    assert [await cache.hit("login:a@b", window_s=1) for _ in range(3)] == [1, 2, 3]
+    assert await cache.hit("login:other", window_s=1) == 1
+    await asyncio.sleep(1.1)
+    assert await cache.hit("login:a@b", window_s=1) == 1
+
+
+async def test_cache_deny_list_until_expiry(cache: Cache) -> None:
+    assert not await cache.is_denied("jti-1")
+    await cache.deny("jti-1", ttl_s=0.2)
+    assert await cache.is_denied("jti-1")
+    await asyncio.sleep(0.3)
+    assert not await cache.is_denied("jti-1")
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_redis_down_reads_fail_open_auth_fails_closed() -> None:
+    cache = cache_from_url(f"redis://127.0.0.1:{_closed_port()}/0")
+    assert isinstance(cache, RedisCache)
+    try:
+        assert await cache.get("k") is None
+        await cache.set("k", b"v", ttl_s=10)
+        await cache.delete("k")
+        with pytest.raises(CacheUnavailable) as info:
+            await cache.hit("login:x", window_s=60)
+        assert info.value.operation == "rate limit"
+        with pytest.raises(CacheUnavailable):
+            await cache.deny("jti", ttl_s=60)
+        with pytest.raises(CacheUnavailable):
+            await cache.is_denied("jti")
+        assert not await cache.ping()
+    finally:
+        await cache.close()
+
+
+def test_cache_factory_without_url_is_in_process() -> None:
+    assert isinstance(cache_from_url(None), MemoryCache)
+    assert isinstance(cache_from_url(""), MemoryCache)
+
+
+@pytest.fixture(params=["memory", "nats"])
+def bus_url(request: pytest.FixtureRequest) -> str | None:
+    return None if request.param == "memory" else request.getfixturevalue("nats_url")
+
+
+@pytest.fixture
+async def bus(bus_url: str | None) -> AsyncIterator[EventBus]:
+    if bus_url is None:
+        yield MemoryEventBus()
+        return
+    nc = await nats.connect(bus_url)
+    yield NatsEventBus(nc)
+    await nc.close()
+
+
+async def test_bus_publish_subscribe_with_wildcards(bus: EventBus) -> None:
+    base = f"sigec.test.{uuid.uuid4().hex}"
+    got: asyncio.Queue[BusMessage] = asyncio.Queue()
+
+    async def on_msg(msg: BusMessage) -> None:
+        await got.put(msg)
+
+    sub = await bus.subscribe(base + ".*.cmd", on_msg)
+    await bus.publish(base + ".CP1.cmd", b"hello", headers={"X-Id": "1"})
+    await bus.publish(base + ".CP1.other", b"ignored")
+    msg = await asyncio.wait_for(got.get(), 2)
+    assert (msg.subject, msg.data) == (base + ".CP1.cmd", b"hello")
+    assert msg.headers == {"X-Id": "1"}
+    await sub.unsubscribe()
+    await bus.publish(base + ".CP1.cmd", b"after")
+    await asyncio.sleep(0.1)
+    assert got.empty()
+
+
+async def test_bus_request_reply_and_errors(bus: EventBus) -> None:
+    subject = f"sigec.cp.{uuid.uuid4().hex}.cmd"
+
+    async def answer(msg: BusMessage) -> bytes:
+        return b"re:" + msg.data
+
+    with pytest.raises(NoResponders):
+        await bus.request(subject, b"x", timeout_s=1)
+    sub = await bus.subscribe(subject, answer, queue="nodes")
+    assert await bus.request(subject, b"ping", timeout_s=2) == b"re:ping"
+    await sub.unsubscribe()
+
+    async def silent(msg: BusMessage) -> None:
+        await asyncio.sleep(5)
+
+    slow = await bus.subscribe(subject, silent)
+    with pytest.raises(BusTimeout):
+        await bus.request(subject, b"x", timeout_s=0.2)
+    await slow.unsubscribe()
+
+
+async def test_bus_queue_group_delivers_once(bus: EventBus) -> None:
+    subject = f"sigec.q.{uuid.uuid4().hex}"
+    seen: list[str] = []
+
+    def handler(name: str):  # type: ignore[no-untyped-def]
+        async def on_msg(msg: BusMessage) -> None:
+            seen.append(name)
+        return on_msg
+
+    subs = [await bus.subscribe(subject, handler(n), queue="workers") for n in ("a", "b")]
+    for _ in range(10):
+        await bus.publish(subject, b"job")
+    await asyncio.sleep(0.2)
+    assert len(seen) == 10
+    for s in subs:
+        await s.unsubscribe()
