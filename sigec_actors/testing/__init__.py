@@ -9,6 +9,7 @@ from sigec_actors.testing.runtime import advance as advance
 from sigec_actors.testing.runtime import quiescent as quiescent
 from sigec_actors.testing.runtime import running_system as running_system
 from sigec_actors.testing.runtime import settle as settle
+from sigec_actors.testing.runtime import shutdown as shutdown
 
 # isort: split
 # Persistence, events and cache fakes (issue 5).

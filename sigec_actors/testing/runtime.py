@@ -118,11 +118,32 @@ async def advance(clock: FakeClock, system: ActorSystem, seconds: float) -> int:
 async def running_system(
     root: ChildSpec, *, clock: FakeClock | None = None, name: str = "test"
 ) -> AsyncIterator[tuple[ActorSystem, ActorRef[Any]]]:
-    """Start a system on a FakeClock, settle, yield (system, root ref), then shut it down."""
-    system = ActorSystem(clock=clock if clock is not None else FakeClock(), name=name)
+    """Start a system on a FakeClock, settle, yield (system, root ref), then shut it down.
+
+    Shutdown advances the fake clock if actors hang, so shutdown timeouts fire and a failing
+    test never hangs in teardown.
+    """
+    fake = clock if clock is not None else FakeClock()
+    system = ActorSystem(clock=fake, name=name)
     root_ref = await system.start(root)
     await settle(system)
     try:
         yield system, root_ref
     finally:
-        await system.shutdown()
+        await shutdown(system, fake)
+
+
+async def shutdown(system: ActorSystem, clock: FakeClock, *, max_fake_s: float = 3600) -> None:
+    """Shut the system down, advancing fake time one second at a time while it hangs."""
+    task = asyncio.ensure_future(system.shutdown())
+    waited = 0.0
+    while True:
+        for _ in range(50):
+            if task.done():
+                return task.result()
+            await asyncio.sleep(0)
+        if waited >= max_fake_s:
+            task.cancel()
+            raise RuntimeError(f"shutdown still hangs after {max_fake_s} fake seconds")
+        clock.advance(1.0)
+        waited += 1.0
