@@ -1,0 +1,1 @@
+"""The load generator: simulated OCPP 2.0.1 stations in worker processes, and its runner."""
