@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from functools import partial
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import structlog
 
-from sigec_actors.runtime.errors import ActorDead, AskTimeout, MailboxFull
+from sigec_actors.runtime.errors import ActorDead, MailboxFull
 from sigec_actors.runtime.messages import ChildExited
 from sigec_actors.runtime.ref import ActorRef
 from sigec_actors.runtime.spec import KILLED, NORMAL, SHUTDOWN, ChildSpec, ExitReason, crash
@@ -30,11 +29,6 @@ if TYPE_CHECKING:
 
 M = TypeVar("M")
 Envelope = tuple[Any, "asyncio.Future[Any] | None"]
-
-
-def _expire(fut: asyncio.Future[Any], path: str, timeout: float) -> None:
-    if not fut.done():
-        fut.set_exception(AskTimeout(path, timeout))
 
 
 class ActorContext(Generic[M]):
@@ -190,13 +184,9 @@ class ActorContext(Generic[M]):
         """
         fut: asyncio.Future[Any] = self._system.loop.create_future()
         self.enqueue(msg, fut)
-        if timeout is None:
-            return await fut
-        handle = self._system.clock.call_later(timeout, partial(_expire, fut, self.path, timeout))
-        try:
-            return await fut
-        finally:
-            handle.cancel()
+        if timeout is not None:
+            self._system.ask_deadlines(timeout).add(fut, self.path)
+        return await fut
 
     def post_system(self, msg: Any, reply: asyncio.Future[Any] | None) -> None:
         """Queue a control message ahead of the mailbox, unbounded; dropped if not running."""

@@ -9,6 +9,7 @@ import structlog
 
 from sigec_actors.runtime.clock import Clock, SystemClock
 from sigec_actors.runtime.context import ActorContext
+from sigec_actors.runtime.deadlines import AskDeadlines
 from sigec_actors.runtime.errors import ActorNotFound
 from sigec_actors.runtime.messages import RestartChild, TerminateChild
 from sigec_actors.runtime.ref import ActorRef
@@ -31,6 +32,7 @@ class ActorSystem:
         self.root_exit: ExitReason | None = None
         self._root: ActorContext[Any] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._deadlines: dict[float, AskDeadlines] = {}
         self._log = structlog.get_logger("sigec.actors").bind(system=name)
         self._audit = structlog.get_logger("sigec.audit").bind(system=name)
 
@@ -40,6 +42,13 @@ class ActorSystem:
         if self._loop is None:
             raise RuntimeError("ActorSystem.start() has not been called")
         return self._loop
+
+    def ask_deadlines(self, timeout_s: float) -> AskDeadlines:
+        """The shared deadline queue for asks with this timeout."""
+        queue = self._deadlines.get(timeout_s)
+        if queue is None:
+            queue = self._deadlines[timeout_s] = AskDeadlines(self.clock, timeout_s)
+        return queue
 
     async def start(self, root_spec: ChildSpec) -> ActorRef[Any]:
         """Start the root actor from its spec and return its ref."""

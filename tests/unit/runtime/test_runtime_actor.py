@@ -21,6 +21,7 @@ from sigec_actors.runtime import (
     Restart,
     Supervisor,
 )
+from sigec_actors.runtime.deadlines import AskDeadlines
 from sigec_actors.testing import FakeClock, advance, running_system, settle
 
 
@@ -163,6 +164,49 @@ async def test_ask_timeout_runs_on_the_injected_clock() -> None:
         assert await ref.ask(Get()) == 0  # the late reply was dropped, the actor lives on
 
 
+async def test_each_ask_expires_at_its_own_deadline() -> None:
+    journal: list[str] = []
+    gate = asyncio.Event()
+    clock = FakeClock()
+    async with running_system(tree(journal, gate), clock=clock) as (system, _):
+        ref = await counter(system)
+        first = asyncio.ensure_future(ref.ask(Block(), timeout=2.0))
+        await settle_some()
+        clock.advance(1.0)
+        second = asyncio.ensure_future(ref.ask(Get(), timeout=2.0))
+        third = asyncio.ensure_future(ref.ask(Get(), timeout=0.5))
+        await settle_some()
+        clock.advance(0.5)
+        await settle_some()
+        assert third.done() and not first.done()
+        clock.advance(0.5)
+        await settle_some()
+        assert first.done() and not second.done()
+        clock.advance(1.0)
+        for fut in (first, second, third):
+            with pytest.raises(AskTimeout):
+                await fut
+        gate.set()
+
+
+async def test_answered_asks_do_not_pile_up_behind_a_stuck_one() -> None:
+    clock = FakeClock()
+    deadlines = AskDeadlines(clock, 5.0)
+    loop = asyncio.get_running_loop()
+    stuck: asyncio.Future[Any] = loop.create_future()
+    deadlines.add(stuck, "/stuck")
+    for _ in range(20_000):
+        answered: asyncio.Future[Any] = loop.create_future()
+        deadlines.add(answered, "/fast")
+        answered.set_result(None)
+    assert len(deadlines) <= 4097  # compacted instead of holding 20,000 answered asks
+    clock.advance(5.0)
+    with pytest.raises(AskTimeout) as info:
+        await stuck
+    assert info.value.path == "/stuck"
+    assert len(deadlines) == 0
+
+
 async def test_receive_error_reaches_the_asker_and_crashes_the_actor() -> None:
     journal: list[str] = []
     async with running_system(tree(journal, restart=Restart.PERMANENT)) as (system, _):
@@ -298,13 +342,15 @@ async def test_timers_fire_on_the_fake_clock_and_stop_with_the_actor() -> None:
         ctx.every(1.0, Tick())
         once = ctx.after(2.5, Add(5))
         await advance(clock, system, 3.0)
-        assert await ref.ask(Tick()) == 4  # three timer ticks, then ours
-        assert await ref.ask(Get()) == 5
+        # timeout=None: no ask deadline timer, so clock.pending counts only the actor's timers
+        assert await ref.ask(Tick(), timeout=None) == 4  # three timer ticks, then ours
+        assert await ref.ask(Get(), timeout=None) == 5
         cancelled = ctx.after(1.0, Add(100))
         cancelled.cancel()
         once.cancel()  # already fired: harmless
         await advance(clock, system, 1.0)
-        assert await ref.ask(Get()) == 5
+        assert await ref.ask(Get(), timeout=None) == 5
+        assert clock.pending == 1
         await system.stop(ref.path)
         assert clock.pending == 0  # the periodic timer was cancelled by the stop
 
