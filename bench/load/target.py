@@ -103,11 +103,13 @@ class Target:
         raise NotImplementedError
 
     def usage(self) -> Usage:
-        if self.proc is not None:
-            with contextlib.suppress(psutil.Error):
-                for child in psutil.Process(self.proc.pid).children(recursive=True):
-                    self._descendants[child.pid] = child.create_time()
-        return tree_usage(self.pid)
+        proc = self.proc
+        if proc is None:  # between stop and start (reconnect-storm)
+            return Usage()
+        with contextlib.suppress(psutil.Error):
+            for child in psutil.Process(proc.pid).children(recursive=True):
+                self._descendants[child.pid] = child.create_time()
+        return tree_usage(proc.pid)
 
     def _spawn(self, argv: list[str], env: dict[str, str] | None = None) -> None:
         if self.log_path is not None:

@@ -37,7 +37,7 @@ async def serve_until_signalled(handler: Handler, host: str, port: int, **kwargs
         bound = next(iter(server.sockets)).getsockname()[1]
         print(f"READY {bound}", flush=True)
         await stop.wait()
-        server.close(close_connections=False)
+        server.close()  # close frames (1001 going away) to every station, as a restart would
 
 
 def main(handler: Handler, description: str, **kwargs: Any) -> None:

@@ -1,0 +1,1 @@
+"""Smoke tests of the bench harness itself (no timing asserts)."""
