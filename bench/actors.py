@@ -170,11 +170,13 @@ async def rate(asks: int, call: Callable[[int], Awaitable[Any]]) -> float:
 
 async def bench_asks(asks: int, spread: int, args_clients: int = 1000) -> dict[str, Any]:
     system, pool = await start_pool()
-    refs = await spawn(pool, spread)
-    one = refs[0]
+    one = (await spawn(pool, 1))[0]
     await rate(1000, one.ask)  # warm-up
     one_rate = await rate(asks, one.ask)
     one_no_timeout = await rate(asks, lambda i: one.ask(i, timeout=None))
+    await system.shutdown()
+    system, pool = await start_pool()
+    refs = await spawn(pool, spread)
     spread_rate = await rate(asks, lambda i: refs[i % spread].ask(i))
 
     async def client(c: int, clients: int) -> None:

@@ -6,6 +6,7 @@ on the hot path (an OCPP frame) learns about overload immediately. `send` is the
 it awaits space in FIFO order. Timer messages that find a full mailbox are dropped with a warning.
 Supervisor control messages and exit notices use a separate system queue that is processed first,
 so overload never hides a child's exit; that queue only grows with awaiting callers and exits.
+Not thread-safe: use it from the event loop's thread (other threads: loop.call_soon_threadsafe).
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ class ActorContext(Generic[M]):
     @property
     def actor(self) -> Actor[M] | None:
         """The current incarnation's Actor instance (None while stopped)."""
-        return self._actor if self._task is not None else None
+        return self._actor
 
     @property
     def parent(self) -> ActorContext[Any] | None:
@@ -322,7 +323,7 @@ class ActorContext(Generic[M]):
         if self._system.registry.get(self.path) is self:
             del self._system.registry[self.path]
         self._release()
-        actor = self._actor
+        actor, self._actor = self._actor, None  # a dead ref must not keep old state alive
         if actor is not None:
             for child in actor._child_contexts():  # a killed supervisor must not leak children
                 child.kill()
