@@ -13,7 +13,9 @@ from api.context import AppContext
 from sigec_actors.bootstrap import Services
 from sigec_actors.config import Settings
 from sigec_actors.logs import step
+from sigec_actors.node_tree import NodeTree
 from sigec_actors.readiness import readiness_checks
+from sigec_actors.runtime import ActorSystem
 
 log = structlog.get_logger("node")
 
@@ -36,6 +38,8 @@ class Node:
         self.first_admin_notice: dict[str, Any] | None = None
         self._runner: web.AppRunner | None = None
         self.app_context = AppContext(settings=settings)
+        self.actors = ActorSystem(name=name)
+        self.tree: NodeTree | None = None
 
     async def prepare(self) -> None:
         """Apply migrations and create the first admin (idempotent; safe from several nodes)."""
@@ -45,7 +49,9 @@ class Node:
         self.first_admin_notice = await ensure_first_admin(self.settings, self.services)
 
     async def start(self) -> NodeEndpoints:
-        """Bind the REST API (and the gateway) and return the endpoints."""
+        """Start the actor tree, bind the REST API (and the gateway) and return the endpoints."""
+        with step(log, "actor_tree_started", node=self.name):
+            self.tree = await NodeTree.start(self.actors, self.name)
         self.app_context.readiness = readiness_checks(self.services)
         server = self.settings.server
         with step(log, "http_listening") as info:
@@ -71,6 +77,9 @@ class Node:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.tree is not None:
+            await self.actors.shutdown()
+            self.tree = None
 
 
 def _bound_port(site: web.TCPSite) -> int:
