@@ -14,10 +14,11 @@ import structlog
 from nats.aio.client import Client as NatsClient
 
 from sigec_actors.adapters.pg import create_pool
+from sigec_actors.adapters.redis_cache import cache_from_url
 from sigec_actors.config import Settings
 from sigec_actors.embedded import EmbeddedNats, EmbeddedPostgres
 from sigec_actors.logs import step
-from sigec_actors.ports import DbPool
+from sigec_actors.ports import Cache, DbPool
 
 log = structlog.get_logger("bootstrap")
 
@@ -33,10 +34,25 @@ class Services:
     nats: NatsClient | None = None
     embedded_pg: EmbeddedPostgres | None = None
     embedded_nats: EmbeddedNats | None = None
+    cache: Cache | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+
+    def require_pool(self) -> DbPool:
+        """The pool; raises when the data plane is not started (a programming error)."""
+        if self.pool is None:
+            raise RuntimeError("database pool is not started")
+        return self.pool
+
+    def require_nats(self) -> NatsClient:
+        """The NATS client; raises when the data plane is not started."""
+        if self.nats is None:
+            raise RuntimeError("NATS is not connected")
+        return self.nats
 
     async def close(self) -> None:
         """Close connections, then stop embedded servers (reverse of start)."""
+        if self.cache is not None:
+            await self.cache.close()
         if self.nats is not None and not self.nats.is_closed:
             await self.nats.drain()
         if self.pool is not None:
@@ -55,6 +71,7 @@ async def start_data_plane(settings: Settings) -> Services:
     try:
         await _start_database(services, data_dir)
         await _start_nats(services, data_dir)
+        services.cache = cache_from_url(settings.redis.url or None)
     except BaseException:
         await services.close()
         raise

@@ -10,6 +10,8 @@ from aiohttp import web
 
 from api.app import create_app
 from api.context import AppContext
+from sigec_actors.adapters.nats_bus import ensure_streams
+from sigec_actors.adapters.outbox import OutboxRelay
 from sigec_actors.bootstrap import Services
 from sigec_actors.config import Settings
 from sigec_actors.logs import step
@@ -40,18 +42,23 @@ class Node:
         self.app_context = AppContext(settings=settings)
         self.actors = ActorSystem(name=name)
         self.tree: NodeTree | None = None
+        self.relay: OutboxRelay | None = None
 
     async def prepare(self) -> None:
         """Apply migrations and create the first admin (idempotent; safe from several nodes)."""
         from sigec_actors.setup import ensure_first_admin, migrate
 
         await migrate(self.services)
+        with step(log, "streams_ready") as info:
+            info["streams"] = await ensure_streams(self.services.require_nats().jetstream())
         self.first_admin_notice = await ensure_first_admin(self.settings, self.services)
 
     async def start(self) -> NodeEndpoints:
         """Start the actor tree, bind the REST API (and the gateway) and return the endpoints."""
         with step(log, "actor_tree_started", node=self.name):
             self.tree = await NodeTree.start(self.actors, self.name)
+        self.relay = OutboxRelay(self.services.require_pool(), self.services.require_nats().jetstream())
+        await self.relay.start()
         self.app_context.readiness = readiness_checks(self.services)
         server = self.settings.server
         with step(log, "http_listening") as info:
@@ -80,6 +87,9 @@ class Node:
         if self.tree is not None:
             await self.actors.shutdown()
             self.tree = None
+        if self.relay is not None:
+            await self.relay.stop()  # after the actors: their last events are in the outbox
+            self.relay = None
 
 
 def _bound_port(site: web.TCPSite) -> int:
