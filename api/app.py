@@ -2,16 +2,37 @@
 
 from __future__ import annotations
 
+import msgspec
 from aiohttp import web
 
 from api.context import CTX, AppContext
+from api.middleware import metrics_middleware
+from api.openapi import build_document
 from api.problems import problem_middleware
-from api.routes import health
+from api.routes import admin, auth, commands, devices, health, metrics, openapi, stations, users
+from api.routing import Resource, RouteSpec
+from api.services import SERVICES, ApiServices
+
+RESOURCES: tuple[Resource, ...] = (
+    health.resource, metrics.resource, openapi.resource, auth.resource, users.resource,
+    devices.resource, commands.resource, stations.resource, admin.resource,
+)
+
+
+def route_specs() -> list[RouteSpec]:
+    """Every route of the API with its metadata (OpenAPI, authorization matrix)."""
+    return [spec for resource in RESOURCES for spec in resource.specs]
 
 
 def create_app(ctx: AppContext) -> web.Application:
     """Build the REST application around an AppContext."""
-    app = web.Application(middlewares=[problem_middleware], client_max_size=1024 * 1024)
+    app = web.Application(middlewares=[metrics_middleware, problem_middleware],
+                          client_max_size=1024 * 1024)
     app[CTX] = ctx
-    app.add_routes(health.routes)
+    app[SERVICES] = ApiServices(ctx)
+    specs = route_specs()
+    app[openapi.SPECS] = specs
+    app[openapi.DOCUMENT] = msgspec.json.encode(build_document(specs))
+    for resource in RESOURCES:
+        app.add_routes(resource.table)
     return app

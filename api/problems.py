@@ -9,7 +9,17 @@ import msgspec
 import structlog
 from aiohttp import web
 
+from api import commands as cmd
+from api import errors as api
+from sigec_actors.domain import errors as store
+from sigec_actors.errors import SigecError
+from sigec_actors.runtime.errors import ActorNotFound
+from sigec_actors.services import auth
+from sigec_actors.services.stations import InvalidStationIdentity, InvalidStationPassword
+from sigec_actors.services.tokens import InvalidToken
+
 PROBLEM_TYPE = "application/problem+json"
+CACHE_RETRY_S = 5
 log = structlog.get_logger("api")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -39,13 +49,74 @@ def problem_response(status: int, title: str, detail: str | None = None,
                         content_type=PROBLEM_TYPE, headers=headers)
 
 
+_BEARER = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+
+
+def problem_for(exc: SigecError) -> Problem | None:  # noqa: PLR0911, PLR0912
+    """The problem answering a typed error, or None for errors that are bugs here (500)."""
+    match exc:
+        case api.InvalidInput():
+            return Problem(422, "Unprocessable Content", str(exc), field=exc.field,
+                           where=exc.where)
+        case InvalidStationIdentity():
+            return Problem(422, "Unprocessable Content", str(exc), field="id")
+        case InvalidStationPassword() | auth.WeakPassword():
+            return Problem(422, "Unprocessable Content", str(exc), field="password")
+        case api.MalformedBody():
+            return Problem(400, "Bad Request", str(exc))
+        case api.Unauthenticated() | InvalidToken():
+            return Problem(401, "Unauthorized", "a valid access token is required", _BEARER)
+        case auth.InvalidCredentials():
+            return Problem(401, "Unauthorized", str(exc))
+        case store.RefreshTokenError():
+            return Problem(401, "Unauthorized", "the refresh token cannot be used")
+        case api.Forbidden():
+            return Problem(403, "Forbidden", "your role does not allow this operation")
+        case api.NotFound() | ActorNotFound() | store.UnknownStation() | store.UnknownUser():
+            return Problem(404, "Not Found", str(exc))
+        case store.EmailTaken() | store.StationExists() | api.Conflict():
+            return Problem(409, "Conflict", str(exc))
+        case auth.LoginThrottled():
+            return Problem(429, "Too Many Requests", str(exc),
+                           {"Retry-After": str(exc.retry_after_s)})
+        case store.CacheUnavailable():
+            log.warning("cache_unavailable_fail_closed", operation=exc.operation)
+            return Problem(503, "Service Unavailable", "try again shortly",
+                           {"Retry-After": str(CACHE_RETRY_S)})
+        case api.NotConfigured():
+            return Problem(503, "Service Unavailable", str(exc))
+    return _command_problem(exc)
+
+
+def _command_problem(exc: SigecError) -> Problem | None:
+    match exc:
+        case cmd.CommandOffline() | cmd.CommandNotAllowed():
+            return Problem(409, "Conflict", str(exc), stationId=exc.station_id)
+        case cmd.CommandBusy():
+            return Problem(503, "Service Unavailable", str(exc),
+                           {"Retry-After": str(exc.retry_after_s)}, stationId=exc.station_id)
+        case cmd.CommandRejected():
+            return Problem(502, "Bad Gateway", str(exc), stationId=exc.station_id,
+                           ocppError=exc.code)
+        case cmd.CommandTimeout():
+            return Problem(504, "Gateway Timeout", str(exc), stationId=exc.station_id)
+    return None
+
+
 @web.middleware
 async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Turn Problem, HTTP errors and unexpected exceptions into problem+json (no stack traces)."""
+    """Turn Problem, typed errors, HTTP errors and unexpected exceptions into problem+json."""
     try:
         return await handler(request)
     except Problem as exc:
         return problem_response(exc.status, exc.title, exc.detail, exc.headers, **exc.extra)
+    except SigecError as exc:
+        problem = problem_for(exc)
+        if problem is None:
+            log.exception("unmapped_error", method=request.method, path=request.path)
+            return problem_response(500, "Internal Server Error")
+        return problem_response(problem.status, problem.title, problem.detail,
+                                problem.headers, **problem.extra)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -9,22 +9,35 @@ import asyncpg
 from aiohttp import web
 from nats import errors as nats_errors
 
-from api.context import ctx_of
+from api.routing import Call, Resource
+from api.schemas.base import Out
 
-routes = web.RouteTableDef()
+resource = Resource("health")
+routes = resource.table
 CHECK_TIMEOUT_S = 2.0
 
 
-@routes.get("/health/live")
-async def live(request: web.Request) -> web.Response:
+class LiveOut(Out, frozen=True, kw_only=True):
+    status: str
+
+
+class ReadyOut(Out, frozen=True, kw_only=True):
+    status: str
+    checks: dict[str, str]
+
+
+@resource.get("/health/live", "The process is up and its event loop answers", role=None,
+              response=LiveOut)
+async def live(call: Call) -> web.Response:
     """The process is up and its event loop answers."""
     return web.json_response({"status": "ok"})
 
 
-@routes.get("/health/ready")
-async def ready(request: web.Request) -> web.Response:
+@resource.get("/health/ready", "Every dependency answers (else 503 naming what does not)",
+              role=None, response=ReadyOut, errors=(503,))
+async def ready(call: Call) -> web.Response:
     """200 when every dependency answers (database, NATS, migrations); 503 naming what is not."""
-    checks = ctx_of(request).readiness
+    checks = call.ctx.readiness
     names = list(checks)
     results = await asyncio.gather(*(_run(checks[n]()) for n in names))
     failing = {n: r for n, r in zip(names, results, strict=True) if r is not None}

@@ -1,0 +1,104 @@
+"""Remote commands (operator): each route sends one OCPP request and returns the answer."""
+
+from __future__ import annotations
+
+import msgspec
+from aiohttp import web
+
+from api.errors import InvalidInput
+from api.routing import Call, Resource, json_response
+from api.schemas import commands as b
+from api.security import authenticate
+from api.services import services_of
+from sigec_actors.domain.records import Role
+from sigec_actors.ocpp.generated import v201
+
+resource = Resource("commands", authenticate)
+routes = resource.table
+ERRORS = (404, 409, 502, 503, 504)
+BASE = "/api/v1/devices/{id}"
+
+
+async def _send(call: Call, request: msgspec.Struct) -> web.Response:
+    answer = await services_of(call.request).commands.send(call.path("id"), request)
+    return json_response(answer)
+
+
+@resource.post(f"{BASE}/remote-start", "RequestStartTransaction", role=Role.OPERATOR,
+               body=b.RemoteStartBody, response=v201.RequestStartTransactionResponse,
+               errors=ERRORS)
+async def remote_start(call: Call) -> web.Response:
+    commands = services_of(call.request).commands
+    return await _send(call, commands.remote_start(call.body(b.RemoteStartBody)))
+
+
+@resource.post(f"{BASE}/remote-stop", "RequestStopTransaction", role=Role.OPERATOR,
+               body=b.RemoteStopBody, response=v201.RequestStopTransactionResponse,
+               errors=ERRORS)
+async def remote_stop(call: Call) -> web.Response:
+    return await _send(call, services_of(call.request).commands.remote_stop(
+        call.body(b.RemoteStopBody)))
+
+
+@resource.post(f"{BASE}/reset", "Reset the station or one EVSE", role=Role.OPERATOR,
+               body=b.ResetBody, body_required=False, response=v201.ResetResponse,
+               errors=ERRORS)
+async def reset(call: Call) -> web.Response:
+    return await _send(call, services_of(call.request).commands.reset(call.body(b.ResetBody)))
+
+
+@resource.post(f"{BASE}/trigger/{{message}}", "TriggerMessage (message: MessageTriggerEnum)",
+               role=Role.OPERATOR, body=b.TriggerBody, body_required=False,
+               response=v201.TriggerMessageResponse, errors=ERRORS,
+               path_types={"message": {"type": "string",
+                                         "enum": [m.value for m in v201.MessageTriggerEnum]}})
+async def trigger(call: Call) -> web.Response:
+    try:
+        message = v201.MessageTriggerEnum(call.path("message"))
+    except ValueError:
+        raise InvalidInput("message", "not an OCPP 2.0.1 MessageTrigger", "path") from None
+    return await _send(call, services_of(call.request).commands.trigger(
+        message, call.body(b.TriggerBody)))
+
+
+@resource.post(f"{BASE}/unlock/{{connector}}", "UnlockConnector", role=Role.OPERATOR,
+               body=b.UnlockBody, body_required=False, response=v201.UnlockConnectorResponse,
+               errors=ERRORS, path_types={"connector": {"type": "integer", "minimum": 1}})
+async def unlock(call: Call) -> web.Response:
+    connector = call.int_path("connector", minimum=1)
+    return await _send(call, services_of(call.request).commands.unlock(
+        connector, call.body(b.UnlockBody)))
+
+
+@resource.post(f"{BASE}/availability", "ChangeAvailability of the station, an EVSE or connector",
+               role=Role.OPERATOR, body=b.AvailabilityBody,
+               response=v201.ChangeAvailabilityResponse, errors=ERRORS)
+async def availability(call: Call) -> web.Response:
+    body = call.body(b.AvailabilityBody)
+    if body.connector_id is not None and body.evse_id is None:
+        raise InvalidInput("connectorId", "needs evseId")
+    return await _send(call, services_of(call.request).commands.availability(
+        body.operational_status, body.evse_id, body.connector_id))
+
+
+@resource.post(f"{BASE}/charging-profile", "SetChargingProfile", role=Role.OPERATOR,
+               body=b.ChargingProfileBody, response=v201.SetChargingProfileResponse,
+               errors=ERRORS)
+async def set_charging_profile(call: Call) -> web.Response:
+    return await _send(call, services_of(call.request).commands.set_profile(
+        call.body(b.ChargingProfileBody)))
+
+
+@resource.delete(f"{BASE}/charging-profile", "ClearChargingProfile (by id or criteria)",
+                 role=Role.OPERATOR, query=b.ClearProfileQuery,
+                 response=v201.ClearChargingProfileResponse, errors=ERRORS)
+async def clear_charging_profile(call: Call) -> web.Response:
+    return await _send(call, services_of(call.request).commands.clear_profile(
+        call.query(b.ClearProfileQuery)))
+
+
+@resource.post(f"{BASE}/firmware/update", "UpdateFirmware", role=Role.OPERATOR,
+               body=b.FirmwareUpdateBody, response=v201.UpdateFirmwareResponse, errors=ERRORS)
+async def update_firmware(call: Call) -> web.Response:
+    return await _send(call, services_of(call.request).commands.update_firmware(
+        call.body(b.FirmwareUpdateBody)))

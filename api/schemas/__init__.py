@@ -1,0 +1,1 @@
+"""Request and response bodies: frozen msgspec Structs, camelCase on the wire."""
