@@ -40,6 +40,7 @@ class LoadConfig:
     password: str = ""  # Basic-auth password ("" = no Authorization header)
     commands_per_s: float = 20.0  # commands scenario: REST commands per second
     open_timeout_s: float = 30.0
+    client_nice: int = 5  # workers run at this niceness so they never starve the server
 
     def __post_init__(self) -> None:
         if self.scenario not in SCENARIOS:

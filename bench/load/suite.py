@@ -79,7 +79,7 @@ def one_line(run: dict[str, Any]) -> str:
     conn, win, mem = run["connect"], run.get("window", {}), run["memory"]
     parts = [f"all accepted {conn.get('all_accepted_s')} s",
              f"{conn.get('connect_rate_per_s')} connects/s"]
-    if win:
+    if win.get("messages_per_s"):
         parts.append(f"{win.get('messages_per_s')} msg/s")
         parts.append(f"server {win.get('server_cpu_us_per_msg')} us/msg")
     parts.append(f"{mem.get('bytes_per_station', 0) / 1024:.1f} KB/station")

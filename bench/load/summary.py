@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from bench.load import stats
@@ -27,9 +28,11 @@ def connect_section(cfg: LoadConfig, marks: Marks, merged: stats.WorkerStats) ->
     out: dict[str, Any] = {
         "all_connected_s": all_connected,
         "all_boots_answered_s": _seconds(marks.go_at, marks.all_booted_at),
-        "all_accepted_s": (round(merged.last_boot_at - marks.go_at, 3)
-                           if accepted >= cfg.stations else None),
+        # reconnect-storm boots twice: the first phase ends at the runner's all_booted_at
+        "all_accepted_s": (round(min(merged.last_boot_at, marks.all_booted_at or math.inf)
+                                 - marks.go_at, 3) if accepted >= cfg.stations else None),
         "boot_status": dict(merged.boot_status),
+        "server_cpu_s": round(marks.connected.cpu_s - marks.baseline.cpu_s, 3),
     }
     if all_connected:
         out["connect_rate_per_s"] = round(cfg.stations / max(all_connected, 1e-6), 1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import resource
 import time
 from typing import Any
@@ -23,6 +24,8 @@ def worker_main(cfg: dict[str, Any], first: int, count: int, counters: Any, flag
     raise_nofile()
     gc.set_threshold(50_000, 20, 50)  # thousands of long-lived sockets: collect less often
     config = LoadConfig(**cfg)
+    if config.client_nice > 0:
+        os.nice(config.client_nice)
     results.put(("ready", first, None))
     ctx = WorkerCtx(config, counters, flags)
     try:
