@@ -1,0 +1,117 @@
+"""Fakes of the live-node ports for API tests: a scripted commander, live state, an actor view."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import msgspec
+
+from api.commands import CommandError, CommandOffline
+from api.ports import LiveStatus
+from sigec_actors.ocpp.generated import v201
+from sigec_actors.runtime.errors import ActorNotFound
+from sigec_actors.runtime.snapshot import ActorSnapshot
+
+Answer = Callable[[msgspec.Struct], msgspec.Struct]
+
+
+def _set_variables(req: msgspec.Struct) -> msgspec.Struct:
+    assert isinstance(req, v201.SetVariablesRequest)
+    return v201.SetVariablesResponse(set_variable_result=tuple(
+        v201.SetVariableResult(attribute_status=v201.SetVariableStatusEnum.ACCEPTED,
+                               component=d.component, variable=d.variable)
+        for d in req.set_variable_data))
+
+
+DEFAULT_ANSWERS: dict[type[msgspec.Struct], Answer] = {
+    v201.RequestStartTransactionRequest: lambda _: v201.RequestStartTransactionResponse(
+        status=v201.RequestStartStopStatusEnum.ACCEPTED),
+    v201.RequestStopTransactionRequest: lambda _: v201.RequestStopTransactionResponse(
+        status=v201.RequestStartStopStatusEnum.ACCEPTED),
+    v201.ResetRequest: lambda _: v201.ResetResponse(status=v201.ResetStatusEnum.ACCEPTED),
+    v201.TriggerMessageRequest: lambda _: v201.TriggerMessageResponse(
+        status=v201.TriggerMessageStatusEnum.ACCEPTED),
+    v201.UnlockConnectorRequest: lambda _: v201.UnlockConnectorResponse(
+        status=v201.UnlockStatusEnum.UNLOCKED),
+    v201.ChangeAvailabilityRequest: lambda _: v201.ChangeAvailabilityResponse(
+        status=v201.ChangeAvailabilityStatusEnum.ACCEPTED),
+    v201.SetChargingProfileRequest: lambda _: v201.SetChargingProfileResponse(
+        status=v201.ChargingProfileStatusEnum.ACCEPTED),
+    v201.ClearChargingProfileRequest: lambda _: v201.ClearChargingProfileResponse(
+        status=v201.ClearChargingProfileStatusEnum.ACCEPTED),
+    v201.UpdateFirmwareRequest: lambda _: v201.UpdateFirmwareResponse(
+        status=v201.UpdateFirmwareStatusEnum.ACCEPTED),
+    v201.SetVariablesRequest: _set_variables,
+}
+
+
+@dataclass
+class FakeCommander:
+    """StationCommander fake: stations in `online` answer; others raise CommandOffline.
+
+    `sent` records every request that reached a station; `fail_next[station]` makes the next
+    send to it raise that error; `answers` overrides the answer per request type.
+    """
+
+    online: set[str] = field(default_factory=set)
+    sent: list[tuple[str, msgspec.Struct]] = field(default_factory=list)
+    fail_next: dict[str, CommandError] = field(default_factory=dict)
+    answers: dict[type[msgspec.Struct], Answer] = field(default_factory=dict)
+
+    async def send(self, station_id: str, request: msgspec.Struct) -> msgspec.Struct:
+        failure = self.fail_next.pop(station_id, None)
+        if failure is not None:
+            raise failure
+        if station_id not in self.online:
+            raise CommandOffline(station_id)
+        self.sent.append((station_id, request))
+        answer = self.answers.get(type(request)) or DEFAULT_ANSWERS[type(request)]
+        return answer(request)
+
+
+@dataclass
+class FakeLiveStations:
+    """LiveStations fake: `states[station_id]` is what the node knows live."""
+
+    states: dict[str, LiveStatus] = field(default_factory=dict)
+
+    async def status(self, station_id: str) -> LiveStatus | None:
+        return self.states.get(station_id)
+
+
+@dataclass
+class FakeActors:
+    """ActorsView fake over a fixed tree; records operator actions in `actions`."""
+
+    root: ActorSnapshot
+    actions: list[tuple[str, str, str | None]] = field(default_factory=list)
+
+    def snapshot(self) -> ActorSnapshot:
+        return self.root
+
+    async def restart(self, path: str, *, by: str | None = None) -> None:
+        self._act("restart", path, by)
+
+    async def stop(self, path: str, *, by: str | None = None) -> None:
+        self._act("stop", path, by)
+
+    def _act(self, action: str, path: str, by: str | None) -> None:
+        if path not in self._paths(self.root):
+            raise ActorNotFound(path)
+        self.actions.append((action, path, by))
+
+    def _paths(self, node: ActorSnapshot) -> set[str]:
+        found = {node.path}
+        for child in node.children:
+            found |= self._paths(child)
+        return found
+
+
+def actor_tree() -> ActorSnapshot:
+    """A small tree: /node with a charge-point supervisor and one charge point."""
+    def leaf(path: str, kind: str, depth: int = 0) -> ActorSnapshot:
+        return ActorSnapshot(path, kind, "running", depth, 3, 0, 1.5, None, [])
+    cps = ActorSnapshot("/node/cps", "ChargePointSupervisor", "running", 0, 1, 0, 2.0, None,
+                        [leaf("/node/cps/CP-1", "ChargePoint", 2)])
+    return ActorSnapshot("/node", "NodeSupervisor", "running", 0, 1, 0, 2.0, None, [cps])

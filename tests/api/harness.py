@@ -1,0 +1,127 @@
+"""An in-process API on in-memory fakes, with one token per principal of the authorization matrix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient, TestServer
+
+from api.app import create_app
+from api.context import AppContext
+from api.ports import LiveStations
+from api.testing import FakeActors, FakeCommander, FakeLiveStations, actor_tree
+from sigec_actors.config import load_settings
+from sigec_actors.domain.records import NewLocation, NewStation, NewUser, Role
+from sigec_actors.ports import Cache, RefreshTokenRepository, StationRepository, UserRepository
+from sigec_actors.services import tokens
+from sigec_actors.services.passwords import Passwords
+from sigec_actors.testing import (
+    InMemoryAuditLog,
+    InMemoryRefreshTokens,
+    InMemoryStations,
+    InMemoryUsers,
+    MemoryCache,
+)
+
+SECRET = "test-secret-" + "0123456789abcdef" * 4
+PASSWORD = "correct horse battery"
+PASSWORDS = Passwords(2)
+_HASH: list[str] = []
+PRINCIPALS = ("user", "other", "operator", "admin")
+ROLES = {"user": Role.USER, "other": Role.USER, "operator": Role.OPERATOR, "admin": Role.ADMIN}
+
+
+def password_hash() -> str:
+    """One real argon2id hash of PASSWORD, computed once per test session."""
+    if not _HASH:
+        _HASH.append(PASSWORDS.hash_sync(PASSWORD))
+    return _HASH[0]
+
+
+class Clock:
+    """A settable UTC clock for the API (token issue and expiry)."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@dataclass
+class Api:
+    client: TestClient  # type: ignore[type-arg]
+    ctx: AppContext
+    clock: Clock
+    commander: FakeCommander
+    audit: InMemoryAuditLog
+    tokens: dict[str, str] = field(default_factory=dict)
+    ids: dict[str, str] = field(default_factory=dict)
+
+    async def call(self, method: str, path: str, who: str | None = None,
+                   **kwargs: Any) -> ClientResponse:
+        headers = dict(kwargs.pop("headers", {}))
+        if who is not None:
+            headers["Authorization"] = f"Bearer {self.tokens[who]}"
+        return await self.client.request(method, path, headers=headers, **kwargs)
+
+    async def json(self, method: str, path: str, who: str | None = None, status: int = 200,
+                   **kwargs: Any) -> Any:
+        resp = await self.call(method, path, who, **kwargs)
+        body = await resp.json(content_type=None)
+        assert resp.status == status, (resp.status, body)
+        return body
+
+    def token_for(self, user_id: str, role: Role, ttl_s: int = 300) -> str:
+        key = tokens.TokenKey.from_secret(SECRET)
+        return tokens.issue_access(key, user_id, role, now=self.clock(), ttl_s=ttl_s,
+                                   jti=tokens.new_jti())[0]
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+async def seed_stations(stations: StationRepository) -> None:
+    """CP-1 and CP-2 in Fortaleza (CP-1 nearer the centre), CP-3 in São Paulo, CP-4 unplaced."""
+    places = {"CP-1": (-3.7319, -38.5267), "CP-2": (-3.7600, -38.5000),
+              "CP-3": (-23.5505, -46.6333)}
+    for station_id, (lat, lng) in places.items():
+        loc = await stations.add_location(NewLocation(f"site {station_id}", lat, lng))
+        await stations.register(NewStation(station_id, 1, password_hash(), "ACME", "X1", loc.id))
+    await stations.register(NewStation("CP-4", 3, None, "ACME", "X2"))
+
+
+async def start_api(*, users: UserRepository | None = None,
+                    stations: StationRepository | None = None,
+                    refresh_tokens: RefreshTokenRepository | None = None,
+                    cache: Cache | None = None, live: LiveStations | None = None,
+                    seed: bool = True, **ctx_fields: Any) -> Api:
+    """Start the app on fakes (or the given ports), seeded with stations and principals."""
+    clock = Clock()
+    users = users or InMemoryUsers()
+    stations = stations or InMemoryStations()
+    audit = InMemoryAuditLog()
+    commander = FakeCommander(online={"CP-1"})
+    ctx = AppContext(
+        settings=load_settings({}), users=users, stations=stations,
+        refresh_tokens=refresh_tokens or InMemoryRefreshTokens(), audit=audit,
+        cache=cache or MemoryCache(), passwords=PASSWORDS, jwt_secret=SECRET, clock=clock,
+        commander=commander, live=live or FakeLiveStations(),
+        actors=ctx_fields.pop("actors", FakeActors(actor_tree())), **ctx_fields)
+    client = TestClient(TestServer(create_app(ctx)))
+    await client.start_server()
+    api = Api(client, ctx, clock, commander, audit)
+    if seed:
+        await seed_stations(stations)
+        for name in PRINCIPALS:
+            user = await users.create(NewUser(name, f"{name}@example.com", password_hash(),
+                                              ROLES[name]))
+            api.ids[name] = str(user.id)
+            api.tokens[name] = api.token_for(str(user.id), user.role)
+    return api
