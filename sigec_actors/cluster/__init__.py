@@ -1,0 +1,1 @@
+"""Cluster: thespian director and NodeHosts, the thespian<->asyncio bridge, cross-node routing."""
