@@ -1,0 +1,97 @@
+"""PostgreSQL reservations: one live reservation per EVSE, compare-and-set status changes."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sigec_actors.adapters.pg import UniqueViolation, constraint_name, to_record
+from sigec_actors.ports import DbPool
+from sigec_actors.transactions.errors import ReservationConflict
+from sigec_actors.transactions.reservation_model import (
+    LIVE,
+    NewReservation,
+    Reservation,
+    ReservationStatus,
+)
+
+_SELECT = ("SELECT id, ocpp_reservation_id AS ocpp_id, charge_point_id AS station_id, user_id,"
+           " id_token, id_token_type, expires_at, status, created_at, evse_id, connector_type"
+           " FROM reservations")
+_LIVE = [s.value for s in LIVE]
+
+
+def _reservation(row: Any) -> Reservation:
+    return to_record(row, Reservation)
+
+
+class PgReservationRepository:
+    """ReservationRepository on the `reservations` table (migration 0001)."""
+
+    def __init__(self, pool: DbPool) -> None:
+        self._pool = pool
+
+    async def create(self, new: NewReservation) -> Reservation:
+        try:
+            async with self._pool.acquire() as conn:
+                rid = await conn.fetchval(
+                    "INSERT INTO reservations (charge_point_id, evse_id, connector_type, user_id,"
+                    " id_token, id_token_type, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                    " RETURNING id", new.station_id, new.evse_id, new.connector_type,
+                    new.user_id, new.id_token, new.id_token_type, new.expires_at)
+        except UniqueViolation as exc:
+            if constraint_name(exc) == "reservations_one_live_per_evse":
+                raise ReservationConflict(new.station_id, new.evse_id) from exc
+            raise
+        found = await self.get(rid)
+        assert found is not None
+        return found
+
+    async def get(self, reservation_id: UUID) -> Reservation | None:
+        return await self._one(_SELECT + " WHERE id = $1", reservation_id)
+
+    async def by_ocpp_id(self, station_id: str, ocpp_id: int) -> Reservation | None:
+        return await self._one(
+            _SELECT + " WHERE charge_point_id = $1 AND ocpp_reservation_id = $2",
+            station_id, ocpp_id)
+
+    async def transition(self, reservation_id: UUID, expected: Collection[ReservationStatus],
+                         to: ReservationStatus) -> Reservation | None:
+        async with self._pool.acquire() as conn:
+            moved = await conn.fetchval(
+                "UPDATE reservations SET status = $2 WHERE id = $1 AND status = ANY($3::text[])"
+                " RETURNING id", reservation_id, to.value, [s.value for s in expected])
+        return None if moved is None else await self.get(reservation_id)
+
+    async def live_for_evse(self, station_id: str, evse_id: int) -> Reservation | None:
+        return await self._one(
+            _SELECT + " WHERE charge_point_id = $1 AND evse_id = $2 AND status = ANY($3::text[])",
+            station_id, evse_id, _LIVE)
+
+    async def due(self, now: datetime, limit: int = 100) -> list[Reservation]:
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                _SELECT + " WHERE status = ANY($1::text[]) AND expires_at <= $2"
+                " ORDER BY expires_at LIMIT $3", _LIVE, now, limit)
+        return [_reservation(r) for r in rows]
+
+    async def next_expiry(self) -> datetime | None:
+        async with self._pool.acquire() as conn:
+            value = await conn.fetchval(
+                "SELECT min(expires_at) FROM reservations WHERE status = ANY($1::text[])", _LIVE)
+        return value if isinstance(value, datetime) else None
+
+    async def for_user(self, user_id: UUID, limit: int = 50,
+                       offset: int = 0) -> list[Reservation]:
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                _SELECT + " WHERE user_id = $1 ORDER BY created_at DESC, id LIMIT $2 OFFSET $3",
+                user_id, limit, offset)
+        return [_reservation(r) for r in rows]
+
+    async def _one(self, query: str, *args: Any) -> Reservation | None:
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(query, *args)
+        return None if row is None else _reservation(row)

@@ -1,0 +1,1 @@
+"""Transactions, authorization, tariffs, billing and reservations (issue 7)."""

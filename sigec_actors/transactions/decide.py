@@ -1,0 +1,119 @@
+"""Pure decision for one new TransactionEvent: next transaction state, response, outbox events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from sigec_actors.domain import events as subjects
+from sigec_actors.domain.records import OutboxMessage
+from sigec_actors.domain.transactions import (
+    Transaction,
+    TransactionState,
+    TxDecision,
+    TxEventType,
+    TxStatus,
+)
+from sigec_actors.ocpp.generated.v201 import IdTokenInfo, TransactionEventResponse
+from sigec_actors.transactions.facts import EventFacts
+from sigec_actors.transactions.fold import Folded, fold
+from sigec_actors.transactions.tariffs import Tariff, centavos_to_wire, cost_centavos
+
+
+class DecideContext(msgspec.Struct, frozen=True, kw_only=True):
+    """What the shell looked up for this event; each part derives from the fold, not arrival.
+
+    `user_id`: owner of the transaction's first idToken; `id_token_info`: the answer for the
+    idToken of *this* event (None when it carries none); `reservation_id`: our row for the
+    event's OCPP reservationId.
+    """
+
+    station_id: str
+    station_transaction_id: str
+    tariff: Tariff
+    user_id: UUID | None = None
+    reservation_id: UUID | None = None
+    id_token_info: IdTokenInfo | None = None
+
+
+def decide(current: Transaction | None, history: Sequence[EventFacts], event: EventFacts,
+           ctx: DecideContext) -> TxDecision:
+    """Fold `event` with the transaction's stored events into the next state and answer.
+
+    The state is a function of the set of events (see fold), so duplicates, reordering and
+    delays end in the same state and bill as the clean stream.
+    """
+    folded = fold([*history, event])
+    state = state_of(folded, ctx, current)
+    return TxDecision(
+        state=state,
+        response=response_of(event, state.cost_centavos, ctx),
+        events=outbox_of(ctx, current, state, folded, event),
+        meter_values=tuple(s.stored for s in event.samples))
+
+
+def state_of(folded: Folded, ctx: DecideContext, current: Transaction | None) -> TransactionState:
+    """The transaction row for a fold, priced with the context's tariff."""
+    return TransactionState(
+        evse_id=folded.evse_id, connector_id=folded.connector_id,
+        user_id=ctx.user_id if ctx.user_id is not None else _kept(current, "user_id"),
+        id_token=folded.id_token, id_token_type=folded.id_token_type,
+        reservation_id=(ctx.reservation_id if ctx.reservation_id is not None
+                        else _kept(current, "reservation_id")),
+        tariff_id=ctx.tariff.id, remote_start_id=folded.remote_start_id,
+        status=folded.status, charging_state=folded.charging_state,
+        stopped_reason=folded.stopped_reason, started_at=folded.started_at,
+        ended_at=folded.ended_at, meter_start_wh=folded.meter_start_wh,
+        meter_stop_wh=folded.meter_stop_wh, energy_wh=folded.energy_wh,
+        energy_export_wh=folded.energy_export_wh,
+        cost_centavos=cost_centavos(ctx.tariff, folded.usage), currency=ctx.tariff.currency,
+        last_seq_no=folded.last_seq_no, seq_gap=folded.incomplete)
+
+
+def _kept(current: Transaction | None, name: str) -> UUID | None:
+    """A link found earlier (user, reservation) survives events that cannot resolve it."""
+    value = getattr(current, name, None)
+    return value if isinstance(value, UUID) else None
+
+
+def response_of(event: EventFacts, cost: int, ctx: DecideContext) -> dict[str, Any]:
+    """TransactionEventResponse as stored: totalCost on Updated/Ended, idTokenInfo if asked."""
+    response = TransactionEventResponse(
+        total_cost=None if event.event_type is TxEventType.STARTED else centavos_to_wire(cost),
+        id_token_info=ctx.id_token_info if event.id_token is not None else None)
+    out: dict[str, Any] = msgspec.to_builtins(response)
+    return out
+
+
+def outbox_of(ctx: DecideContext, current: Transaction | None, state: TransactionState,
+              folded: Folded, event: EventFacts) -> tuple[OutboxMessage, ...]:
+    """transaction.started when first seen, .completed when it first ends, else .updated."""
+    payload = _payload(ctx, state, folded, event)
+    out: list[OutboxMessage] = []
+    if current is None:
+        out.append(OutboxMessage(subjects.TRANSACTION_STARTED, payload))
+    if state.status is TxStatus.ENDED and (current is None or current.status is TxStatus.ACTIVE):
+        out.append(OutboxMessage(subjects.TRANSACTION_COMPLETED, payload))
+    if not out:
+        out.append(OutboxMessage(subjects.TRANSACTION_UPDATED, payload))
+    return tuple(out)
+
+
+def _payload(ctx: DecideContext, state: TransactionState, folded: Folded,
+             event: EventFacts) -> dict[str, Any]:
+    return {
+        "stationId": ctx.station_id, "transactionId": ctx.station_transaction_id,
+        "seqNo": event.seq_no, "eventType": event.event_type.value,
+        "triggerReason": event.trigger_reason, "offline": event.offline,
+        "status": state.status.value, "evseId": state.evse_id,
+        "connectorId": state.connector_id,
+        "userId": str(state.user_id) if state.user_id else None,
+        "startedAt": folded.started_at.isoformat(),
+        "endedAt": folded.ended_at.isoformat() if folded.ended_at else None,
+        "energyWh": state.energy_wh, "energyExportWh": state.energy_export_wh,
+        "costCentavos": state.cost_centavos, "currency": state.currency,
+        "incomplete": folded.incomplete, "missingSeqNos": list(folded.missing_seq_nos),
+    }

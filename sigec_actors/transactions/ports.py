@@ -1,0 +1,85 @@
+"""Protocols the transactions domain depends on beyond sigec_actors.ports."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+import msgspec
+
+from sigec_actors.domain.transactions import Transaction, TxStatus
+from sigec_actors.transactions.reservation_model import (
+    NewReservation,
+    Reservation,
+    ReservationStatus,
+)
+from sigec_actors.transactions.tariffs import Tariff
+
+
+class TariffRepository(Protocol):
+    async def add(self, tariff: Tariff) -> Tariff:
+        """Store a tariff (its id and valid_from are set if missing) and return it."""
+        ...
+    async def get(self, tariff_id: UUID) -> Tariff | None: ...
+    async def candidates(self, station_id: str) -> list[Tariff]:
+        """Every tariff that may apply to the station: its own and the network-wide ones."""
+        ...
+
+
+class ReservationRepository(Protocol):
+    async def create(self, new: NewReservation) -> Reservation:
+        """Store a Pending reservation; raises ReservationConflict if the EVSE has a live one."""
+        ...
+    async def get(self, reservation_id: UUID) -> Reservation | None: ...
+    async def by_ocpp_id(self, station_id: str, ocpp_id: int) -> Reservation | None: ...
+    async def transition(self, reservation_id: UUID, expected: Collection[ReservationStatus],
+                         to: ReservationStatus) -> Reservation | None:
+        """Compare-and-set: move to `to` only from one of `expected`; None if it was not."""
+        ...
+    async def live_for_evse(self, station_id: str, evse_id: int) -> Reservation | None: ...
+    async def due(self, now: datetime, limit: int = 100) -> list[Reservation]:
+        """Live reservations whose expiry is at or before `now`."""
+        ...
+    async def next_expiry(self) -> datetime | None:
+        """The earliest expiry among live reservations."""
+        ...
+    async def for_user(self, user_id: UUID, limit: int = 50,
+                       offset: int = 0) -> list[Reservation]: ...
+
+
+class TxFilter(msgspec.Struct, frozen=True, kw_only=True):
+    """A transaction listing: by owner, station, status and start time window [since, until)."""
+
+    user_id: UUID | None = None
+    station_id: str | None = None
+    status: TxStatus | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class TransactionQueries(Protocol):
+    """Read side of transactions (REST lists, authorization checks, billing sweeps)."""
+
+    async def page(self, where: TxFilter, limit: int = 50,
+                   offset: int = 0) -> list[Transaction]:
+        """Newest first (started_at, then id)."""
+        ...
+    async def count(self, where: TxFilter) -> int: ...
+    async def active_with_token(self, id_token: str, token_type: str, *,
+                                since: datetime) -> list[Transaction]:
+        """Active transactions of a token updated at or after `since` (ConcurrentTx check)."""
+        ...
+    async def unbilled(self, source_type: str, limit: int = 100) -> list[Transaction]:
+        """Ended, complete, owned, priced transactions with no journal entry yet."""
+        ...
+
+
+class Commander(Protocol):
+    """Sends one typed OCPP request to a connected station and returns its typed answer.
+
+    The same shape as api.ports.StationCommander (the node's command channel).
+    """
+
+    async def send(self, station_id: str, request: msgspec.Struct) -> msgspec.Struct: ...

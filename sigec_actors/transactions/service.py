@@ -1,0 +1,176 @@
+"""The imperative shell of TransactionEvent handling: look up, decide, commit, bill, answer."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from sigec_actors.domain.transactions import Transaction, TxDecision, TxRecordResult, TxStatus
+from sigec_actors.ocpp.generated.v201 import (
+    AuthorizationStatusEnum,
+    CostUpdatedRequest,
+    TransactionEventRequest,
+    TransactionEventResponse,
+)
+from sigec_actors.ports import TransactionEventStore
+from sigec_actors.transactions.authorize import AuthDecision, Authorizer
+from sigec_actors.transactions.billing import BillingService, Settlement
+from sigec_actors.transactions.decide import DecideContext, decide
+from sigec_actors.transactions.errors import StaleHistory, TransactionStoreUnavailable
+from sigec_actors.transactions.facts import EventFacts, event_in, facts_of, request_of_payload
+from sigec_actors.transactions.fold import Folded, fold
+from sigec_actors.transactions.ports import ReservationRepository, TariffRepository
+from sigec_actors.transactions.reservation_model import blocks_start
+from sigec_actors.transactions.reservations import ReservationService
+from sigec_actors.transactions.tariffs import Tariff, centavos_to_wire, pick
+
+DB_FAILURES: tuple[type[BaseException], ...] = (
+    OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+"""What a database outage looks like from here: refused, reset, timed out, terminated."""
+
+
+class TransactionService:
+    """Handles TransactionEvents for the ChargePoint actor (its TransactionEventHandler port).
+
+    Every answer is committed first; a duplicate gets the first answer; a database problem
+    raises TransactionStoreUnavailable within `timeout_s` (the actor answers InternalError).
+    Billing runs after the commit on every Ended, duplicates included, so a crash between the
+    two is repaired by the station's retry (or by BillingService.settle_unbilled).
+    """
+
+    def __init__(self, store: TransactionEventStore, tariffs: TariffRepository,
+                 authorizer: Authorizer, billing: BillingService, *, default_tariff: Tariff,
+                 clock: Callable[[], datetime], reservations: ReservationRepository | None = None,
+                 timeout_s: float = 5.0, attempts: int = 5) -> None:
+        self._store = store
+        self._tariffs = tariffs
+        self._auth = authorizer
+        self._billing = billing
+        self._default = default_tariff
+        self._clock = clock
+        self._reservation_repo = reservations
+        self._reservations = ReservationService(reservations) if reservations else None
+        self._timeout = timeout_s
+        self._attempts = attempts
+        self.last_settlement: Settlement | None = None
+
+    async def handle(self, station_id: str,
+                     request: TransactionEventRequest) -> TransactionEventResponse:
+        """The ChargePoint actor's port: handle_event at the injected clock's now."""
+        return await self.handle_event(station_id, request, self._clock())
+
+    async def handle_event(self, station_id: str, request: TransactionEventRequest,
+                           now: datetime) -> TransactionEventResponse:
+        """Store the event once and answer it; raises TransactionStoreUnavailable."""
+        tx_id = request.transaction_info.transaction_id
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await self._handle(station_id, request, now)
+        except DB_FAILURES as exc:
+            raise TransactionStoreUnavailable(
+                station_id, tx_id, request.seq_no, f"{type(exc).__name__}: {exc}") from exc
+
+    async def _handle(self, station_id: str, request: TransactionEventRequest,
+                      now: datetime) -> TransactionEventResponse:
+        record = event_in(station_id, request)
+        facts = facts_of(request)
+        for _ in range(self._attempts):
+            current = await self._store.find(station_id, record.station_transaction_id)
+            history = await self._history(current)
+            if any(h.seq_no == facts.seq_no for h in history):
+                result = await self._store.record(record, _never_called)
+            else:
+                ctx = await self._context(station_id, record.station_transaction_id, facts,
+                                          history, now)
+                try:
+                    result = await self._store.record(
+                        record, _checked(current, history, facts, ctx))
+                except StaleHistory:
+                    continue
+            await self._after(station_id, result, facts, current)
+            return msgspec.convert(result.response, TransactionEventResponse)
+        raise TransactionStoreUnavailable(station_id, record.station_transaction_id,
+                                          facts.seq_no, "transaction kept changing concurrently")
+
+    async def _history(self, current: Transaction | None) -> list[EventFacts]:
+        if current is None:
+            return []
+        stored = await self._store.events(current.station_id, current.station_transaction_id)
+        return [facts_of(request_of_payload(s.payload)) for s in stored]
+
+    async def _context(self, station_id: str, tx_id: str, facts: EventFacts,
+                       history: Sequence[EventFacts], now: datetime) -> DecideContext:
+        folded = fold([*history, facts])
+        tariff = pick(await self._tariffs.candidates(station_id), station_id, folded.evse_id,
+                      folded.connector_id, folded.started_at, self._default)
+        own = None
+        if facts.id_token is not None and facts.id_token_type is not None:
+            own = await self._auth.check(facts.id_token, facts.id_token_type, now,
+                                         exclude=(station_id, tx_id))
+            own = await self._reserved_for_other(station_id, facts, own, now)
+        return DecideContext(
+            station_id=station_id, station_transaction_id=tx_id, tariff=tariff,
+            user_id=await self._owner(folded, facts, own, now),
+            reservation_id=await self._reservation_row(station_id, folded),
+            id_token_info=self._auth.info(own, now) if own is not None else None)
+
+    async def _owner(self, folded: Folded, facts: EventFacts, own: AuthDecision | None,
+                     now: datetime) -> UUID | None:
+        if folded.id_token is None or folded.id_token_type is None:
+            return None
+        if own is not None and (folded.id_token, folded.id_token_type) == (
+                facts.id_token, facts.id_token_type):
+            return own.user_id
+        return await self._auth.owner(folded.id_token, folded.id_token_type)
+
+    async def _reserved_for_other(self, station_id: str, facts: EventFacts, own: AuthDecision,
+                                  now: datetime) -> AuthDecision:
+        """A live reservation of the EVSE answers other tokens NotAtThisTime."""
+        if self._reservation_repo is None or facts.evse_id is None or facts.reservation_id:
+            return own
+        held = await self._reservation_repo.live_for_evse(station_id, facts.evse_id)
+        if own.status is AuthorizationStatusEnum.ACCEPTED and blocks_start(
+                held, facts.id_token, now):
+            return msgspec.structs.replace(own, status=AuthorizationStatusEnum.NOT_AT_THIS_TIME)
+        return own
+
+    async def _reservation_row(self, station_id: str, folded: Folded) -> UUID | None:
+        if self._reservation_repo is None or folded.reservation_id is None:
+            return None
+        r = await self._reservation_repo.by_ocpp_id(station_id, folded.reservation_id)
+        return r.id if r else None
+
+    async def _after(self, station_id: str, result: TxRecordResult, facts: EventFacts,
+                     before: Transaction | None) -> None:
+        if before is None and facts.id_token is not None and facts.id_token_type is not None:
+            self._auth.cache.forget(facts.id_token, facts.id_token_type)  # now in a transaction
+        if self._reservations is not None and facts.reservation_id is not None:
+            await self._reservations.use(station_id, facts.reservation_id)
+        tx = result.transaction
+        if tx is not None and tx.status is TxStatus.ENDED:
+            self.last_settlement = await self._billing.settle(tx)
+
+
+def _checked(current: Transaction | None, history: Sequence[EventFacts], facts: EventFacts,
+             ctx: DecideContext) -> Callable[[Transaction | None], TxDecision]:
+    """`decide`, refusing (StaleHistory) if the row moved since `history` was read."""
+    def run(locked: Transaction | None) -> TxDecision:
+        if locked != current:
+            raise StaleHistory(ctx.station_id, ctx.station_transaction_id)
+        return decide(locked, history, facts, ctx)
+    return run
+
+
+def _never_called(current: Transaction | None) -> TxDecision:
+    raise AssertionError("a stored seqNo is a duplicate; the store never decides it")
+
+
+def cost_updated(tx: Transaction) -> CostUpdatedRequest:
+    """The CostUpdated CALL for a running transaction (for stations that show the cost)."""
+    return CostUpdatedRequest(total_cost=centavos_to_wire(tx.cost_centavos),
+                              transaction_id=tx.station_transaction_id)
