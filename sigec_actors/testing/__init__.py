@@ -23,3 +23,11 @@ from sigec_actors.testing.repos import InMemoryStations as InMemoryStations
 from sigec_actors.testing.repos import InMemoryUsers as InMemoryUsers
 from sigec_actors.testing.repos_money import InMemoryLedger as InMemoryLedger
 from sigec_actors.testing.repos_money import InMemoryTransactionEvents as InMemoryTransactionEvents
+
+# isort: split
+# Transactions, tariffs and reservations fakes (issue 7).
+from sigec_actors.testing.transactions import InMemoryReservations as InMemoryReservations
+from sigec_actors.testing.transactions import InMemoryTariffs as InMemoryTariffs
+from sigec_actors.testing.transactions import (
+    InMemoryTransactionQueries as InMemoryTransactionQueries,
+)
