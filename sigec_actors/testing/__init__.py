@@ -25,6 +25,14 @@ from sigec_actors.testing.repos_money import InMemoryLedger as InMemoryLedger
 from sigec_actors.testing.repos_money import InMemoryTransactionEvents as InMemoryTransactionEvents
 
 # isort: split
+# OCPP charge point side (issue 4): in-memory link, harness, loopback gateway.
+from sigec_actors.testing.ocpp import AcceptAllTokens as AcceptAllTokens
+from sigec_actors.testing.ocpp import ChargePointHarness as ChargePointHarness
+from sigec_actors.testing.ocpp import FakeLink as FakeLink
+from sigec_actors.testing.ocpp import LoopbackGateway as LoopbackGateway
+from sigec_actors.testing.ocpp import make_deps as make_deps
+
+# isort: split
 # Transactions, tariffs and reservations fakes (issue 7).
 from sigec_actors.testing.transactions import InMemoryReservations as InMemoryReservations
 from sigec_actors.testing.transactions import InMemoryTariffs as InMemoryTariffs

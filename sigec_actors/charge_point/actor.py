@@ -1,0 +1,332 @@
+"""The ChargePoint actor: the imperative shell that runs `decide`'s effects as I/O."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, assert_never
+
+import msgspec
+from msgspec.structs import replace
+
+from sigec_actors.charge_point.deadline import deadline
+from sigec_actors.charge_point.effects import (
+    CancelTimer,
+    Effect,
+    FailCommand,
+    HandleAuthorize,
+    HandleTransactionEvent,
+    Log,
+    MarkSeen,
+    Persist,
+    Publish,
+    Reply,
+    ReplyError,
+    ResolveCommand,
+    SendCall,
+    StartTimer,
+    Write,
+    WriteAudit,
+    WriteBoot,
+    WriteOnline,
+    WriteStatus,
+)
+from sigec_actors.charge_point.messages import (
+    AbandonCalls,
+    Attached,
+    CallSendFailed,
+    CallTimedOut,
+    Channel,
+    ChargePointMsg,
+    Decidable,
+    Detached,
+    GetView,
+    ReloadState,
+    SendCommand,
+    StationCall,
+)
+from sigec_actors.charge_point.model import ChargePointState, rebuild
+from sigec_actors.charge_point.ports import ChargePointDeps
+from sigec_actors.charge_point.state import ChargePointView, decide, view_of
+from sigec_actors.ocpp.errors import ErrorCode
+from sigec_actors.ocpp.generated.v201 import AuthorizeResponse
+from sigec_actors.ocpp.link import LinkClosed
+from sigec_actors.ocpp.rpc import encode_call, encode_call_error, encode_call_result
+from sigec_actors.runtime import Actor, ActorDead, ExitKind, ExitReason, MailboxFull, TimerHandle
+
+ChannelLookup = Callable[[str], Channel | None]
+"""The station's current link, kept by StationSessions so it outlives actor restarts."""
+
+
+class ChargePoint(Actor[ChargePointMsg]):
+    """One connected station: OCPP state via the pure core, storage and link as effects.
+
+    The link lives in StationSessions: a restarted incarnation finds it again, rebuilds its
+    state from storage and carries on (the station notices nothing). A CSMS CALL is never
+    awaited inside `receive`: its answer arrives as a later message and resolves a future.
+    """
+
+    __slots__ = ("_channel", "_deps", "_futures", "_loaded", "_log", "_lookup", "_state",
+                 "_station_id", "_timers")
+
+    def __init__(self, station_id: str, deps: ChargePointDeps, lookup: ChannelLookup) -> None:
+        self._station_id = station_id
+        self._deps = deps
+        self._lookup = lookup
+        self._state = ChargePointState(station_id=station_id, policy=deps.policy)
+        self._channel: Channel | None = None
+        self._futures: dict[str, asyncio.Future[Any]] = {}
+        self._timers: dict[str, TimerHandle] = {}
+        self._loaded = False
+        self._log: Any = None
+
+    @property
+    def state(self) -> ChargePointState:
+        """The current state (read-only; for tests and the console)."""
+        return self._state
+
+    async def on_start(self) -> None:
+        """Rebuild from storage, then re-adopt the station's live link, if any."""
+        self._log = self.ctx.log.bind(station_id=self._station_id)
+        task = asyncio.current_task()
+        if task is not None:  # also covers a killed task, when on_stop does not run
+            task.add_done_callback(lambda _: self._fail_futures())
+        await self._load()
+        channel = self._lookup(self._station_id)
+        if channel is None:
+            return
+        lost = channel.unanswered()
+        if lost:  # behind whatever is already queued: those will still be answered
+            try:
+                self.ctx.self_ref.tell(AbandonCalls(channel, lost))
+            except MailboxFull:
+                self._log.warning("charge_point.abandon_dropped", calls=len(lost))
+        await self._handle(Attached(channel, fresh=channel.claim_announcement()))
+
+    async def receive(self, msg: ChargePointMsg) -> Any:
+        """One message at a time; only GetView returns something."""
+        match msg:
+            case GetView():
+                return self.view()
+            case ReloadState():
+                await self._reload()
+            case AbandonCalls(channel=channel, message_ids=ids):
+                await self._abandon(channel, ids)
+            case SendCommand(message_id=mid, reply=reply):
+                if reply is not None:
+                    self._futures[mid] = reply
+                await self._handle(msg)
+            case StationCall() if not self._loaded:
+                await self._answer(msg.channel, msg.call.message_id, encode_call_error(
+                    msg.call.message_id, ErrorCode.INTERNAL_ERROR, "station state not loaded"))
+            case StationCall() if msg.call.action == "BootNotification":
+                if await self._refresh(msg):
+                    await self._handle(msg)
+            case CallTimedOut():
+                self._timers.pop(msg.message_id, None)
+                await self._handle(msg)
+            case _:
+                await self._handle(msg)
+        return None
+
+    async def on_stop(self, reason: ExitReason) -> None:
+        """Mark the station offline if its link is gone (not after a crash: it restarts)."""
+        session = self._state.session
+        current = self._lookup(self._station_id)
+        gone = current is None or current.number != session
+        if reason.kind is not ExitKind.CRASH and session is not None and gone:
+            await self._handle(Detached(session))
+        self._fail_futures()
+
+    def state_summary(self) -> str:
+        """Boot state, link and command slot, for snapshots."""
+        s = self._state
+        in_flight = s.outbound.in_flight
+        return (f"{s.boot.value}, session {s.session}, "
+                f"in flight {in_flight.action if in_flight else '-'}, "
+                f"queued {len(s.outbound.queue)}")
+
+    def view(self) -> ChargePointView:
+        """The live state as data (GET /devices/{id})."""
+        return view_of(self._state)
+
+    # -- the pure core and its effects ---------------------------------------------------
+
+    async def _handle(self, msg: Decidable) -> None:
+        old = self._state
+        new, effects = decide(old, msg, self.ctx.clock.now())
+        self._state = new
+        self._track_channel(msg)
+        if not await self._run(effects):
+            self._state = old  # a required write failed: the station was told InternalError
+
+    def _track_channel(self, msg: Decidable) -> None:
+        if isinstance(msg, Attached) and self._state.session == msg.channel.number:
+            self._channel = msg.channel
+        elif isinstance(msg, Detached) and self._state.session is None:
+            self._channel = None
+
+    async def _run(self, effects: list[Effect]) -> bool:  # noqa: PLR0912 -- one case per effect
+        for effect in effects:
+            match effect:
+                case Reply(channel=ch, message_id=mid, payload=payload):
+                    await self._answer(ch, mid, encode_call_result(mid, payload))
+                case ReplyError(channel=ch, message_id=mid, code=code, description=text):
+                    await self._answer(ch, mid, encode_call_error(mid, code, text))
+                case Persist():
+                    if not await self._persist(effect):
+                        return False
+                case HandleTransactionEvent() | HandleAuthorize():
+                    await self._delegate(effect)
+                case SendCall(message_id=mid, request=request):
+                    await self._send_call(mid, request)
+                case ResolveCommand(message_id=mid, response=response):
+                    self._settle(mid, response, None)
+                case FailCommand(message_id=mid, error=error):
+                    self._settle(mid, None, error)
+                case StartTimer(message_id=mid, delay_s=delay):
+                    self._timers[mid] = self.ctx.after(delay, CallTimedOut(mid))
+                case CancelTimer(message_id=mid):
+                    handle = self._timers.pop(mid, None)
+                    if handle is not None:
+                        handle.cancel()
+                case Publish(subject=subject, payload=payload):
+                    self._deps.events.emit(subject, payload)
+                case MarkSeen(at=at):
+                    self._deps.last_seen.mark(self._station_id, at)
+                case Log(level=level, event=event, fields=fields):
+                    getattr(self._log, level)(event, **fields)
+                case _:
+                    assert_never(effect)
+        return True
+
+    async def _answer(self, channel: Channel, message_id: str, frame: bytes) -> None:
+        try:
+            await channel.reply(message_id, frame)
+        except LinkClosed:
+            self._log.info("charge_point.reply_lost", message_id=message_id)
+
+    async def _fail_call(self, channel: Channel, message_id: str, why: str) -> None:
+        await self._answer(channel, message_id,
+                           encode_call_error(message_id, ErrorCode.INTERNAL_ERROR, why))
+
+    async def _persist(self, effect: Persist) -> bool:
+        try:
+            async with deadline(self.ctx.clock, self._deps.persist_timeout_s):
+                await self._write(effect.write)
+        except Exception as exc:  # storage boundary: any failure becomes InternalError
+            self._log.error("charge_point.persist_failed", write=type(effect.write).__name__,
+                            error=repr(exc))
+            if effect.required:
+                if effect.reply is not None:
+                    await self._fail_call(effect.reply.channel, effect.reply.message_id,
+                                          "storage unavailable, retry later")
+                return False
+        reply = effect.reply
+        if reply is not None:
+            await self._answer(reply.channel, reply.message_id,
+                               encode_call_result(reply.message_id, reply.payload))
+        return True
+
+    async def _write(self, write: Write) -> None:
+        now, sid, stations = self.ctx.clock.now(), self._station_id, self._deps.stations
+        match write:
+            case WriteBoot(boot=boot, events=events):
+                await stations.update_boot_info(sid, boot, now, events)
+            case WriteStatus(evse_id=evse, connector_id=conn, status=status, events=events):
+                await stations.set_connector_status(sid, evse, conn, status, now=now,
+                                                    events=events)
+            case WriteOnline(online=online, events=events):
+                await stations.set_online(sid, online, now, events)
+            case WriteAudit(entry=entry):
+                await self._deps.audit.record(entry)
+            case _:
+                assert_never(write)
+
+    async def _delegate(self, effect: HandleTransactionEvent | HandleAuthorize) -> None:
+        payload: msgspec.Struct
+        try:
+            async with deadline(self.ctx.clock, self._deps.persist_timeout_s):
+                if isinstance(effect, HandleTransactionEvent):
+                    payload = await self._deps.transactions.handle(self._station_id,
+                                                                   effect.request)
+                else:
+                    info = await self._deps.authorizer.authorize(self._station_id,
+                                                                 effect.request.id_token)
+                    payload = AuthorizeResponse(id_token_info=info)
+        except Exception as exc:  # not stored / not decided: the station retries later
+            self._log.error("charge_point.handler_failed", action=type(effect).__name__,
+                            error=repr(exc))
+            await self._fail_call(effect.channel, effect.message_id,
+                                  "could not process the request now, retry later")
+            return
+        await self._answer(effect.channel, effect.message_id,
+                           encode_call_result(effect.message_id, payload))
+
+    async def _send_call(self, message_id: str, request: msgspec.Struct) -> None:
+        channel = self._channel
+        try:
+            if channel is None:
+                raise LinkClosed(self._station_id, -1)
+            await channel.send(encode_call(message_id, request))
+        except LinkClosed:
+            try:
+                self.ctx.self_ref.tell(CallSendFailed(message_id))
+            except MailboxFull:  # the call timer fails it instead
+                self._log.warning("charge_point.send_failed_dropped", message_id=message_id)
+
+    def _settle(self, message_id: str, result: Any, error: BaseException | None) -> None:
+        fut = self._futures.pop(message_id, None)
+        if fut is None or fut.done():
+            return
+        if error is None:
+            fut.set_result(result)
+        else:
+            fut.set_exception(error)
+
+    def _fail_futures(self) -> None:
+        futures, self._futures = self._futures, {}
+        for fut in futures.values():
+            if not fut.done():
+                fut.set_exception(ActorDead(self.ctx.path))
+
+    # -- storage ---------------------------------------------------------------------------
+
+    async def _load(self) -> None:
+        deps = self._deps
+        try:
+            async with deadline(self.ctx.clock, deps.persist_timeout_s):
+                station = await deps.stations.get(self._station_id)
+                connectors = await deps.stations.connectors(self._station_id)
+        except Exception as exc:  # storage down: answer InternalError until a reload works
+            self._log.error("charge_point.load_failed", error=repr(exc))
+            self.ctx.after(deps.reload_after_s, ReloadState())
+            return
+        rebuilt = rebuild(self._station_id, deps.policy, station, connectors)
+        current = self._state
+        self._state = replace(rebuilt, session=current.session, outbound=current.outbound)
+        self._loaded = True
+
+    async def _reload(self) -> None:
+        if not self._loaded:
+            await self._load()
+
+    async def _refresh(self, msg: StationCall) -> bool:
+        """Re-read the registration before answering a BootNotification."""
+        try:
+            async with deadline(self.ctx.clock, self._deps.persist_timeout_s):
+                station = await self._deps.stations.get(self._station_id)
+        except Exception as exc:  # storage down: the station boots again after its retry
+            self._log.error("charge_point.refresh_failed", error=repr(exc))
+            await self._fail_call(msg.channel, msg.call.message_id, "storage unavailable")
+            return False
+        registered = station is not None
+        admin = station.admin_status if station is not None else self._state.admin_status
+        self._state = replace(self._state, registered=registered, admin_status=admin)
+        return True
+
+    async def _abandon(self, channel: Channel, message_ids: tuple[str, ...]) -> None:
+        still = set(channel.unanswered())
+        for mid in message_ids:
+            if mid in still:
+                await self._fail_call(channel, mid, "handler restarted, retry")

@@ -1,0 +1,137 @@
+"""Effects returned by the pure core; the actor shell turns each into I/O, in order."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from sigec_actors.charge_point.errors import CommandError
+from sigec_actors.charge_point.messages import Channel
+from sigec_actors.domain.records import AuditEntry, BootInfo, ConnectorStatus, OutboxMessage
+from sigec_actors.ocpp.errors import ErrorCode
+from sigec_actors.ocpp.generated.v201 import (
+    AuthorizeRequest,
+    TransactionEventRequest,
+)
+
+
+class Reply(msgspec.Struct, frozen=True):
+    """CALLRESULT answering the station's CALL `message_id`."""
+
+    channel: Channel
+    message_id: str
+    payload: msgspec.Struct
+
+
+class ReplyError(msgspec.Struct, frozen=True):
+    """CALLERROR answering the station's CALL `message_id`."""
+
+    channel: Channel
+    message_id: str
+    code: ErrorCode
+    description: str
+
+
+class WriteBoot(msgspec.Struct, frozen=True):
+    boot: BootInfo
+    events: tuple[OutboxMessage, ...]
+
+
+class WriteStatus(msgspec.Struct, frozen=True):
+    evse_id: int
+    connector_id: int
+    status: ConnectorStatus
+    events: tuple[OutboxMessage, ...]
+
+
+class WriteOnline(msgspec.Struct, frozen=True):
+    online: bool
+    events: tuple[OutboxMessage, ...]
+
+
+class WriteAudit(msgspec.Struct, frozen=True):
+    entry: AuditEntry
+
+
+Write = WriteBoot | WriteStatus | WriteOnline | WriteAudit
+
+
+class Persist(msgspec.Struct, frozen=True):
+    """Commit `write`, then send `reply`.
+
+    `required`: a failed write answers CALLERROR InternalError and keeps the old state;
+    otherwise the failure is logged and the reply is sent anyway.
+    """
+
+    write: Write
+    reply: Reply | None = None
+    required: bool = True
+
+
+class HandleTransactionEvent(msgspec.Struct, frozen=True):
+    """Store the event (idempotently) through the transaction handler, then answer it."""
+
+    channel: Channel
+    message_id: str
+    request: TransactionEventRequest
+
+
+class HandleAuthorize(msgspec.Struct, frozen=True):
+    """Ask the authorizer, then answer with its IdTokenInfo."""
+
+    channel: Channel
+    message_id: str
+    request: AuthorizeRequest
+
+
+class SendCall(msgspec.Struct, frozen=True):
+    """Write the CSMS CALL on the current link."""
+
+    message_id: str
+    request: msgspec.Struct
+
+
+class ResolveCommand(msgspec.Struct, frozen=True):
+    message_id: str
+    response: msgspec.Struct
+
+
+class FailCommand(msgspec.Struct, frozen=True):
+    message_id: str
+    error: CommandError
+
+
+class StartTimer(msgspec.Struct, frozen=True):
+    message_id: str
+    delay_s: float
+
+
+class CancelTimer(msgspec.Struct, frozen=True):
+    message_id: str
+
+
+class Publish(msgspec.Struct, frozen=True):
+    """A non-DB event for the bus (best effort; may be lost while NATS is down)."""
+
+    subject: str
+    payload: dict[str, Any]
+
+
+class MarkSeen(msgspec.Struct, frozen=True):
+    """Remember last-seen for the batched DB flush (no DB write per heartbeat)."""
+
+    at: datetime
+
+
+class Log(msgspec.Struct, frozen=True):
+    level: str
+    event: str
+    fields: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+Effect = (
+    Reply | ReplyError | Persist | HandleTransactionEvent | HandleAuthorize | SendCall
+    | ResolveCommand | FailCommand | StartTimer | CancelTimer | Publish | MarkSeen | Log
+)

@@ -1,0 +1,62 @@
+"""What the ChargePoint actor depends on: authorizer and transaction seams, and its wiring."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from sigec_actors.ocpp.generated.v201 import (
+    AuthorizationStatusEnum,
+    IdToken,
+    IdTokenInfo,
+    TransactionEventRequest,
+    TransactionEventResponse,
+)
+
+if TYPE_CHECKING:
+    from sigec_actors.charge_point.events import EventPublisher, LastSeenBatcher
+    from sigec_actors.charge_point.model import Policy
+    from sigec_actors.ports import AuditLog, StationRepository
+
+
+class Authorizer(Protocol):
+    """Answers idTokens (Authorize, TransactionEvent); the transactions issue plugs the real one.
+
+    Business answers (Unknown, Blocked, ...) are IdTokenInfo statuses, never exceptions.
+    """
+
+    async def authorize(self, station_id: str, id_token: IdToken) -> IdTokenInfo: ...
+
+
+class TransactionEventHandler(Protocol):
+    """Stores a TransactionEvent idempotently and returns the response to send.
+
+    Must commit before returning (the CALLRESULT means "stored"); a duplicate
+    (station, transactionId, seqNo) returns the first response. Raising means "not stored":
+    the station gets CALLERROR InternalError and retries.
+    """
+
+    async def handle(self, station_id: str,
+                     request: TransactionEventRequest) -> TransactionEventResponse: ...
+
+
+class UnknownTokens:
+    """Default authorizer until the transactions issue lands: every token is Unknown."""
+
+    async def authorize(self, station_id: str, id_token: IdToken) -> IdTokenInfo:
+        return IdTokenInfo(status=AuthorizationStatusEnum.UNKNOWN)
+
+
+@dataclass(frozen=True, slots=True)
+class ChargePointDeps:
+    """Everything a ChargePoint actor needs, built once per node (see StationSessions)."""
+
+    policy: Policy
+    stations: StationRepository
+    transactions: TransactionEventHandler
+    authorizer: Authorizer
+    audit: AuditLog
+    events: EventPublisher
+    last_seen: LastSeenBatcher
+    persist_timeout_s: float = 5.0
+    reload_after_s: float = 5.0
