@@ -55,7 +55,7 @@ class Admission:
     Cache reads and writes of limits fail closed: CacheUnavailable propagates to the caller.
     """
 
-    __slots__ = ("_cache", "_digest_key", "_id_limit", "_ip_limit", "_max_waiting",
+    __slots__ = ("_cache", "_digest_key", "_id_limit", "_inflight", "_ip_limit", "_max_waiting",
                  "_passwords", "_slots", "_ttl", "_waiting", "_window")
 
     def __init__(self, cache: Cache, passwords: Passwords, *, concurrency: int = 0,
@@ -73,6 +73,7 @@ class Admission:
         self._ttl = verified_ttl_s
         self._max_waiting = max_waiting
         self._waiting = 0
+        self._inflight: dict[str, asyncio.Event] = {}
 
     async def check_ip(self, ip: str) -> None:
         """Raise RateLimited if `ip` is deny-listed; CacheUnavailable if the cache is down."""
@@ -91,12 +92,31 @@ class Admission:
     async def verify(self, identity: str, ip: str, password: str, password_hash: str) -> bool:
         """True when `password` matches; consults the verified cache before any argon2 work.
 
+        Concurrent handshakes with the same credentials share one verification (a station that
+        opens several sockets at once, or a storm of duplicates, costs one argon2 run).
         A mismatch is counted against `ip` here (callers must not count it again).
         Raises RateLimited, VerifierBusy or CacheUnavailable, all before argon2 runs.
         """
         key = self._verified_key(identity, password, password_hash)
-        if await self._cache.get(key) == _VERIFIED:
-            return True
+        while True:
+            if await self._cache.get(key) == _VERIFIED:
+                return True
+            pending = self._inflight.get(key)
+            if pending is None:
+                break
+            await pending.wait()  # then look at the cache again: the leader may have succeeded
+        done = self._inflight[key] = asyncio.Event()
+        try:
+            ok = await self._verify_once(identity, ip, password, password_hash)
+            if ok:
+                await self._cache.set(key, _VERIFIED, self._ttl)
+            return ok
+        finally:
+            del self._inflight[key]
+            done.set()
+
+    async def _verify_once(self, identity: str, ip: str, password: str,
+                           password_hash: str) -> bool:
         if self._waiting >= self._max_waiting:
             raise VerifierBusy(self._waiting)
         self._waiting += 1
@@ -109,11 +129,9 @@ class Admission:
                 if not ok:
                     # Counted inside the bound, so the next waiter's IP check already sees it.
                     await self.failed(ip)
+                return ok
         finally:
             self._waiting -= 1
-        if ok:
-            await self._cache.set(key, _VERIFIED, self._ttl)
-        return ok
 
     def _verified_key(self, identity: str, password: str, password_hash: str) -> str:
         message = "\x00".join((identity, password, password_hash)).encode()

@@ -188,8 +188,11 @@ class OcppGateway:
 async def _pump(ws: ServerConnection, link: WsLink, sink: SessionSink) -> None:
     """Deliver frames in order until the socket closes or the link is retired (replaced)."""
     recv, on_frame = ws.recv, sink.on_frame
-    while link.accepting:
-        await on_frame(await recv())
+    while True:
+        message = await recv()
+        if not link.accepting:  # checked after the wait: a replacement may happen during it
+            return
+        await on_frame(message)
 
 
 async def _notify_closed(link: WsLink, sink: SessionSink) -> None:
