@@ -138,12 +138,12 @@ async def make_gateway() -> AsyncIterator[MakeGateway]:
 
     async def make(*, stations: StationRepository | None = None, cache: Cache | None = None,
                    sessions: RecordingSessions | None = None, tls: bool = False,
-                   **ocpp: Any) -> Harness:
+                   digest_key: bytes | None = None, **ocpp: Any) -> Harness:
         stations = stations or InMemoryStations()
         sessions = sessions or RecordingSessions()
         passwords = CountingPasswords()
         gateway = OcppGateway(settings(**ocpp), stations, passwords, cache or MemoryCache(),
-                              sessions)
+                              sessions, digest_key=digest_key)
         started.append(gateway)
         port = await gateway.start("127.0.0.1", 0)
         tls_port = await gateway.start("127.0.0.1", 0, tls=True) if tls else None
@@ -154,8 +154,8 @@ async def make_gateway() -> AsyncIterator[MakeGateway]:
         await gateway.stop()
 
 
-async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
+async def wait_for(predicate: Callable[[], bool], within: float = 5.0) -> None:
+    async with asyncio.timeout(within):
         while not predicate():
             await asyncio.sleep(0.005)
 
