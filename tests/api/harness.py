@@ -60,7 +60,7 @@ class Api:
     ctx: AppContext
     clock: Clock
     commander: FakeCommander
-    audit: InMemoryAuditLog
+    audit: Any  # InMemoryAuditLog unless a test passes another AuditLog
     tokens: dict[str, str] = field(default_factory=dict)
     ids: dict[str, str] = field(default_factory=dict)
 
@@ -106,7 +106,7 @@ async def start_api(*, users: UserRepository | None = None,
     clock = Clock()
     users = users or InMemoryUsers()
     stations = stations or InMemoryStations()
-    audit = InMemoryAuditLog()
+    audit = ctx_fields.pop("audit", None) or InMemoryAuditLog()
     commander = FakeCommander(online={"CP-1"})
     ctx = AppContext(
         settings=load_settings({}), users=users, stations=stations,

@@ -164,16 +164,17 @@ async def test_sessions_on_real_redis(redis_url: str) -> None:
                                headers=_bearer(tokens["accessToken"]))).status == 204
         await api.json("GET", "/api/v1/users/me", headers=_bearer(tokens["accessToken"]),
                        status=401)
-        assert await cache.is_denied(f"login-lock:user@example.com") is False
+        assert await cache.is_denied("login-lock:user@example.com") is False
     finally:
         await api.close()
         await cache.close()
 
 
 async def test_auth_routes_need_their_ports() -> None:
-    from sigec_actors.config import load_settings
-    from api.app import create_app
     from aiohttp.test_utils import TestClient, TestServer
+
+    from api.app import create_app
+    from sigec_actors.config import load_settings
 
     client = TestClient(TestServer(create_app(AppContext(settings=load_settings({})))))
     await client.start_server()

@@ -1,0 +1,78 @@
+"""The API on the real PostgreSQL repositories: sessions, station registration, device queries."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from sigec_actors.adapters.migrate import apply_migrations
+from sigec_actors.adapters.pg import create_pool
+from sigec_actors.adapters.pg_audit import PgAuditLog
+from sigec_actors.adapters.pg_stations import PgStationRepository
+from sigec_actors.adapters.pg_users import PgRefreshTokenRepository, PgUserRepository
+from tests.api.harness import PASSWORD, Api, start_api
+
+pytestmark = pytest.mark.pg
+
+
+@pytest.fixture
+async def pg_api(pg_dsn: str) -> AsyncIterator[Api]:
+    pool = await create_pool(pg_dsn, min_size=1, max_size=4)
+    async with pool.acquire() as conn:
+        await apply_migrations(conn)
+        await conn.execute("TRUNCATE users, charge_points, locations CASCADE")
+    api = await start_api(users=PgUserRepository(pool), stations=PgStationRepository(pool),
+                          refresh_tokens=PgRefreshTokenRepository(pool), audit=PgAuditLog(pool))
+    yield api
+    await api.close()
+    await pool.close()
+
+
+async def test_sessions_rotate_and_revoke_in_postgres(pg_api: Api) -> None:
+    api = pg_api
+    await api.json("POST", "/api/v1/auth/register", status=201, json={
+        "name": "Pg", "email": "pg@example.com", "password": "a long passphrase"})
+    await api.json("POST", "/api/v1/auth/register", status=409, json={
+        "name": "Pg", "email": "PG@example.com", "password": "a long passphrase"})
+    first = await api.json("POST", "/api/v1/auth/login",
+                           json={"email": "pg@example.com", "password": "a long passphrase"})
+    second = await api.json("POST", "/api/v1/auth/refresh",
+                            json={"refreshToken": first["refreshToken"]})
+    await api.json("POST", "/api/v1/auth/refresh", status=401,
+                   json={"refreshToken": first["refreshToken"]})
+    await api.json("POST", "/api/v1/auth/refresh", status=401,
+                   json={"refreshToken": second["refreshToken"]})
+    third = await api.json("POST", "/api/v1/auth/login",
+                           json={"email": "user@example.com", "password": PASSWORD})
+    resp = await api.call("POST", "/api/v1/auth/logout", json={
+        "refreshToken": third["refreshToken"]},
+        headers={"Authorization": f"Bearer {third['accessToken']}"})
+    assert resp.status == 204
+    await api.json("POST", "/api/v1/auth/refresh", status=401,
+                   json={"refreshToken": third["refreshToken"]})
+
+
+async def test_stations_and_devices_in_postgres(pg_api: Api) -> None:
+    api = pg_api
+    created = await api.json("POST", "/api/v1/admin/stations", "admin", status=201, json={
+        "id": "PG-1", "securityProfile": 2,
+        "location": {"name": "Beira Mar", "latitude": -3.70, "longitude": -38.45}})
+    assert created["password"]
+    await api.json("POST", "/api/v1/admin/stations", "admin", status=409,
+                   json={"id": "PG-1", "securityProfile": 1})
+    near = await api.json("GET", "/api/v1/devices/nearby?lat=-3.7319&lng=-38.5267&radiusKm=15",
+                          "user")
+    assert [i["device"]["id"] for i in near["items"]] == ["CP-1", "CP-2", "PG-1"]
+    page = await api.json("GET", "/api/v1/devices?limit=2&offset=0&status=offline", "user")
+    assert page["total"] == 5 and [d["id"] for d in page["items"]] == ["CP-1", "CP-2"]
+    detail = await api.json("GET", "/api/v1/devices/PG-1", "user")
+    assert detail["location"]["name"] == "Beira Mar"
+    changed = await api.json("PUT", "/api/v1/admin/stations/PG-1/password", "admin")
+    assert changed["pushed"] is False and changed["password"]
+    users = await api.json("GET", "/api/v1/admin/users", "admin")
+    assert users["total"] == 4 and "$argon2" not in str(users)
+    audit = api.ctx.audit
+    assert audit is not None
+    assert [r.entry.action for r in await audit.recent(5, target_id="PG-1")] == [
+        "station.password", "station.register"]
