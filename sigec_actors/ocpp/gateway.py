@@ -119,11 +119,17 @@ class OcppGateway:
             # Peers that do not finish the closing handshake in time are dropped; the reader
             # loops then end and every sink still gets its on_close.
             log.warning("ocpp_stop_timeout", left=sum(len(s.all_connections) for s in servers))
-            for server in servers:
-                for connection in list(server.all_connections):
-                    connection.transport.abort()
-                await server.wait_closed()
+            await _abort_all(servers, self._close_timeout + 1.0)
         log.info("ocpp_stopped")
+
+    async def disconnect(self, station_id: str, code: int = 1000, reason: str = "") -> bool:
+        """Close the live session of `station_id` (operator action, credentials changed);
+        False when it has none on this node."""
+        link = self._live.get(station_id)
+        if link is None:
+            return False
+        await link.close(code, reason)
+        return True
 
     async def _process_request(self, ws: ServerConnection, request: Request) -> Response | None:
         """websockets hook, before the 101: refuse with an HTTP status or admit."""
@@ -183,6 +189,20 @@ class OcppGateway:
         task = asyncio.create_task(old.close(*REPLACED))
         self._closers.add(task)
         task.add_done_callback(self._closers.discard)
+
+
+async def _abort_all(servers: list[Server], within: float) -> None:
+    """Drop every remaining socket; the reader loops then end and report on_close."""
+    for server in servers:
+        for connection in list(server.all_connections):
+            connection.transport.abort()
+    try:
+        async with asyncio.timeout(within):
+            for server in servers:
+                await server.wait_closed()
+    except TimeoutError:
+        # Only a sink whose on_close never returns can get here; do not hang the node's stop.
+        log.error("ocpp_stop_abandoned_handlers")
 
 
 async def _pump(ws: ServerConnection, link: WsLink, sink: SessionSink) -> None:
