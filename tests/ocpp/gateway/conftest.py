@@ -100,10 +100,11 @@ class _Sink:
         self.session.closed.set()
 
 
-def settings(**ocpp: Any) -> Settings:
-    """Defaults with fast pings for tests, plus `ocpp` overrides (key names of the section)."""
+def settings(shutdown_s: float = 5.0, **ocpp: Any) -> Settings:
+    """Test defaults plus `ocpp` overrides (key names of the [ocpp] section)."""
     values: dict[str, Any] = {"ocpp.ping_interval_s": 5.0, "ocpp.ping_timeout_s": 5.0,
-                              "server.shutdown_timeout_s": 5.0, "auth.hash_concurrency": 2}
+                              "server.shutdown_timeout_s": shutdown_s,
+                              "auth.hash_concurrency": 2}
     values.update({f"ocpp.{k}": v for k, v in ocpp.items()})
     return load_settings(env={}, overrides=values)
 
@@ -138,11 +139,12 @@ async def make_gateway() -> AsyncIterator[MakeGateway]:
 
     async def make(*, stations: StationRepository | None = None, cache: Cache | None = None,
                    sessions: RecordingSessions | None = None, tls: bool = False,
-                   digest_key: bytes | None = None, **ocpp: Any) -> Harness:
+                   digest_key: bytes | None = None, shutdown_s: float = 5.0,
+                   **ocpp: Any) -> Harness:
         stations = stations or InMemoryStations()
         sessions = sessions or RecordingSessions()
         passwords = CountingPasswords()
-        gateway = OcppGateway(settings(**ocpp), stations, passwords, cache or MemoryCache(),
+        gateway = OcppGateway(settings(shutdown_s, **ocpp), stations, passwords, cache or MemoryCache(),
                               sessions, digest_key=digest_key)
         started.append(gateway)
         port = await gateway.start("127.0.0.1", 0)

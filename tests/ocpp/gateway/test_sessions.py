@@ -279,3 +279,32 @@ async def test_stop_closes_every_session_with_going_away(make_gateway: MakeGatew
     assert all(s.closes == [(1001, "")] for s in h.sessions.sessions)
     with pytest.raises(ConnectionRefusedError):
         await connect(h.url("CP-0"), subprotocols=[OCPP], open_timeout=2)  # type: ignore[list-item]
+
+
+async def test_stop_is_bounded_when_a_peer_never_answers_the_close(
+        make_gateway: MakeGateway) -> None:
+    h = await make_gateway(shutdown_s=0.3)  # close_timeout stays min(ping_timeout 5, 5) = 5 s
+    await h.add("CP-0", 0)
+    raw = await raw_upgrade(h.port, "/ocpp/CP-0")  # never reads: no close frame comes back
+    await wait_for(lambda: h.gateway.is_connected("CP-0"))
+    started = time.monotonic()
+    await h.gateway.stop()
+    assert time.monotonic() - started < 2.0  # the shutdown bound, not the 5 s close timeout
+    session = h.sessions.last("CP-0")
+    assert len(session.closes) == 1
+    raw.writer.close()
+
+
+async def test_disconnect_closes_only_the_named_station(make_gateway: MakeGateway) -> None:
+    h = await make_gateway()
+    await h.add("CP-A", 0)
+    await h.add("CP-B", 0)
+    async with connect(h.url("CP-A"), subprotocols=[OCPP]) as a, \
+            connect(h.url("CP-B"), subprotocols=[OCPP]) as b:  # type: ignore[list-item]
+        await wait_for(lambda: h.gateway.live_count == 2)
+        assert await h.gateway.disconnect("CP-A", 1000, "credentials changed")
+        await asyncio.wait_for(a.wait_closed(), 5)
+        assert (a.close_code, a.close_reason) == (1000, "credentials changed")
+        assert not await h.gateway.disconnect("CP-A")
+        await b.send("still")
+        assert await b.recv() == "still"

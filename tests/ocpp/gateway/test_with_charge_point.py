@@ -1,0 +1,43 @@
+"""The real gateway in front of the real charge point side (StationSessions and actors)."""
+
+from __future__ import annotations
+
+import json
+
+from websockets.asyncio.client import connect
+from websockets.headers import build_authorization_basic
+
+from sigec_actors.domain.records import NewStation
+from sigec_actors.ocpp.gateway import OcppGateway
+from sigec_actors.testing import MemoryCache
+from sigec_actors.testing.ocpp import ChargePointHarness
+from tests.ocpp.gateway.conftest import OCPP, PASSWORD, CountingPasswords, password_hash, settings
+
+BOOT = {"reason": "PowerUp", "chargingStation": {"model": "M1", "vendorName": "V1"}}
+
+
+async def test_boot_notification_through_the_gateway_reaches_the_actor() -> None:
+    async with ChargePointHarness() as cp:
+        assert cp.sessions is not None
+        stations = cp.fakes.stations
+        await stations.register(NewStation(id="CP-1", security_profile=1,
+                                           password_hash=password_hash()))
+        gateway = OcppGateway(settings(), stations, CountingPasswords(), MemoryCache(),
+                              cp.sessions)
+        port = await gateway.start("127.0.0.1", 0)
+        try:
+            headers = {"Authorization": build_authorization_basic("CP-1", PASSWORD)}
+            async with connect(f"ws://127.0.0.1:{port}/ocpp/CP-1", subprotocols=[OCPP],  # type: ignore[list-item]
+                               additional_headers=headers) as ws:
+                await ws.send(json.dumps([2, "boot-1", "BootNotification", BOOT]))
+                answer = json.loads(await ws.recv())
+                assert answer[:2] == [3, "boot-1"]
+                assert answer[2]["status"] in ("Accepted", "Pending")
+                await ws.send('[2,"bad"')  # malformed: answered by the charge point side
+                error = json.loads(await ws.recv())
+                assert error[:3] == [4, "-1", "RpcFrameworkError"]
+        finally:
+            await gateway.stop()
+        station = await stations.get("CP-1")
+        assert station is not None
+        assert station.vendor == "V1"
