@@ -34,7 +34,7 @@ from sigec_actors.ocpp.generated.v201 import (
 )
 from sigec_actors.ocpp.link import LinkClosed
 from sigec_actors.ports import AuditLog, EventBus, StationRepository
-from sigec_actors.runtime import ActorSystem
+from sigec_actors.runtime import ActorSystem, Clock
 from sigec_actors.testing.repos import InMemoryAuditLog, InMemoryOutbox, InMemoryStations
 from sigec_actors.testing.repos_money import InMemoryTransactionEvents
 from sigec_actors.testing.runtime import FakeClock, settle, shutdown
@@ -103,7 +103,7 @@ class Fakes:
         self.audit = InMemoryAuditLog(now=self.clock.now)
 
 
-def make_deps(clock: FakeClock, *, stations: StationRepository,
+def make_deps(clock: Clock, *, stations: StationRepository,
               transactions: TransactionEventHandler, audit: AuditLog, bus: EventBus,
               authorizer: Authorizer | None = None, policy: Policy | None = None,
               persist_timeout_s: float = 5.0) -> ChargePointDeps:

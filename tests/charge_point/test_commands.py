@@ -18,7 +18,11 @@ from sigec_actors.charge_point.commands import (
     send_command,
 )
 from sigec_actors.charge_point.model import Policy
-from sigec_actors.domain.events import OCPP_COMMAND_RESPONSE, OCPP_COMMAND_SENT, OCPP_COMMAND_TIMEOUT
+from sigec_actors.domain.events import (
+    OCPP_COMMAND_RESPONSE,
+    OCPP_COMMAND_SENT,
+    OCPP_COMMAND_TIMEOUT,
+)
 from sigec_actors.ocpp.generated import v201 as m
 from sigec_actors.runtime import ActorDead
 from sigec_actors.testing.ocpp import ChargePointHarness, FakeLink
@@ -156,7 +160,7 @@ async def test_station_call_error_and_invalid_response(harness: ChargePointHarne
 async def test_offline_and_link_close_fail_commands(harness: ChargePointHarness) -> None:
     with pytest.raises(StationOffline):
         await send_command(harness.sessions, "CP-NONE", RESET)  # type: ignore[arg-type]
-    link, sink = await ready(harness)
+    _link, sink = await ready(harness)
     in_flight, queued = start(harness, RESET), start(harness, m.ClearCacheRequest())
     await harness.settle()
     await sink.on_close(1006, "gone")

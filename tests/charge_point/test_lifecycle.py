@@ -101,7 +101,7 @@ async def test_crash_fails_pending_commands_with_actor_dead(harness: ChargePoint
 
 async def test_disconnect_marks_offline_and_reconnect_starts_fresh(
         harness: ChargePointHarness) -> None:
-    link, sink = await booted(harness, "CP-1")
+    _link, sink = await booted(harness, "CP-1")
     await sink.on_close(1001, "going away")
     await harness.settle()
     assert harness.sessions is not None and harness.sessions.ref("CP-1") is None
@@ -117,7 +117,7 @@ async def test_disconnect_marks_offline_and_reconnect_starts_fresh(
 
 async def test_quick_reconnect_races_do_not_lose_the_station(
         harness: ChargePointHarness) -> None:
-    link, sink = await booted(harness, "CP-1")
+    _link, sink = await booted(harness, "CP-1")
     assert harness.sessions is not None
     from sigec_actors.testing.ocpp import FakeLink
 
