@@ -17,6 +17,7 @@ from sigec_actors.services.tokens import AccessClaims
 
 S = TypeVar("S", bound=msgspec.Struct)
 PARAM = re.compile(r"{(\w+)}")
+_DIGITS = re.compile(r"[0-9]{1,10}")
 _ROLE_RANK = {Role.USER: 1, Role.OPERATOR: 2, Role.ADMIN: 3}
 
 
@@ -78,10 +79,10 @@ class Call:
     def path(self, name: str) -> str:
         return self.request.match_info[name]
 
-    def int_path(self, name: str, minimum: int = 0) -> int:
+    def int_path(self, name: str, minimum: int = 0, maximum: int = 2**31 - 1) -> int:
         raw = self.request.match_info[name]
-        if not raw.isdigit() or int(raw) < minimum:
-            raise InvalidInput(name, f"must be an integer >= {minimum}")
+        if not _DIGITS.fullmatch(raw) or not minimum <= int(raw) <= maximum:
+            raise InvalidInput(name, f"must be an integer in {minimum}..{maximum}", "path")
         return int(raw)
 
     @property

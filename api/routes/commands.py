@@ -17,6 +17,7 @@ resource = Resource("commands", authenticate)
 routes = resource.table
 ERRORS = (404, 409, 502, 503, 504)
 BASE = "/api/v1/devices/{id}"
+CONNECTOR = {"type": "integer", "minimum": 1, "maximum": 1000}
 
 
 async def _send(call: Call, request: msgspec.Struct) -> web.Response:
@@ -57,15 +58,17 @@ async def trigger(call: Call) -> web.Response:
         message = v201.MessageTriggerEnum(call.path("message"))
     except ValueError:
         raise InvalidInput("message", "not an OCPP 2.0.1 MessageTrigger", "path") from None
-    return await _send(call, services_of(call.request).commands.trigger(
-        message, call.body(b.TriggerBody)))
+    body = call.body(b.TriggerBody)
+    if body.connector_id is not None and body.evse_id is None:
+        raise InvalidInput("connectorId", "needs evseId")
+    return await _send(call, services_of(call.request).commands.trigger(message, body))
 
 
 @resource.post(f"{BASE}/unlock/{{connector}}", "UnlockConnector", role=Role.OPERATOR,
                body=b.UnlockBody, body_required=False, response=v201.UnlockConnectorResponse,
-               errors=ERRORS, path_types={"connector": {"type": "integer", "minimum": 1}})
+               errors=ERRORS, path_types={"connector": CONNECTOR})
 async def unlock(call: Call) -> web.Response:
-    connector = call.int_path("connector", minimum=1)
+    connector = call.int_path("connector", minimum=1, maximum=1000)
     return await _send(call, services_of(call.request).commands.unlock(
         connector, call.body(b.UnlockBody)))
 
