@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--ocpp-port", type=int, help="OCPP WebSocket port (SIGEC_OCPP_PORT)")
     serve.add_argument("--workers", type=int,
                        help="node processes; 0 = one inline node, no thespian (SIGEC_WORKERS)")
+    serve.add_argument("--join", metavar="HOST:PORT",  # cluster hook
+                       help="join the cluster whose director's thespian admin is HOST:PORT "
+                            "and host the nodes it places here (private network only)")
 
     sub.add_parser("migrate", help="apply pending database migrations and exit")
 
@@ -84,6 +87,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from sigec_actors.logs import configure_logging
 
     configure_logging(settings.log.format, settings.log.level)
+    if args.command == "serve" and args.join:  # cluster hook
+        from sigec_actors.cluster.launcher import join_cluster
+
+        return asyncio.run(join_cluster(settings, args.join))
     if args.command == "serve":
         from sigec_actors.server import serve
 

@@ -27,7 +27,8 @@ def runtime_file(settings: Settings) -> Path:
     return settings.data_dir / "runtime.json"
 
 
-def write_runtime(settings: Settings, services: Services, endpoints: NodeEndpoints) -> Path:
+def write_runtime(settings: Settings, services: Services, endpoints: NodeEndpoints,
+                  extra: dict[str, Any] | None = None) -> Path:
     """Write runtime.json atomically (0600) so tools and the console can find this server."""
     data = {
         "httpUrl": endpoints.http_url,
@@ -38,6 +39,7 @@ def write_runtime(settings: Settings, services: Services, endpoints: NodeEndpoin
         "pid": os.getpid(),
         "workers": settings.server.workers,
     }
+    data.update(extra or {})  # cluster hook: adminPort, nodes (sigec_actors/cluster/launcher.py)
     path = runtime_file(settings)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -49,6 +51,10 @@ def write_runtime(settings: Settings, services: Services, endpoints: NodeEndpoin
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
     """Run until SIGTERM/SIGINT (or `stop` is set); return the process exit code."""
+    if settings.server.workers > 0:  # cluster hook: director + NodeHost processes
+        from sigec_actors.cluster.launcher import serve_cluster
+
+        return await serve_cluster(settings, stop)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -1,0 +1,244 @@
+"""`sigec serve` with workers > 0 (the director's machine) and `sigec serve --join` (a member)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import msgspec
+import structlog
+
+from sigec_actors.bootstrap import Services, start_data_plane
+from sigec_actors.cluster.client import ClusterError, ThespianClient
+from sigec_actors.cluster.messages import (
+    CAP_HOST,
+    CAP_NODE,
+    CAP_WORKERS,
+    ClusterStarted,
+    ClusterStartFailed,
+    StartCluster,
+    StopCluster,
+)
+from sigec_actors.cluster.procs import ProcessWatch
+from sigec_actors.config import Settings
+from sigec_actors.node import Node, NodeEndpoints
+
+log = structlog.get_logger("cluster.launcher")
+
+BIND_ENV = "SIGEC_CLUSTER_BIND"
+"""Address thespian binds (admin and actors); loopback unless set. Never a public interface."""
+EXIT_ESCALATED = 1
+
+
+def cluster_bind(environ: Mapping[str, str]) -> str:
+    return environ.get(BIND_ENV) or "127.0.0.1"
+
+
+def host_id(bind: str, admin_port: int) -> str:
+    """A member's unique name in the convention: `hostname/bind:admin port`."""
+    return f"{socket.gethostname()}/{bind}:{admin_port}"
+
+
+def capabilities(admin_port: int, host: str, workers: int,
+                 convention: tuple[str, int] | None = None) -> dict[str, Any]:
+    """thespian capabilities of this machine's ActorSystem (placement uses the sigec-* ones)."""
+    caps: dict[str, Any] = {"Admin Port": admin_port, CAP_NODE: workers > 0, CAP_HOST: host,
+                            CAP_WORKERS: workers}
+    if convention is not None:
+        caps["Convention Address.IPv4"] = convention
+    return caps
+
+
+def prepare_environment(settings: Settings, bind: str) -> None:
+    """Before the ActorSystem forks: bind thespian to `bind`, keep its log in the data dir."""
+    os.environ["THESPIAN_BASE_IPADDR"] = bind
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("THESPLOG_FILE", str(settings.data_dir / "thespian.log"))
+
+
+def free_port(bind: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((bind, 0))
+        return int(sock.getsockname()[1])
+
+
+def with_fixed_ports(settings: Settings) -> Settings:
+    """Every node binds the same ports (SO_REUSEPORT), so port 0 is chosen once, here."""
+    server = settings.server
+    http = server.http_port or free_port(server.bind)
+    ocpp = server.ocpp_port or free_port(server.bind)
+    return msgspec.structs.replace(
+        settings, server=msgspec.structs.replace(server, http_port=http, ocpp_port=ocpp))
+
+
+def with_urls(settings: Settings, services: Services) -> Settings:
+    """Settings for the nodes: the data plane this process started or connected to."""
+    return msgspec.structs.replace(
+        settings,
+        database=msgspec.structs.replace(settings.database, url=services.database_url),
+        nats=msgspec.structs.replace(settings.nats, url=services.nats_url))
+
+
+def parse_leader(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ClusterError(f"--join wants HOST:PORT (the director's admin port), got {text!r}")
+    return host, int(port)
+
+
+def _on_signals(stop: asyncio.Event) -> Callable[[], None]:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    def remove() -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+    return remove
+
+
+async def _first(stop: asyncio.Event, escalated: asyncio.Future[str]) -> str | None:
+    """Wait for a stop request or an escalation; return the escalation reason, if any."""
+    waiter: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
+    either: set[asyncio.Future[Any]] = {waiter, escalated}
+    await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    return escalated.result() if escalated.done() else None
+
+
+class ClusterLauncher:
+    """The director's machine: ActorSystem + CsmsDirector, N NodeHosts, stop leaving nothing."""
+
+    def __init__(self, settings: Settings, environ: Mapping[str, str] = os.environ) -> None:
+        self.settings = settings
+        self.bind = cluster_bind(environ)
+        self.admin_port = settings.cluster.admin_port
+        self.host = host_id(self.bind, self.admin_port)
+        workers = settings.server.workers
+        self.client = ThespianClient(capabilities(self.admin_port, self.host, workers))
+        self.started: ClusterStarted | None = None
+        self.processes = ProcessWatch()
+
+    async def open(self) -> None:
+        """Start the ActorSystem and the director (forks the admin: do it before anything else)."""
+        prepare_environment(self.settings, self.bind)
+        await self.client.open()
+
+    async def start(self, node_settings: Settings) -> ClusterStarted:
+        """Start the nodes; return when every local node reported ready."""
+        message = StartCluster(settings=node_settings, workers=self.settings.server.workers,
+                               host=self.host)
+        reply = await self.client.request(message, message.start_timeout_s + 5.0)
+        if isinstance(reply, ClusterStartFailed):
+            raise ClusterError(f"cluster did not start: {reply.reason}")
+        assert isinstance(reply, ClusterStarted)
+        self.started = reply
+        self.processes.add(reply.admin_pid, reply.director_pid, *(n.pid for n in reply.nodes))
+        assert self.client.escalated is not None
+        self.processes.on_exit(reply.director_pid, self._director_died)
+        return reply
+
+    def _director_died(self) -> None:
+        escalated = self.client.escalated
+        if escalated is not None and not escalated.done():
+            escalated.set_result("the director process exited")
+
+    async def stop(self, timeout_s: float) -> None:
+        """Stop the nodes gracefully, then the ActorSystem; kill (by pid) what is left."""
+        self.processes.stop_watching()
+        if self.client.system is not None and self.client.director is not None:
+            try:
+                reply = await self.client.request(
+                    StopCluster(self.client.next_ref(), timeout_s * 0.6), timeout_s * 0.7)
+                self.processes.add(*reply.pids)
+            except ClusterError as exc:
+                log.warning("cluster_stop_unanswered", error=str(exc))
+        await self.client.close(shutdown=True)
+        await self.processes.reap(timeout_s=2.0)
+
+
+async def serve_cluster(settings: Settings, stop: asyncio.Event | None = None) -> int:
+    """Run the director's machine until SIGTERM/SIGINT; exit code 1 if the director escalated."""
+    from sigec_actors import server
+
+    stop = stop or asyncio.Event()
+    settings = with_fixed_ports(settings)
+    launcher = ClusterLauncher(settings)
+    await launcher.open()  # before the signal handlers and the data plane: the admin forks here
+    remove_handlers = _on_signals(stop)
+    services: Services | None = None
+    reason: str | None = None
+    try:
+        services = await start_data_plane(settings)
+        prep = Node(settings, services, name="director")
+        await prep.prepare()
+        started = await launcher.start(with_urls(settings, services))
+        endpoints = NodeEndpoints(started.nodes[0].http_url, started.nodes[0].ocpp_url)
+        server.write_runtime(settings, services, endpoints, extra={
+            "adminPort": launcher.admin_port, "clusterBind": launcher.bind,
+            "nodes": [msgspec.to_builtins(n) for n in started.nodes]})
+        _print_banner(settings, launcher, endpoints, prep.first_admin_notice)
+        assert launcher.client.escalated is not None
+        reason = await _first(stop, launcher.client.escalated)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            server.runtime_file(settings).unlink()
+        await launcher.stop(settings.server.shutdown_timeout_s * 0.6)
+        if services is not None:
+            await services.close()
+        remove_handlers()
+    if reason is not None:
+        log.error("cluster_escalated", reason=reason)
+        return EXIT_ESCALATED
+    log.info("stopped")
+    return 0
+
+
+async def join_cluster(settings: Settings, leader: str,
+                       stop: asyncio.Event | None = None) -> int:
+    """Join the director's convention at `leader` (HOST:PORT) and host the nodes it places here."""
+    stop = stop or asyncio.Event()
+    leader_addr = parse_leader(leader)
+    bind = cluster_bind(os.environ)
+    admin_port = settings.cluster.admin_port
+    workers = settings.server.workers or os.cpu_count() or 1
+    prepare_environment(settings, bind)
+    client = ThespianClient(capabilities(admin_port, host_id(bind, admin_port), workers,
+                                         convention=leader_addr))
+    await client.open(create_director=False)
+    remove_handlers = _on_signals(stop)
+    print(f"SIGEC-VE member: joined {leader} from {bind}:{admin_port}, hosting up to "
+          f"{workers} nodes (stop: Ctrl-C)", file=sys.stdout, flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await client.close(shutdown=True)
+        remove_handlers()
+    return 0
+
+
+def _print_banner(settings: Settings, launcher: ClusterLauncher, endpoints: NodeEndpoints,
+                  admin: dict[str, Any] | None) -> None:
+    started = launcher.started
+    pids = ", ".join(str(n.pid) for n in started.nodes) if started else ""
+    lines = [
+        "",
+        f"SIGEC-VE is running: {settings.server.workers} node processes (pids {pids})",
+        f"  REST API : {endpoints.http_url}/api/v1   (health: {endpoints.http_url}/health/ready)",
+        f"  OCPP     : {endpoints.ocpp_url}/{{stationId}}   (subprotocol ocpp2.0.1)",
+        f"  cluster  : thespian admin on {launcher.bind}:{launcher.admin_port} "
+        f"(join with: sigec serve --join {launcher.bind}:{launcher.admin_port})",
+        f"  data dir : {settings.data_dir}",
+    ]
+    if admin is not None:
+        lines.append(f"  admin    : {admin['email']}")
+        if admin.get("password"):
+            lines.append(f"  password : {admin['password']}   (shown once; change it after login)")
+    lines.append("  stop     : Ctrl-C")
+    print("\n".join(lines), file=sys.stdout, flush=True)
