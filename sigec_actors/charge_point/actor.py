@@ -125,6 +125,8 @@ class ChargePoint(Actor[ChargePointMsg]):
             case CallTimedOut():
                 self._timers.pop(msg.message_id, None)
                 await self._handle(msg)
+            case Attached(channel=channel):  # whoever handles a link first announces it
+                await self._handle(Attached(channel, fresh=channel.claim_announcement()))
             case _:
                 await self._handle(msg)
         return None

@@ -41,7 +41,10 @@ class Channel(Protocol):
 
 
 class Attached(msgspec.Struct, frozen=True):
-    """A link is (again) the station's current one; `fresh` when nobody announced it yet."""
+    """A link is (again) the station's current one; `fresh` when nobody announced it yet.
+
+    The actor sets `fresh` from `channel.claim_announcement()` when it handles the message.
+    """
 
     channel: Channel
     fresh: bool = True

@@ -189,15 +189,19 @@ class StationSessions:
         self._sessions[station_id] = session
         ref = self._supervisor.child(station_id)
         if ref is None:
-            ref = await self._supervisor.start_child(self._spec(station_id))
-            session.ref = ref
+            try:
+                session.ref = await self._supervisor.start_child(self._spec(station_id))
+            except BaseException:
+                if self._sessions.get(station_id) is session:  # the gateway drops the link
+                    del self._sessions[station_id]
+                raise
             return  # on_start adopts the session
         session.ref = ref
         _log.info("sessions.replaced", station_id=station_id, session=session.number,
                   previous=old.number if old else None)
         # If it is restarting, the next incarnation's on_start adopts the session instead.
         with contextlib.suppress(ActorDead):
-            await ref.send(Attached(session, fresh=session.claim_announcement()))
+            await ref.send(Attached(session))
 
     async def detach(self, session: Session, code: int | None, reason: str) -> None:
         """The link closed; stop the actor if it was the station's current link."""
