@@ -18,6 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from websockets.typing import Subprotocol
 
 from sigec_actors.config import Settings, load_settings
 from sigec_actors.domain.records import NewStation
@@ -28,7 +29,7 @@ from sigec_actors.services.passwords import Passwords
 from sigec_actors.testing import InMemoryStations, MemoryCache
 
 PASSWORD = "correct-horse-battery-staple-1"
-OCPP = "ocpp2.0.1"
+OCPP = Subprotocol("ocpp2.0.1")
 
 
 @functools.cache

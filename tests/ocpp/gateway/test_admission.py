@@ -33,7 +33,7 @@ async def status_of(h: Harness, station: str, password: str,
                     source: str = "127.0.0.1") -> int:
     headers = {"Authorization": build_authorization_basic(station, password)}
     try:
-        async with connect(h.url(station), subprotocols=[OCPP], additional_headers=headers,  # type: ignore[list-item]
+        async with connect(h.url(station), subprotocols=[OCPP], additional_headers=headers,
                            local_addr=(source, 0), open_timeout=10):
             return 101
     except InvalidStatus as exc:
@@ -106,7 +106,7 @@ async def test_redis_down_fails_closed_for_password_profiles(make_gateway: MakeG
     assert "retry-after" in response.headers
     assert h.passwords.verifications == 0
     assert (await raw_status(h.port, "/ocpp/NOPE")).status == 404
-    async with connect(h.url("CP-0"), subprotocols=[OCPP]) as ws:  # type: ignore[list-item]
+    async with connect(h.url("CP-0"), subprotocols=[OCPP]) as ws:
         assert ws.subprotocol == OCPP  # profile 0 needs no limiter
     await down.close()
 

@@ -22,7 +22,7 @@ async def pg_stations(pg_dsn: str) -> AsyncIterator[PgStationRepository]:
     try:
         await apply_migrations(conn)
     finally:
-        await conn.close()
+        await conn.close()  # type: ignore[attr-defined]  # an asyncpg connection
     pool = await create_pool(pg_dsn, min_size=1, max_size=4)
     yield PgStationRepository(pool)
     await pool.close()
@@ -37,17 +37,17 @@ async def test_handshakes_against_postgres(make_gateway: MakeGateway,
     wrong = basic("PG-1", "wrong-password-0123456789")
     assert (await raw_status(h.port, "/ocpp/PG-1", authorization=wrong)).status == 401
     right = {"Authorization": basic("PG-1", PASSWORD)}
-    async with connect(h.url("PG-1"), subprotocols=[OCPP], additional_headers=right) as ws:  # type: ignore[list-item]
+    async with connect(h.url("PG-1"), subprotocols=[OCPP], additional_headers=right) as ws:
         await ws.send("hi")
         assert await ws.recv() == "hi"
-    async with connect(h.url("PG-0"), subprotocols=[OCPP]) as ws:  # type: ignore[list-item]
+    async with connect(h.url("PG-0"), subprotocols=[OCPP]) as ws:
         assert ws.subprotocol == OCPP
 
 
 async def test_auto_register_writes_the_station(make_gateway: MakeGateway,
                                                 pg_stations: PgStationRepository) -> None:
     h = await make_gateway(stations=pg_stations, auto_register=True)
-    async with connect(h.url("PG-NEW"), subprotocols=[OCPP]) as ws:  # type: ignore[list-item]
+    async with connect(h.url("PG-NEW"), subprotocols=[OCPP]) as ws:
         assert ws.subprotocol == OCPP
     station = await pg_stations.get("PG-NEW")
     assert station is not None

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 from websockets.headers import build_authorization_basic
+from websockets.typing import Subprotocol
 
 from sigec_actors.ocpp.handshake import HandshakeRefused, identity_from_path
 from tests.ocpp.gateway.conftest import (
@@ -19,9 +22,9 @@ from tests.ocpp.gateway.conftest import (
 )
 
 
-async def refused_status(url: str, **kwargs: object) -> int:
+async def refused_status(url: str, **kwargs: Any) -> int:
     with pytest.raises(InvalidStatus) as info:
-        async with connect(url, open_timeout=10, **kwargs):  # type: ignore[arg-type]
+        async with connect(url, open_timeout=10, **kwargs):
             pass
     return info.value.response.status_code
 
@@ -93,7 +96,7 @@ async def test_missing_or_other_subprotocol_is_refused(make_gateway: MakeGateway
 async def test_ocpp201_is_picked_among_several_offers(make_gateway: MakeGateway) -> None:
     h = await make_gateway()
     await h.add("CP-0", 0)
-    async with connect(h.url("CP-0"), subprotocols=["ocpp2.1", OCPP, "ocpp1.6"]) as ws:  # type: ignore[list-item]
+    async with connect(h.url("CP-0"), subprotocols=[Subprotocol("ocpp2.1"), OCPP, Subprotocol("ocpp1.6")]) as ws:
         assert ws.subprotocol == OCPP
 
 
@@ -135,7 +138,7 @@ async def test_profile_1_right_password_and_frames_flow_as_text(
     h = await make_gateway()
     await h.add("CP-1", 1)
     headers = {"Authorization": build_authorization_basic("CP-1", PASSWORD)}
-    async with connect(h.url("CP-1"), subprotocols=[OCPP], additional_headers=headers) as ws:  # type: ignore[list-item]
+    async with connect(h.url("CP-1"), subprotocols=[OCPP], additional_headers=headers) as ws:
         frame = '[2,"m1","Heartbeat",{}]'
         await ws.send(frame)
         echoed = await ws.recv()
@@ -155,7 +158,7 @@ async def test_reconnect_reuses_verified_credentials_without_argon2(
     await h.add("CP-1", 1)
     headers = {"Authorization": build_authorization_basic("CP-1", PASSWORD)}
     for _ in range(5):
-        async with connect(h.url("CP-1"), subprotocols=[OCPP], additional_headers=headers):  # type: ignore[list-item]
+        async with connect(h.url("CP-1"), subprotocols=[OCPP], additional_headers=headers):
             pass
     assert h.passwords.verifications == 1
 
@@ -168,11 +171,11 @@ async def test_rotated_password_invalidates_the_verified_cache(
     h = await make_gateway()
     await h.add("CP-1", 1)
     old = {"Authorization": build_authorization_basic("CP-1", PASSWORD)}
-    async with connect(h.url("CP-1"), subprotocols=[OCPP], additional_headers=old):  # type: ignore[list-item]
+    async with connect(h.url("CP-1"), subprotocols=[OCPP], additional_headers=old):
         pass
     new_password = "rotated-password-0123456789"
     await h.stations.set_credentials("CP-1", password_hash(new_password), 1)
     assert await refused_status(h.url("CP-1"), subprotocols=[OCPP], additional_headers=old) == 401
     new = {"Authorization": build_authorization_basic("CP-1", new_password)}
-    async with connect(h.url("CP-1"), subprotocols=[OCPP], additional_headers=new) as ws:  # type: ignore[list-item]
+    async with connect(h.url("CP-1"), subprotocols=[OCPP], additional_headers=new) as ws:
         assert ws.subprotocol == OCPP

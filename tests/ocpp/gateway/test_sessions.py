@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from typing import Any
 
@@ -29,7 +30,7 @@ def auth(station: str, password: str = PASSWORD) -> dict[str, str]:
 
 
 async def open_station(h: Harness, station: str, password: str = PASSWORD) -> ClientConnection:
-    return await connect(h.url(station), subprotocols=[OCPP],  # type: ignore[list-item]
+    return await connect(h.url(station), subprotocols=[OCPP],
                          additional_headers=auth(station, password))
 
 
@@ -54,7 +55,7 @@ async def test_binary_frames_reach_the_sink_as_bytes(make_gateway: MakeGateway) 
     h = await make_gateway()
     h.sessions.echo = False
     await h.add("CP-0", 0)
-    async with connect(h.url("CP-0"), subprotocols=[OCPP]) as ws:  # type: ignore[list-item]
+    async with connect(h.url("CP-0"), subprotocols=[OCPP]) as ws:
         await ws.send(b"\x00\x01")
         await wait_for(lambda: bool(h.sessions.sessions) and bool(h.sessions.last("CP-0").frames))
     assert h.sessions.last("CP-0").frames == [b"\x00\x01"]
@@ -82,7 +83,7 @@ async def test_dead_peer_is_closed_after_ping_timeout(make_gateway: MakeGateway)
 async def test_live_peer_survives_many_ping_intervals(make_gateway: MakeGateway) -> None:
     h = await make_gateway(ping_interval_s=0.05, ping_timeout_s=0.2)
     await h.add("CP-0", 0)
-    async with connect(h.url("CP-0"), subprotocols=[OCPP], ping_interval=None) as ws:  # type: ignore[list-item]
+    async with connect(h.url("CP-0"), subprotocols=[OCPP], ping_interval=None) as ws:
         await asyncio.sleep(0.6)  # the client library answers the server's pings
         await ws.send("still here")
         assert await ws.recv() == "still here"
@@ -105,9 +106,10 @@ async def test_200_rapid_replacements_keep_exactly_one_live_session(
 
     watcher = asyncio.create_task(watch())
     clients = []
-    for i in range(200):
+    for i in range(1, 201):
         clients.append(await open_station(h, "CP-1"))
-        await wait_for(lambda i=i: len(h.sessions.for_station("CP-1")) == i + 1)
+        attached = functools.partial(lambda n: len(h.sessions.for_station("CP-1")) == n, i)
+        await wait_for(attached)
         assert h.gateway.live_count == 1
         assert h.gateway.is_connected("CP-1")
     # Every replaced client was closed normally by the server.
@@ -164,9 +166,9 @@ async def test_concurrent_connections_for_one_identity_leave_the_newest_live(
 async def test_replaced_socket_frames_are_not_delivered(make_gateway: MakeGateway) -> None:
     h = await make_gateway()
     await h.add("CP-0", 0)
-    first = await connect(h.url("CP-0"), subprotocols=[OCPP])  # type: ignore[list-item]
+    first = await connect(h.url("CP-0"), subprotocols=[OCPP])
     await wait_for(lambda: len(h.sessions.for_station("CP-0")) == 1)
-    second = await connect(h.url("CP-0"), subprotocols=[OCPP])  # type: ignore[list-item]
+    second = await connect(h.url("CP-0"), subprotocols=[OCPP])
     await wait_for(lambda: len(h.sessions.for_station("CP-0")) == 2)
     old = h.sessions.for_station("CP-0")[0]
     assert not old.link.is_open
@@ -190,7 +192,7 @@ async def test_hijack_attempt_leaves_the_live_session_untouched(
     await wait_for(lambda: h.gateway.is_connected("CP-1"))
     headers = auth("CP-1", password) if password else {}
     with pytest.raises(InvalidStatus) as info:
-        await connect(h.url("CP-1"), subprotocols=[OCPP], additional_headers=headers)  # type: ignore[list-item]
+        await connect(h.url("CP-1"), subprotocols=[OCPP], additional_headers=headers)
     assert info.value.response.status_code == 401
     assert len(h.sessions.for_station("CP-1")) == 1
     session = h.sessions.last("CP-1")
@@ -207,7 +209,7 @@ async def test_sink_bug_closes_only_that_connection_with_1011(make_gateway: Make
     await h.add("CP-B", 0)
     h.sessions.fail_on = "boom"
     async with connect(h.url("CP-A"), subprotocols=[OCPP]) as a, \
-            connect(h.url("CP-B"), subprotocols=[OCPP]) as b:  # type: ignore[list-item]
+            connect(h.url("CP-B"), subprotocols=[OCPP]) as b:
         await a.send("boom")
         with pytest.raises(ConnectionClosed) as info:
             await a.recv()
@@ -219,7 +221,7 @@ async def test_sink_bug_closes_only_that_connection_with_1011(make_gateway: Make
     await asyncio.wait_for(session.closed.wait(), 5)
     assert session.closes == [(1011, "internal error")]
     # The gateway still accepts new sessions.
-    async with connect(h.url("CP-A"), subprotocols=[OCPP]) as again:  # type: ignore[list-item]
+    async with connect(h.url("CP-A"), subprotocols=[OCPP]) as again:
         await again.send("ok")
         assert await again.recv() == "ok"
 
@@ -236,12 +238,12 @@ async def test_attach_bug_closes_with_1011_and_frees_the_identity(
     h = await make_gateway(sessions=FailingAttach())
     await h.add("CP-BAD", 0)
     await h.add("CP-0", 0)
-    async with connect(h.url("CP-BAD"), subprotocols=[OCPP]) as ws:  # type: ignore[list-item]
+    async with connect(h.url("CP-BAD"), subprotocols=[OCPP]) as ws:
         await asyncio.wait_for(ws.wait_closed(), 5)
         assert ws.close_code == 1011
     await wait_for(lambda: not h.gateway.is_connected("CP-BAD"))
     assert h.sessions.sessions == []
-    async with connect(h.url("CP-0"), subprotocols=[OCPP]) as ws:  # type: ignore[list-item]
+    async with connect(h.url("CP-0"), subprotocols=[OCPP]) as ws:
         await ws.send("alive")
         assert await ws.recv() == "alive"
 
@@ -250,7 +252,7 @@ async def test_link_close_is_idempotent_and_send_after_close_raises(
         make_gateway: MakeGateway) -> None:
     h = await make_gateway()
     await h.add("CP-0", 0)
-    async with connect(h.url("CP-0"), subprotocols=[OCPP]) as ws:  # type: ignore[list-item]
+    async with connect(h.url("CP-0"), subprotocols=[OCPP]) as ws:
         await wait_for(lambda: h.gateway.is_connected("CP-0"))
         link = h.sessions.last("CP-0").link
         await link.close(1000, "bye")
@@ -269,7 +271,7 @@ async def test_stop_closes_every_session_with_going_away(make_gateway: MakeGatew
     clients = []
     for i in range(5):
         await h.add(f"CP-{i}", 0)
-        clients.append(await connect(h.url(f"CP-{i}"), subprotocols=[OCPP]))  # type: ignore[list-item]
+        clients.append(await connect(h.url(f"CP-{i}"), subprotocols=[OCPP]))
     await wait_for(lambda: h.gateway.live_count == 5)
     await asyncio.wait_for(h.gateway.stop(), 10)
     assert h.gateway.live_count == 0
@@ -278,7 +280,7 @@ async def test_stop_closes_every_session_with_going_away(make_gateway: MakeGatew
         assert client.close_code == 1001
     assert all(s.closes == [(1001, "")] for s in h.sessions.sessions)
     with pytest.raises(ConnectionRefusedError):
-        await connect(h.url("CP-0"), subprotocols=[OCPP], open_timeout=2)  # type: ignore[list-item]
+        await connect(h.url("CP-0"), subprotocols=[OCPP], open_timeout=2)
 
 
 async def test_stop_is_bounded_when_a_peer_never_answers_the_close(
@@ -300,7 +302,7 @@ async def test_disconnect_closes_only_the_named_station(make_gateway: MakeGatewa
     await h.add("CP-A", 0)
     await h.add("CP-B", 0)
     async with connect(h.url("CP-A"), subprotocols=[OCPP]) as a, \
-            connect(h.url("CP-B"), subprotocols=[OCPP]) as b:  # type: ignore[list-item]
+            connect(h.url("CP-B"), subprotocols=[OCPP]) as b:
         await wait_for(lambda: h.gateway.live_count == 2)
         assert await h.gateway.disconnect("CP-A", 1000, "credentials changed")
         await asyncio.wait_for(a.wait_closed(), 5)

@@ -60,7 +60,7 @@ async def test_profile_2_and_3_over_plain_ws_are_refused(make_gateway: MakeGatew
 async def test_profile_2_over_tls_with_basic_auth(make_gateway: MakeGateway, pki: Pki) -> None:
     h = await tls_gateway(make_gateway, pki)
     async with connect(h.url("CP-2", tls=True), ssl=client_context(pki),
-                       subprotocols=[OCPP], additional_headers=auth("CP-2")) as ws:  # type: ignore[list-item]
+                       subprotocols=[OCPP], additional_headers=auth("CP-2")) as ws:
         tls = ws.transport.get_extra_info("ssl_object")
         assert tls.version() in ("TLSv1.2", "TLSv1.3")
         await ws.send("over tls")
@@ -68,7 +68,7 @@ async def test_profile_2_over_tls_with_basic_auth(make_gateway: MakeGateway, pki
     assert h.sessions.last("CP-2").link.security_profile == 2
     with pytest.raises(InvalidStatus) as info:
         async with connect(h.url("CP-2", tls=True), ssl=client_context(pki),
-                           subprotocols=[OCPP]):  # type: ignore[list-item]
+                           subprotocols=[OCPP]):
             pass
     assert info.value.response.status_code == 401
 
@@ -76,7 +76,7 @@ async def test_profile_2_over_tls_with_basic_auth(make_gateway: MakeGateway, pki
 async def test_profile_1_may_also_use_tls(make_gateway: MakeGateway, pki: Pki) -> None:
     h = await tls_gateway(make_gateway, pki)
     async with connect(h.url("CP-1", tls=True), ssl=client_context(pki),
-                       subprotocols=[OCPP], additional_headers=auth("CP-1")) as ws:  # type: ignore[list-item]
+                       subprotocols=[OCPP], additional_headers=auth("CP-1")) as ws:
         assert ws.subprotocol == OCPP
 
 
@@ -84,7 +84,7 @@ async def test_tls_1_2_client_gets_a_tc086_suite(make_gateway: MakeGateway, pki:
     h = await tls_gateway(make_gateway, pki)
     ctx = client_context(pki)
     ctx.maximum_version = ssl.TLSVersion.TLSv1_2
-    async with connect(h.url("CP-2", tls=True), ssl=ctx, subprotocols=[OCPP],  # type: ignore[list-item]
+    async with connect(h.url("CP-2", tls=True), ssl=ctx, subprotocols=[OCPP],
                        additional_headers=auth("CP-2")) as ws:
         tls = ws.transport.get_extra_info("ssl_object")
         assert tls.version() == "TLSv1.2"
@@ -100,7 +100,7 @@ async def test_tls_below_1_2_is_refused(make_gateway: MakeGateway, pki: Pki) -> 
     ctx.maximum_version = ssl.TLSVersion.TLSv1_1
     # The server answers with an alert or drops the connection (SSLError / reset).
     with pytest.raises((ssl.SSLError, ConnectionResetError)):
-        async with connect(h.url("CP-2", tls=True), ssl=ctx, subprotocols=[OCPP],  # type: ignore[list-item]
+        async with connect(h.url("CP-2", tls=True), ssl=ctx, subprotocols=[OCPP],
                            additional_headers=auth("CP-2"), open_timeout=5):
             pass
     assert h.sessions.sessions == []
@@ -110,7 +110,7 @@ async def test_profile_3_client_certificate_with_the_identity_as_cn(
         make_gateway: MakeGateway, pki: Pki) -> None:
     h = await tls_gateway(make_gateway, pki)
     ctx = client_context(pki, pki.client("CP-3"))
-    async with connect(h.url("CP-3", tls=True), ssl=ctx, subprotocols=[OCPP]) as ws:  # type: ignore[list-item]
+    async with connect(h.url("CP-3", tls=True), ssl=ctx, subprotocols=[OCPP]) as ws:
         await ws.send("mtls")
         assert await ws.recv() == "mtls"
     assert h.sessions.last("CP-3").link.security_profile == 3
@@ -123,7 +123,7 @@ async def test_profile_3_without_a_matching_certificate_is_refused(
     h = await tls_gateway(make_gateway, pki)
     ctx = client_context(pki, None if cert == "none" else pki.client("CP-2"))
     with pytest.raises(InvalidStatus) as info:
-        async with connect(h.url("CP-3", tls=True), ssl=ctx, subprotocols=[OCPP],  # type: ignore[list-item]
+        async with connect(h.url("CP-3", tls=True), ssl=ctx, subprotocols=[OCPP],
                            additional_headers=auth("CP-3")):
             pass
     assert info.value.response.status_code == 403
@@ -137,7 +137,7 @@ async def test_profile_3_certificate_from_another_ca_fails_tls(make_gateway: Mak
     # TLS 1.3 delivers the server's "unknown CA" alert after the client has sent its request,
     # so the client sees either a TLS error or a handshake without an HTTP response.
     with pytest.raises((ssl.SSLError, OSError, InvalidHandshake)):
-        async with connect(h.url("CP-3", tls=True), ssl=ctx, subprotocols=[OCPP],  # type: ignore[list-item]
+        async with connect(h.url("CP-3", tls=True), ssl=ctx, subprotocols=[OCPP],
                            open_timeout=5) as ws:
             await ws.recv()
     assert h.sessions.sessions == []

@@ -27,7 +27,7 @@ async def test_boot_notification_through_the_gateway_reaches_the_actor() -> None
         port = await gateway.start("127.0.0.1", 0)
         try:
             headers = {"Authorization": build_authorization_basic("CP-1", PASSWORD)}
-            async with connect(f"ws://127.0.0.1:{port}/ocpp/CP-1", subprotocols=[OCPP],  # type: ignore[list-item]
+            async with connect(f"ws://127.0.0.1:{port}/ocpp/CP-1", subprotocols=[OCPP],
                                additional_headers=headers) as ws:
                 await ws.send(json.dumps([2, "boot-1", "BootNotification", BOOT]))
                 answer = json.loads(await ws.recv())
