@@ -33,6 +33,9 @@ log = structlog.get_logger("cluster.launcher")
 
 BIND_ENV = "SIGEC_CLUSTER_BIND"
 """Address thespian binds (admin and actors); loopback unless set. Never a public interface."""
+MAX_RESTARTS_ENV = "SIGEC_CLUSTER_MAX_RESTARTS"
+WITHIN_ENV = "SIGEC_CLUSTER_WITHIN_S"
+"""Node restart intensity: more than MAX_RESTARTS (default 5) within WITHIN_S (60) escalates."""
 EXIT_ESCALATED = 1
 
 
@@ -120,6 +123,8 @@ class ClusterLauncher:
         self.bind = cluster_bind(environ)
         self.admin_port = settings.cluster.admin_port
         self.host = host_id(self.bind, self.admin_port)
+        self.max_restarts = int(environ.get(MAX_RESTARTS_ENV) or 5)
+        self.within_s = float(environ.get(WITHIN_ENV) or 60.0)
         workers = settings.server.workers
         self.client = ThespianClient(capabilities(self.admin_port, self.host, workers))
         self.started: ClusterStarted | None = None
@@ -133,7 +138,8 @@ class ClusterLauncher:
     async def start(self, node_settings: Settings) -> ClusterStarted:
         """Start the nodes; return when every local node reported ready."""
         message = StartCluster(settings=node_settings, workers=self.settings.server.workers,
-                               host=self.host)
+                               host=self.host, max_restarts=self.max_restarts,
+                               within_s=self.within_s)
         reply = await self.client.request(message, message.start_timeout_s + 5.0)
         if isinstance(reply, ClusterStartFailed):
             raise ClusterError(f"cluster did not start: {reply.reason}")
