@@ -29,6 +29,7 @@ class ServerConfig(_Section, frozen=True, forbid_unknown_fields=True):
     bind: str
     http_port: Port
     ocpp_port: Port
+    ocpp_tls_port: Port
     workers: Annotated[int, msgspec.Meta(ge=0, le=256)]
     shutdown_timeout_s: PositiveFloat
     public_host: str

@@ -16,6 +16,7 @@ from sigec_actors.bootstrap import Services
 from sigec_actors.config import Settings
 from sigec_actors.logs import step
 from sigec_actors.node_tree import NodeTree
+from sigec_actors.node_wiring import NodeWiring
 from sigec_actors.readiness import readiness_checks
 from sigec_actors.runtime import ActorSystem
 
@@ -43,6 +44,7 @@ class Node:
         self.actors = ActorSystem(name=name)
         self.tree: NodeTree | None = None
         self.relay: OutboxRelay | None = None
+        self.wiring: NodeWiring | None = None
 
     async def prepare(self) -> None:
         """Apply migrations and create the first admin (idempotent; safe from several nodes)."""
@@ -54,13 +56,22 @@ class Node:
         self.first_admin_notice = await ensure_first_admin(self.settings, self.services)
 
     async def start(self) -> NodeEndpoints:
-        """Start the actor tree, bind the REST API (and the gateway) and return the endpoints."""
+        """Start the actor tree, the OCPP gateway and the REST API; return the endpoints."""
         with step(log, "actor_tree_started", node=self.name):
             self.tree = await NodeTree.start(self.actors, self.name)
-        self.relay = OutboxRelay(self.services.require_pool(), self.services.require_nats().jetstream())
+        pool, nc = self.services.require_pool(), self.services.require_nats()
+        self.relay = OutboxRelay(pool, nc.jetstream())
         await self.relay.start()
+        self.wiring = NodeWiring(self.settings, self.services, self.tree, self.actors)
+        self.wiring.fill(self.app_context)
         self.app_context.readiness = readiness_checks(self.services)
         server = self.settings.server
+        with step(log, "ocpp_listening") as info:
+            ocpp_port = await self.wiring.gateway.start(server.bind, server.ocpp_port)
+            info["port"] = ocpp_port
+            if self.wiring.tls:
+                info["tls_port"] = await self.wiring.gateway.start(
+                    server.bind, server.ocpp_tls_port, tls=True)
         with step(log, "http_listening") as info:
             self._runner = web.AppRunner(create_app(self.app_context), access_log=None,
                                          handle_signals=False, shutdown_timeout=2.0)
@@ -71,7 +82,7 @@ class Node:
             info["port"] = http_port
         host = self.public_host()
         return NodeEndpoints(http_url=f"http://{host}:{http_port}",
-                             ocpp_url=f"ws://{host}:{server.ocpp_port}/ocpp")
+                             ocpp_url=f"ws://{host}:{ocpp_port}/ocpp")
 
     def public_host(self) -> str:
         server = self.settings.server
@@ -80,13 +91,18 @@ class Node:
         return "127.0.0.1" if server.bind in ("0.0.0.0", "", "::") else server.bind
 
     async def stop(self) -> None:
-        """Stop accepting, close connections, stop the actor tree."""
+        """Stop accepting, close station connections, stop the actor tree, flush, close."""
+        if self.wiring is not None:
+            await self.wiring.gateway.stop()  # normal close to every station first
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
         if self.tree is not None:
             await self.actors.shutdown()
             self.tree = None
+        if self.wiring is not None:
+            await self.wiring.aclose()  # flush last-seen times and best-effort events
+            self.wiring = None
         if self.relay is not None:
             await self.relay.stop()  # after the actors: their last events are in the outbox
             self.relay = None

@@ -1,0 +1,70 @@
+"""Builds one node's adapters and services and hands them to the gateway and the REST layer."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from api.context import AppContext
+from sigec_actors.adapters.memory_cache import MemoryCache
+from sigec_actors.adapters.nats_bus import NatsEventBus
+from sigec_actors.adapters.pg_audit import PgAuditLog
+from sigec_actors.adapters.pg_stations import PgStationRepository
+from sigec_actors.adapters.pg_transactions import PgTransactionEventStore
+from sigec_actors.adapters.pg_users import PgRefreshTokenRepository, PgUserRepository
+from sigec_actors.bootstrap import Services, jwt_secret
+from sigec_actors.charge_point.sessions import StationSessions
+from sigec_actors.charge_point.wiring import station_sessions
+from sigec_actors.config import Settings
+from sigec_actors.node_ports import ApiCommander, LocalCommander, SessionsLiveView
+from sigec_actors.node_tree import NodeTree
+from sigec_actors.ocpp.gateway import OcppGateway
+from sigec_actors.runtime import ActorSystem, SystemClock
+from sigec_actors.services.passwords import Passwords
+
+
+class NodeWiring:
+    """The node's object graph: repositories, StationSessions, the gateway, REST ports."""
+
+    def __init__(self, settings: Settings, services: Services, tree: NodeTree,
+                 actors: ActorSystem) -> None:
+        pool = services.require_pool()
+        self.settings = settings
+        self.services = services
+        self.actors = actors
+        self.cache = services.cache or MemoryCache()
+        self.passwords = Passwords(settings.auth.hash_concurrency)
+        self.stations = PgStationRepository(pool)
+        self.users = PgUserRepository(pool)
+        self.refresh_tokens = PgRefreshTokenRepository(pool)
+        self.audit = PgAuditLog(pool)
+        self.bus = NatsEventBus(services.require_nats())
+        self.sessions: StationSessions = station_sessions(
+            tree, settings.ocpp, stations=self.stations,
+            transaction_events=PgTransactionEventStore(pool), audit=self.audit,
+            bus=self.bus, clock=SystemClock())
+        self.local = LocalCommander(self.sessions)
+        # nodes share "recently verified" handshake entries in Redis under a key derived
+        # from the JWT secret (the one secret every node already has)
+        digest_key = hmac.new(jwt_secret(settings).encode(), b"ocpp-verified",
+                              hashlib.sha256).digest()
+        self.gateway = OcppGateway(settings, self.stations, self.passwords, self.cache,
+                                   self.sessions, digest_key=digest_key)
+        self.tls = bool(settings.ocpp.tls_cert)
+
+    def fill(self, ctx: AppContext) -> None:
+        """Give the REST layer its ports."""
+        ctx.users = self.users
+        ctx.stations = self.stations
+        ctx.refresh_tokens = self.refresh_tokens
+        ctx.audit = self.audit
+        ctx.cache = self.cache
+        ctx.passwords = self.passwords
+        ctx.jwt_secret = jwt_secret(self.settings)
+        ctx.commander = ApiCommander(self.local)
+        ctx.live = SessionsLiveView(self.sessions)
+        ctx.actors = self.actors
+
+    async def aclose(self) -> None:
+        """Flush what the charge point side buffers (last-seen times, best-effort events)."""
+        await self.sessions.aclose()
