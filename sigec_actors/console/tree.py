@@ -118,12 +118,11 @@ def format_uptime(seconds: float) -> str:
 
 
 def label(node: ActorNode, *, full_path: bool = False) -> str:
-    """One line for the tree view: name, kind, state and the counters that matter."""
+    """One line for the tree view: name, kind, counters, then the state (cut first if narrow)."""
     name = node.path if full_path else node.name
-    error = "  !" if node.last_error else ""
-    return (f"{name}  {node.kind}  [{node.state}]  "
-            f"mbox {node.mailbox_depth} · {node.processed} msgs · {node.restarts} restarts"
-            f"{error}")
+    error = "  ! error" if node.last_error else ""
+    return (f"{name}  {node.kind}  mbox {node.mailbox_depth}  restarts {node.restarts}"
+            f"{error}  · {node.state}")
 
 
 def render_line(depth: int, node: ActorNode) -> str:
