@@ -1,0 +1,102 @@
+"""The whole server as a user runs it: REST registers a station, a simulated station connects
+over OCPP, operators command it over REST, the actor tree shows it, events reach NATS."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import msgspec
+import nats
+import pytest
+
+from sigec_actors.simulator.handlers import SimConfig
+from sigec_actors.simulator.station import SimulatedStation
+from tests.helpers.server import Api, ServerProcess, server_env
+
+
+@pytest.fixture
+async def server(tmp_path: Path, fresh_pg_dsn: str, nats_url: str) -> AsyncIterator[ServerProcess]:
+    proc = ServerProcess(tmp_path / "data", server_env(
+        tmp_path / "data", DATABASE_URL=fresh_pg_dsn, NATS_URL=nats_url,
+        SIGEC_OCPP__CALL_TIMEOUT_S="3"), tmp_path / "server.log")
+    await asyncio.to_thread(proc.start)
+    yield proc
+    proc.kill()
+
+
+async def _register(api: Api, station_id: str) -> str:
+    status, body = await api.call("POST", "/api/v1/admin/stations",
+                                  {"id": station_id, "securityProfile": 1})
+    assert status == 201, body
+    return str(body["password"])
+
+
+async def test_station_lifecycle_through_the_real_server(server: ServerProcess, nats_url: str) -> None:
+    station_id = f"CP-E2E-{uuid.uuid4().hex[:6]}"
+    nc = await nats.connect(nats_url)
+    boots = await nc.subscribe("ocpp.device.boot")
+    async with aiohttp.ClientSession() as http:
+        api = Api(server.http, http)
+        await api.login()
+        password = await _register(api, station_id)
+        station = await SimulatedStation.connect(server.ocpp, SimConfig(station_id), password=password)
+        try:
+            boot = await station.boot()
+            assert boot.status == "Accepted"
+            await station.status(1, 1, "Available")
+
+            status, device = await api.call("GET", f"/api/v1/devices/{station_id}")
+            assert status == 200 and device["online"] is True
+            assert device["connectors"][0]["status"] == "Available"
+
+            # ten operators at once: every command answered, never two CALLs in flight
+            results = await asyncio.gather(*(
+                api.call("POST", f"/api/v1/devices/{station_id}/reset", {"type": "OnIdle"})
+                for _ in range(10)))
+            assert [r[0] for r in results] == [200] * 10
+            assert {r[1]["status"] for r in results} == {"Accepted"}
+            assert station.stats.max_in_flight == 1
+
+            # the actor tree shows the station; an operator restart keeps its connection
+            path = f"/node-1/charge-points/{station_id}"
+            status, tree = await api.call("GET", "/api/v1/admin/actors")
+            assert status == 200 and path in msgspec.json.encode(tree).decode()
+            status, _ = await api.call("POST", "/api/v1/admin/actors/restart", {"path": path})
+            assert status in (200, 204)
+            status, answer = await api.call("POST", f"/api/v1/devices/{station_id}/trigger/Heartbeat", {})
+            assert status == 200, answer
+            assert station.ws.state.name == "OPEN"
+
+            # the boot event went through the outbox to NATS
+            msg = await boots.next_msg(timeout=10)
+            assert station_id in msg.data.decode()
+        finally:
+            await station.close()
+        await _eventually_offline(api, station_id)
+        status, problem = await api.call("POST", f"/api/v1/devices/{station_id}/reset", {"type": "Immediate"})
+        assert status == 409 and problem["status"] == 409
+    await nc.close()
+    assert server.stop() == 0
+
+
+async def _eventually_offline(api: Api, station_id: str) -> None:
+    for _ in range(50):
+        status, device = await api.call("GET", f"/api/v1/devices/{station_id}")
+        if status == 200 and device["online"] is False:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("station still online after disconnect")
+
+
+async def test_unknown_station_is_refused_before_upgrade(server: ServerProcess) -> None:
+    async with aiohttp.ClientSession() as http:
+        ws_url = server.ocpp.replace("ws://", "http://") + "/CP-NOBODY"
+        async with http.get(ws_url, headers={
+            "Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Protocol": "ocpp2.0.1",
+        }) as resp:
+            assert resp.status == 404
