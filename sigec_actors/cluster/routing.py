@@ -65,7 +65,7 @@ async def _no_flush() -> None:
     return None
 
 
-async def _ignore_takeover(station_id: str, node: str) -> None:
+async def ignore_takeover(station_id: str, node: str) -> None:
     return None
 
 
@@ -75,7 +75,7 @@ class StationRouter:
     def __init__(self, bus: EventBus, node: str, local: LocalCommander, *,
                  prefix: str = DEFAULT_PREFIX, default_timeout_s: float = 30.0,
                  flush: Callable[[], Awaitable[None]] = _no_flush,
-                 on_takeover: TakeoverHook = _ignore_takeover) -> None:
+                 on_takeover: TakeoverHook = ignore_takeover) -> None:
         """`flush` makes a new subscription known to the server before `attach` returns
         (`nats.Client.flush`); `default_timeout_s` is `ocpp.call_timeout_s`."""
         self.bus = bus
