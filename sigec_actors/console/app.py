@@ -54,23 +54,30 @@ class ConsoleApp(App[int]):
         self._selected: str | None = None
         self._collapsed: set[str] = set()
         self._refreshing = False
+        # Kept, not queried: while a modal is up, app.query_one would search the modal.
+        self._input: Input | None = None  # an Input with a value needs the running app
+        self._tree: Tree[t.ActorNode] = Tree(Text("loading..."), id="tree")
+        self._detail = Static(Text("select an actor"), id="detail")
+        self._message = Static(Text("r restart · s stop · c station command · / filter"),
+                               id="message")
+        self._status = Static(Text("connecting..."), id="conn")
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(self._filter, placeholder="filter: station id or path (/ to focus)",
-                    id="filter")
+        self._input = Input(self._filter, placeholder="filter: station id or path (/ to focus)",
+                            id="filter")
+        yield self._input
         with Horizontal(id="main"):
-            yield Tree[t.ActorNode](Text("loading..."), id="tree")
+            yield self._tree
             with VerticalScroll(id="detail-box"):
-                yield Static(Text("select an actor"), id="detail")
+                yield self._detail
         with Horizontal(id="statusbar"):
-            yield Static(Text("r restart · s stop · c station command · / filter"),
-                         id="message")
-            yield Static(Text("connecting..."), id="conn")
+            yield self._message
+            yield self._status
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#tree", Tree).focus()
+        self._tree.focus()
         self.action_refresh()
         self.set_interval(self.refresh_s, self.action_refresh)
 
@@ -101,7 +108,7 @@ class ConsoleApp(App[int]):
             return
         shown = t.filter_tree(self._root, self._filter)
         shape = t.structure(shown)
-        widget: Tree[t.ActorNode] = self.query_one("#tree", Tree)
+        widget = self._tree
         if shown is not None and shape == self._shown:
             for node, (_, actor) in zip(_nodes(widget.root), t.walk(shown), strict=True):
                 node.data = actor
@@ -148,7 +155,7 @@ class ConsoleApp(App[int]):
     def _show_detail(self) -> None:
         actor = self.selected_actor()
         text = "\n".join(t.detail_lines(actor)) if actor else "select an actor"
-        self.query_one("#detail", Static).update(Text(text))
+        self._detail.update(Text(text))
 
     @property
     def latest(self) -> t.ActorNode | None:
@@ -178,10 +185,11 @@ class ConsoleApp(App[int]):
             self.action_focus_tree()
 
     def action_focus_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
+        if self._input is not None and self.screen is self.screen_stack[0]:
+            self._input.focus()
 
     def action_focus_tree(self) -> None:
-        self.query_one("#tree", Tree).focus()
+        self._tree.focus()
 
     # -- operator actions ----------------------------------------------------------------
 
@@ -255,15 +263,25 @@ class ConsoleApp(App[int]):
 
     def show_message(self, text: str, *, error: bool = False) -> None:
         """Show the outcome of the last operator action (left of the status bar)."""
-        self.query_one("#message", Static).update(Text(text, style="bold red" if error else ""))
+        self._message.update(Text(text, style="bold red" if error else ""))
 
     def _conn(self, text: str, *, error: bool = False) -> None:
-        self.query_one("#conn", Static).update(Text(text, style="red" if error else ""))
+        self._status.update(Text(text, style="red" if error else ""))
 
     @property
     def message_text(self) -> str:
         """The status bar's message as plain text (tests and captures)."""
-        return str(self.query_one("#message", Static).content)
+        return str(self._message.content)
+
+    @property
+    def status_text(self) -> str:
+        """The connection part of the status bar (last refresh or its error)."""
+        return str(self._status.content)
+
+    @property
+    def detail_text(self) -> str:
+        """The detail pane as plain text."""
+        return str(self._detail.content)
 
 
 def _label(actor: t.ActorNode, *, full_path: bool = False) -> Text:

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import Input, Static, Tree
+from textual.widgets import Input, Tree
 from textual.widgets.tree import TreeNode
 
 from sigec_actors.console.app import ConsoleApp
@@ -43,12 +43,8 @@ def _nodes(node: TreeNode[Any]) -> Iterator[TreeNode[Any]]:
 
 
 def shown(app: ConsoleApp) -> list[str]:
-    tree: Tree[Any] = app.query_one("#tree", Tree)
+    tree: Tree[Any] = app.screen_stack[0].query_one("#tree", Tree)
     return [n.data.path for n in _nodes(tree.root) if n.data is not None]
-
-
-def conn_text(app: ConsoleApp) -> str:
-    return str(app.query_one("#conn", Static).content)
 
 
 async def select(app: ConsoleApp, pilot: Pilot[Any], path: str) -> None:
@@ -65,9 +61,9 @@ async def test_tree_shows_director_nodes_supervisors_and_actors(fake: FakeApi) -
         paths = shown(app)
         assert paths[:3] == ["/director", "/director/node-1", "/node-1"]
         assert len(paths) == 16 and CP2 in paths and "/node-1/v2g/V2G-7f3a" in paths
-        assert conn_text(app).startswith("16 actors")
+        assert app.status_text.startswith("16 actors")
         await select(app, pilot, "/node-1/charge-points/CP-001")
-        detail = str(app.query_one("#detail", Static).content)
+        detail = app.detail_text
         assert "processed   1842" in detail and "TransactionEvent Updated seqNo 41" in detail
 
 
@@ -174,12 +170,12 @@ async def test_refresh_errors_and_expired_tokens_do_not_stop_the_app(fake: FakeA
     async with console(fake) as (app, pilot):
         fake.fail_with = (503, "Service Unavailable", "actor system not started")
         await pilot.press("g")
-        await until(pilot, lambda: "refresh failed" in conn_text(app))
-        assert "503 Service Unavailable: actor system not started" in conn_text(app)
+        await until(pilot, lambda: "refresh failed" in app.status_text)
+        assert "503 Service Unavailable: actor system not started" in app.status_text
         fake.fail_with = None
         fake.expire_tokens(refresh_too=True)
         await pilot.press("g")
-        await until(pilot, lambda: conn_text(app).startswith("16 actors"))
+        await until(pilot, lambda: app.status_text.startswith("16 actors"))
         assert fake.logins == 2 and app.is_running
 
 
@@ -189,9 +185,21 @@ async def test_periodic_refresh_relabels_in_place(fake: FakeApi) -> None:
         assert app.selected_path == "/node-1/charge-points/CP-001"
         cp = fake.snapshot["children"][0]["children"][0]["children"][0]["children"][0]
         cp["processed"] = 1900
-        await until(pilot, lambda: "processed   1900" in str(
-            app.query_one("#detail", Static).content))
+        await until(pilot, lambda: "processed   1900" in app.detail_text)
         assert app.selected_path == "/node-1/charge-points/CP-001"
+
+
+async def test_refresh_behind_a_modal_and_a_late_answer_do_not_crash(fake: FakeApi) -> None:
+    async with console(fake, refresh_s=0.1, text_filter="cp-002") as (app, pilot):
+        await pilot.press("end", "r")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        fake.snapshot["children"][1]["state"] = "unresponsive"
+        await until(pilot, lambda: "unresponsive" in str(
+            app.screen_stack[0].query_one("#tree", Tree).root.children[0].label))
+        app.show_message("written while the dialog is open")
+        await pilot.press("n")
+        await until(pilot, lambda: app.message_text == f"restart {CP2}: cancelled")
+        assert app.is_running and fake.actions() == []
 
 
 async def test_q_quits(fake: FakeApi) -> None:
