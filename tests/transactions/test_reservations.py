@@ -1,0 +1,156 @@
+"""Reservations: the state table, ReserveNow/Cancel/StatusUpdate, holder-only starts, expiry."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import msgspec
+import pytest
+
+from sigec_actors.domain.records import IdTokenType
+from sigec_actors.ocpp.generated.v201 import AuthorizationStatusEnum as A
+from sigec_actors.ocpp.generated.v201 import (
+    CancelReservationResponse,
+    ReservationStatusUpdateRequest,
+    ReserveNowRequest,
+    ReserveNowResponse,
+)
+from sigec_actors.ports import DbPool
+from sigec_actors.testing import InMemoryReservations
+from sigec_actors.transactions.errors import (
+    IllegalReservationTransition,
+    ReservationConflict,
+    UnknownReservation,
+)
+from sigec_actors.transactions.ports import ReservationRepository
+from sigec_actors.transactions.reservation_model import (
+    LIVE,
+    TRANSITIONS,
+    NewReservation,
+    ReservationStatus,
+    check_transition,
+)
+from sigec_actors.transactions.reservations import ExpiryTimer, ReservationService
+from tests.transactions.builders import T0, E, event, world
+from tests.transactions.conftest import new_station, new_user
+
+S = ReservationStatus
+
+
+class Commander:
+    """Answers ReserveNow / CancelReservation with canned statuses and records the requests."""
+
+    def __init__(self, reserve: str = "Accepted", cancel: str = "Accepted") -> None:
+        self.reserve, self.cancel, self.sent = reserve, cancel, []
+
+    async def send(self, station_id: str, request: msgspec.Struct) -> msgspec.Struct:
+        self.sent.append((station_id, request))
+        if isinstance(request, ReserveNowRequest):
+            return msgspec.convert({"status": self.reserve}, ReserveNowResponse)
+        return msgspec.convert({"status": self.cancel}, CancelReservationResponse)
+
+
+def test_only_live_states_have_ways_out() -> None:
+    for status, nexts in TRANSITIONS.items():
+        assert bool(nexts) == (status in LIVE), status
+    assert set(TRANSITIONS) == set(ReservationStatus)
+
+
+def _new(station: str, user: uuid.UUID, evse: int = 1, minutes: int = 15) -> NewReservation:
+    return NewReservation(station_id=station, user_id=user, id_token="CARD-R",
+                          id_token_type="ISO14443", evse_id=evse,
+                          expires_at=T0 + timedelta(minutes=minutes))
+
+
+async def test_repository_contract_in_memory() -> None:
+    await _contract(InMemoryReservations(now=lambda: T0), "CP1", uuid.uuid4())
+
+
+@pytest.mark.pg
+async def test_repository_contract_on_postgresql(pool: DbPool) -> None:
+    from sigec_actors.adapters.pg_reservations import PgReservationRepository
+    await _contract(PgReservationRepository(pool), await new_station(pool), await new_user(pool))
+
+
+async def _contract(repo: ReservationRepository, station: str, user: uuid.UUID) -> None:
+    r = await repo.create(_new(station, user))
+    assert r.status is S.PENDING and await repo.get(r.id) == r
+    assert await repo.by_ocpp_id(station, r.ocpp_id) == r
+    with pytest.raises(ReservationConflict):
+        await repo.create(_new(station, user))
+    other = await repo.create(_new(station, user, evse=2, minutes=5))
+    assert await repo.next_expiry() == other.expires_at
+    assert [x.id for x in await repo.due(T0 + timedelta(minutes=10))] == [other.id]
+    assert await repo.transition(r.id, [S.ACCEPTED], S.USED) is None  # not Accepted yet
+    moved = await repo.transition(r.id, LIVE, S.ACCEPTED)
+    assert moved is not None and moved.status is S.ACCEPTED
+    assert (await repo.live_for_evse(station, 1)) == moved
+    assert {x.id for x in await repo.for_user(user)} >= {r.id, other.id}
+    await repo.transition(r.id, LIVE, S.CANCELLED)
+    assert await repo.live_for_evse(station, 1) is None
+    await repo.create(_new(station, user))  # the EVSE is free again
+
+
+async def test_reserve_cancel_and_status_update() -> None:
+    repo = InMemoryReservations(now=lambda: T0)
+    service, user = ReservationService(repo), uuid.uuid4()
+    accepted = await service.reserve(Commander(), _new("CP1", user))
+    assert accepted.status is S.ACCEPTED
+    refused = await service.reserve(Commander(reserve="Occupied"), _new("CP1", user, evse=2))
+    assert refused.status is S.OCCUPIED
+    with pytest.raises(UnknownReservation):
+        await service.cancel(Commander(), accepted.id, user_id=uuid.uuid4())
+    cmd = Commander()
+    cancelled = await service.cancel(cmd, accepted.id, user_id=user)
+    assert cancelled.status is S.CANCELLED and cmd.sent[0][1].reservation_id == accepted.ocpp_id
+    with pytest.raises(IllegalReservationTransition):
+        check_transition(cancelled, S.ACCEPTED)
+    again = await service.reserve(Commander(), _new("CP1", user))
+    update = ReservationStatusUpdateRequest(reservation_id=again.ocpp_id,
+                                            reservation_update_status="Expired")  # type: ignore[arg-type]
+    update = msgspec.convert(msgspec.to_builtins(update), ReservationStatusUpdateRequest)
+    await service.on_status_update("CP1", update)
+    assert (await repo.get(again.id)).status is S.EXPIRED  # type: ignore[union-attr]
+
+
+async def test_reserve_marks_rejected_when_the_station_cannot_be_reached() -> None:
+    class Offline:
+        async def send(self, *_: Any) -> msgspec.Struct:
+            raise ConnectionError("offline")
+    repo = InMemoryReservations(now=lambda: T0)
+    with pytest.raises(ConnectionError):
+        await ReservationService(repo).reserve(Offline(), _new("CP1", uuid.uuid4()))
+    assert await repo.live_for_evse("CP1", 1) is None
+
+
+async def test_expiry_timer_expires_due_reservations() -> None:
+    repo = InMemoryReservations(now=lambda: T0)
+    service = ReservationService(repo)
+    r = await service.reserve(Commander(), _new("CP1", uuid.uuid4(), minutes=10))
+    now = [T0]
+    timer = ExpiryTimer(service, now=lambda: now[0], max_wait_s=3600)
+    assert await timer.run_once() == 600
+    now[0] = T0 + timedelta(minutes=10)
+    assert await timer.run_once() == 3600  # nothing live: the longest wait
+    assert (await repo.get(r.id)).status is S.EXPIRED  # type: ignore[union-attr]
+
+
+async def test_reserved_evse_only_starts_for_its_holder() -> None:
+    w = world()
+    holder, stranger = uuid.uuid4(), uuid.uuid4()
+    await w.tokens.add(holder, "CARD-R", IdTokenType.ISO14443)
+    await w.tokens.add(stranger, "CARD-X", IdTokenType.ISO14443)
+    r = await ReservationService(w.reservations).reserve(Commander(), _new("CP1", holder))
+    blocked = await w.service.handle_event(
+        "CP1", event(E.STARTED, 0, T0, tx="tx-x", wh=0, token="CARD-X"), T0)
+    assert blocked.id_token_info is not None
+    assert blocked.id_token_info.status is A.NOT_AT_THIS_TIME
+    ok = await w.service.handle_event(
+        "CP1", event(E.STARTED, 0, T0, tx="tx-r", wh=0, token="CARD-R", reservation=r.ocpp_id),
+        T0)
+    assert ok.id_token_info is not None and ok.id_token_info.status is A.ACCEPTED
+    assert (await w.reservations.get(r.id)).status is S.USED  # type: ignore[union-attr]
+    tx = await w.store.find("CP1", "tx-r")
+    assert tx is not None and tx.reservation_id == r.id
