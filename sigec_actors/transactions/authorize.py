@@ -54,39 +54,44 @@ def account_status(concurrent: bool, available_centavos: int,
     return A.ACCEPTED
 
 
+Scope = tuple[str, str] | None
+"""The (station, transactionId) asking, or None for a plain Authorize."""
+
+
 class AuthCache:
-    """Accepted answers for `ttl_s`, keyed by (idToken, type).
+    """Accepted answers for `ttl_s`, keyed by (idToken, type) and the asking transaction.
 
     Only Accepted is cached, and a hit is re-checked against the token row (token_status), so a
     block, expiry or removal takes effect at once: the cache saves the wallet and concurrency
-    queries, never the block check. `forget` drops entries early (e.g. a new transaction).
+    queries, never the block check. `forget` drops a token's entries (e.g. it started a
+    transaction, so other scopes must see ConcurrentTx).
     """
 
     def __init__(self, ttl_s: float = 15.0, max_entries: int = 10_000) -> None:
         self._ttl = timedelta(seconds=ttl_s)
         self._max = max_entries
-        self._entries: dict[tuple[str, str], tuple[AuthDecision, datetime]] = {}
+        self._entries: dict[tuple[str, str], dict[Scope, tuple[AuthDecision, datetime]]] = {}
 
-    def get(self, key: tuple[str, str], now: datetime) -> AuthDecision | None:
-        hit = self._entries.get(key)
+    def get(self, key: tuple[str, str], scope: Scope, now: datetime) -> AuthDecision | None:
+        hit = self._entries.get(key, {}).get(scope)
         if hit is None or hit[1] <= now:
-            self._entries.pop(key, None)
             return None
         return hit[0]
 
-    def put(self, key: tuple[str, str], decision: AuthDecision, now: datetime) -> None:
+    def put(self, key: tuple[str, str], scope: Scope, decision: AuthDecision,
+            now: datetime) -> None:
         if decision.status is not A.ACCEPTED:
             self._entries.pop(key, None)
             return
         if len(self._entries) >= self._max:
             self._entries.clear()  # crude but bounded; a miss only costs two queries
-        self._entries[key] = (decision, now + self._ttl)
+        self._entries.setdefault(key, {})[scope] = (decision, now + self._ttl)
 
     def forget(self, id_token: str, token_type: str) -> None:
         self._entries.pop((id_token, token_type), None)
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return sum(len(scopes) for scopes in self._entries.values())
 
 
 class Authorizer:
@@ -111,7 +116,7 @@ class Authorizer:
         self._window = timedelta(hours=concurrent_window_h)
 
     async def check(self, id_token: str, token_type: str, now: datetime, *,
-                    exclude: tuple[str, str] | None = None) -> AuthDecision:
+                    exclude: Scope = None) -> AuthDecision:
         """Decide for a token; `exclude` = (station, transactionId) of the asking transaction."""
         if token_type == IdTokenType.NO_AUTHORIZATION:
             return AuthDecision(status=A.ACCEPTED)
@@ -126,12 +131,12 @@ class Authorizer:
             return AuthDecision(status=early or A.UNKNOWN,
                                 user_id=token.user_id if token else None,
                                 token_id=token.id if token else None)
-        cached = self.cache.get((id_token, token_type), now)
+        cached = self.cache.get((id_token, token_type), exclude, now)
         if cached is not None:
             return cached
         decision = AuthDecision(status=await self._account(token, now, exclude),
                                 user_id=token.user_id, token_id=token.id)
-        self.cache.put((id_token, token_type), decision, now)
+        self.cache.put((id_token, token_type), exclude, decision, now)
         return decision
 
     async def _account(self, token: IdToken, now: datetime,
