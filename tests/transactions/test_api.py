@@ -1,0 +1,145 @@
+"""REST: id tokens and transactions, scoped to their owner (others get 404), operator lists."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import msgspec
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from api.app import create_app
+from api.context import AppContext
+from api.routes import id_tokens, transactions
+from api.routes.id_tokens import TransactionPorts
+from api.testing import FakeActors, FakeCommander, FakeLiveStations, actor_tree
+from sigec_actors.config import load_settings
+from sigec_actors.domain.records import IdTokenType, NewUser
+from sigec_actors.ocpp.generated import v201
+from sigec_actors.testing import InMemoryAuditLog, InMemoryRefreshTokens, MemoryCache
+from tests.api.harness import (
+    PASSWORDS,
+    PRINCIPALS,
+    ROLES,
+    SECRET,
+    Api,
+    Clock,
+    password_hash,
+    seed_stations,
+)
+from tests.transactions.builders import T0, World, session, world
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[tuple[Api, World]]:
+    w = world()
+    from sigec_actors.testing import InMemoryStations, InMemoryUsers
+    users, stations, clock = InMemoryUsers(), InMemoryStations(), Clock()
+    commander = FakeCommander(online={"CP-1"})
+    ctx = AppContext(
+        settings=load_settings({}), users=users, stations=stations,
+        refresh_tokens=InMemoryRefreshTokens(), audit=InMemoryAuditLog(), cache=MemoryCache(),
+        passwords=PASSWORDS, jwt_secret=SECRET, clock=clock, commander=commander,
+        live=FakeLiveStations(), actors=FakeActors(actor_tree()))
+    ctx.extras[id_tokens.EXTRAS_KEY] = TransactionPorts(
+        id_tokens=w.tokens, queries=w.queries, store=w.store, ledger=w.ledger,
+        authorizer=w.authorizer)
+    app = create_app(ctx)
+    app.add_routes(id_tokens.routes)
+    app.add_routes(transactions.routes)
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    a = Api(client, ctx, clock, commander, ctx.audit)
+    await seed_stations(stations)
+    for name in PRINCIPALS:
+        user = await users.create(NewUser(name, f"{name}@example.com", password_hash(),
+                                          ROLES[name]))
+        a.ids[name] = str(user.id)
+        a.tokens[name] = a.token_for(str(user.id), user.role)
+    yield a, w
+    await a.close()
+
+
+async def _charge(w: World, user: str, token: str, tx: str, **kw: Any) -> None:
+    await w.tokens.add(uuid.UUID(user), token, IdTokenType.ISO14443)
+    for r in session(tx=tx, token=token, **kw):
+        await w.service.handle_event("CP-1", r, T0)
+
+
+async def test_id_tokens_are_private(api: tuple[Api, World]) -> None:
+    a, _ = api
+    base = "/api/v1/users/me/id-tokens"
+    made = await a.json("POST", base, "user", 201, json={"idToken": "04A2B3", "type": "ISO14443"})
+    assert made["status"] == "Accepted" and made["idToken"] == "04A2B3"
+    await a.json("POST", base, "other", 409, json={"idToken": "04A2B3", "type": "ISO14443"})
+    await a.json("POST", base, "user", 422, json={"idToken": "x", "type": "Bogus"})
+    await a.json("POST", base, "user", 422, json={"idToken": "x", "owner": "me"})
+    assert [t["id"] for t in await a.json("GET", base, "user")] == [made["id"]]
+    assert await a.json("GET", base, "other") == []
+    await a.json("DELETE", f"{base}/{made['id']}", "other", 404)
+    await a.json("DELETE", f"{base}/not-a-uuid", "user", 404)
+    resp = await a.call("DELETE", f"{base}/{made['id']}", "user")
+    assert resp.status == 204
+    assert await a.json("GET", base, "user") == []
+    await a.json("GET", base, None, 401)
+
+
+async def test_transaction_views_are_scoped_to_their_owner(api: tuple[Api, World]) -> None:
+    a, w = api
+    await _charge(w, a.ids["user"], "CARD-U", "tx-u", kwh=10)
+    await _charge(w, a.ids["other"], "CARD-O", "tx-o", kwh=3)
+    hist = await a.json("GET", "/api/v1/transactions/history", "user")
+    assert hist["total"] == 1 and hist["limit"] == 50
+    (tx,) = hist["items"]
+    assert tx["stationTransactionId"] == "tx-u" and tx["chargePointId"] == "CP-1"
+    assert tx["status"] == "Ended" and tx["energyWh"] == 10_000
+    assert tx["cost"] == {"amountCentavos": 1_600, "currency": "BRL"}
+    sample = {k: tx["meterValues"][0][k] for k in ("measurand", "value", "unit", "phase")}
+    assert sample == {"measurand": "Energy.Active.Import.Register", "value": "11000.0",
+                      "unit": None, "phase": None}
+    assert (await a.json("GET", f"/api/v1/transactions/{tx['id']}", "user"))["id"] == tx["id"]
+    await a.json("GET", f"/api/v1/transactions/{tx['id']}", "other", 404)
+    await a.json("GET", "/api/v1/transactions/nope", "user", 404)
+    assert (await a.json("GET", f"/api/v1/transactions/{tx['id']}", "operator"))["id"]
+    admin = await a.json("GET", "/api/v1/admin/transactions?stationId=CP-1", "operator")
+    assert admin["total"] == 2
+    await a.json("GET", "/api/v1/admin/transactions", "user", 403)
+    later = (T0 + timedelta(days=1)).isoformat()
+    empty = await a.json("GET", "/api/v1/transactions/history", "user", params={"from": later})
+    assert empty["total"] == 0
+    await a.json("GET", "/api/v1/transactions/history", "user", 422, params={"limit": "0"})
+
+
+async def test_start_stop_and_active(api: tuple[Api, World]) -> None:
+    a, w = api
+    started = await a.json("POST", "/api/v1/transactions/start", "user",
+                           json={"chargePointId": "CP-1", "evseId": 1})
+    assert started["accepted"] is True and started["status"] == "Accepted"
+    station, req = a.commander.sent[-1]
+    assert station == "CP-1" and isinstance(req, v201.RequestStartTransactionRequest)
+    assert req.id_token.type is v201.IdTokenEnum.CENTRAL and req.evse_id == 1
+    assert req.remote_start_id == started["remoteStartId"]
+    again = await a.json("POST", "/api/v1/transactions/start", "user",
+                         json={"chargePointId": "CP-1"})
+    assert a.commander.sent[-1][1].id_token == req.id_token  # type: ignore[attr-defined]
+    assert again["accepted"]
+    await a.json("POST", "/api/v1/transactions/start", "user", 409,
+                 json={"chargePointId": "CP-2"})  # offline
+    # the station starts the session with the app token
+    for r in session(tx="tx-app", token=None)[:2]:
+        with_app_token = msgspec.structs.replace(r, id_token=req.id_token)
+        await w.service.handle_event("CP-1", with_app_token, T0)
+    (live,) = await a.json("GET", "/api/v1/transactions/active", "user")
+    assert live["status"] == "Active" and live["stationTransactionId"] == "tx-app"
+    assert await a.json("GET", "/api/v1/transactions/active", "other") == []
+    await a.json("POST", f"/api/v1/transactions/{live['id']}/stop", "other", 404)
+    stopped = await a.json("POST", f"/api/v1/transactions/{live['id']}/stop", "user")
+    assert stopped == {"accepted": True, "status": "Accepted"}
+    assert a.commander.sent[-1][1] == v201.RequestStopTransactionRequest(transaction_id="tx-app")
+    await _charge(w, a.ids["user"], "CARD-U", "tx-done")
+    done = (await a.json("GET", "/api/v1/transactions/history", "user"))["items"]
+    ended = next(t for t in done if t["stationTransactionId"] == "tx-done")
+    await a.json("POST", f"/api/v1/transactions/{ended['id']}/stop", "user", 409)
