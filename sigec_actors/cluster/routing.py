@@ -13,6 +13,7 @@ order (one NATS subscription), matching OCPP's one outstanding CALL per connecti
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from typing import Protocol
@@ -86,6 +87,7 @@ class StationRouter:
         self._flush = flush
         self._on_takeover = on_takeover
         self._held: dict[str, Subscription] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
         self.commander = RoutedCommander(self)
 
     def holds(self, station_id: str) -> bool:
@@ -114,12 +116,17 @@ class StationRouter:
         sub = self._held.pop(station_id, None)
         if sub is not None:
             await sub.unsubscribe()
+            await self._flush()  # so a request sent right after gets NoResponders, not silence
             log.debug("station_detached", station=station_id, node=self.node)
 
     async def close(self) -> None:
         """Let every station go (node stopping); their next connection attaches elsewhere."""
         for station_id in list(self._held):
             await self.detach(station_id)
+        results = await asyncio.gather(*self._tasks, return_exceptions=True)
+        for result in results:
+            if isinstance(result, Exception):
+                log.error("takeover_failed", error=repr(result))
 
     async def _serve(self, station_id: str, msg: BusMessage) -> bytes | None:
         try:
@@ -130,14 +137,20 @@ class StationRouter:
         match inbound:
             case wire.Takeover(node=node):
                 if node != self.node and station_id in self._held:
-                    await self.detach(station_id)
-                    log.info("station_taken_over", station=station_id, by=node)
-                    await self._on_takeover(station_id, node)
+                    # Not inline: unsubscribing cancels the task running this very callback.
+                    task = asyncio.create_task(self._let_go(station_id, node))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
                 return None
             case wire.Locate():
                 return wire.encode(wire.Here(self.node))
             case wire.Command():
                 return wire.encode(await self._run(station_id, inbound))
+
+    async def _let_go(self, station_id: str, node: str) -> None:
+        await self.detach(station_id)
+        log.info("station_taken_over", station=station_id, by=node)
+        await self._on_takeover(station_id, node)
 
     async def _run(self, station_id: str, message: wire.Command) -> wire.Done | wire.Failed:
         try:

@@ -197,7 +197,7 @@ async def test_reconnect_elsewhere_takes_the_station_over(any_pair: Pair) -> Non
     await pair.a.attach("CP5")
     await pair.b.attach("CP5")  # the station reconnected to node b
     for _ in range(100):
-        if not pair.a.holds("CP5"):
+        if pair.taken:
             break
         await asyncio.sleep(0.01)
     assert not pair.a.holds("CP5")
@@ -232,3 +232,49 @@ async def test_dead_node_connection_drops_its_stations(nats_url: str) -> None:
             await pair.a.commander.send("CP8", RESET, 2.0)
     finally:
         await nc_a.close()
+
+
+@dataclass
+class FakeLink:
+    station_id: str
+    session: int
+
+
+@dataclass
+class FakeSink:
+    closed: list[int] = field(default_factory=list)
+    frames: list[str | bytes] = field(default_factory=list)
+
+    async def on_frame(self, data: str | bytes) -> None:
+        self.frames.append(data)
+
+    async def on_close(self, code: int | None, reason: str) -> None:
+        self.closed.append(code or 0)
+
+
+@dataclass
+class FakeSessions:
+    sinks: list[FakeSink] = field(default_factory=list)
+
+    async def attach(self, link: FakeLink) -> FakeSink:
+        self.sinks.append(FakeSink())
+        return self.sinks[-1]
+
+
+async def test_routed_sessions_attach_and_detach_only_the_latest_link(
+        memory_pair: Pair) -> None:
+    from sigec_actors.cluster.sessions import RoutedSessions
+
+    inner = FakeSessions()
+    sessions = RoutedSessions(inner, memory_pair.b)  # type: ignore[arg-type]
+    first = await sessions.attach(FakeLink("CP9", 1))  # type: ignore[arg-type]
+    await first.on_frame("[2]")
+    assert inner.sinks[0].frames == ["[2]"]
+    assert memory_pair.b.holds("CP9")
+    second = await sessions.attach(FakeLink("CP9", 2))  # type: ignore[arg-type]
+    await first.on_close(1000, "replaced")  # a replaced link's late close
+    assert memory_pair.b.holds("CP9")
+    await memory_pair.a.commander.send("CP9", RESET, 2.0)
+    await second.on_close(1006, "gone")
+    assert not memory_pair.b.holds("CP9")
+    assert [s.closed for s in inner.sinks] == [[1000], [1006]]
