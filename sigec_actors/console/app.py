@@ -43,10 +43,11 @@ class ConsoleApp(App[int]):
     ]
 
     def __init__(self, client: ConsoleClient, *, refresh_s: float = 1.0,
-                 text_filter: str = "") -> None:
+                 text_filter: str = "", max_children: int = 200) -> None:
         super().__init__()
         self.client = client
         self.refresh_s = refresh_s
+        self.max_children = max_children  # a tree of 10,000 stations is read through the filter
         self.sub_title = client.base_url
         self._filter = text_filter
         self._root: t.ActorNode | None = None
@@ -107,12 +108,15 @@ class ConsoleApp(App[int]):
         if self._root is None:
             return
         shown = t.filter_tree(self._root, self._filter)
+        if shown is not None:
+            shown = t.limit_children(shown, self.max_children)
         shape = t.structure(shown)
         widget = self._tree
         if shown is not None and shape == self._shown:
             for node, (_, actor) in zip(_nodes(widget.root), t.walk(shown), strict=True):
-                node.data = actor
-                node.set_label(_label(actor, full_path=node.is_root))
+                old, node.data = node.data, actor
+                if old is None or t.label(old) != t.label(actor):
+                    node.set_label(_label(actor, full_path=node.is_root))
         else:
             self._rebuild(widget, shown)
         self._shown = shape
@@ -285,7 +289,8 @@ class ConsoleApp(App[int]):
 
 
 def _label(actor: t.ActorNode, *, full_path: bool = False) -> Text:
-    style = "dim" if actor.state == "stopped" else ("yellow" if actor.last_error else "")
+    dim = actor.state == "stopped" or actor.kind == "more"
+    style = "dim" if dim else ("yellow" if actor.last_error else "")
     return Text(t.label(actor, full_path=full_path), style=style)
 
 

@@ -72,6 +72,22 @@ def filter_tree(root: ActorNode, text: str) -> ActorNode | None:
     return msgspec.structs.replace(root, children=kept) if kept else None
 
 
+def limit_children(root: ActorNode, limit: int) -> ActorNode:
+    """Keep at most `limit` children per node; the rest become one `+N more` placeholder.
+
+    The placeholder (kind "more") is not an actor: its path exists in no snapshot.
+    """
+    children = tuple(limit_children(child, limit) for child in root.children[:limit])
+    hidden = len(root.children) - limit
+    if hidden > 0:
+        children += (ActorNode(path=f"{root.path}/+{hidden} more", kind="more",
+                               state="type a station id in the filter to see them"),)
+    if len(children) == len(root.children) and all(
+            a is b for a, b in zip(children, root.children, strict=True)):
+        return root
+    return msgspec.structs.replace(root, children=children)
+
+
 def structure(root: ActorNode | None) -> tuple[str, ...]:
     """The paths in display order: equal structures can be relabelled in place."""
     return () if root is None else tuple(node.path for _, node in walk(root))
@@ -119,6 +135,8 @@ def format_uptime(seconds: float) -> str:
 
 def label(node: ActorNode, *, full_path: bool = False) -> str:
     """One line for the tree view: name, kind, counters, then the state (cut first if narrow)."""
+    if node.kind == "more":
+        return f"{node.name}  ({node.state})"
     name = node.path if full_path else node.name
     error = "  ! error" if node.last_error else ""
     return (f"{name}  {node.kind}  mbox {node.mailbox_depth}  restarts {node.restarts}"

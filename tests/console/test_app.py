@@ -202,6 +202,16 @@ async def test_refresh_behind_a_modal_and_a_late_answer_do_not_crash(fake: FakeA
         assert app.is_running and fake.actions() == []
 
 
+async def test_big_supervisors_are_capped_and_the_placeholder_is_inert(fake: FakeApi) -> None:
+    async with console(fake, text_filter="node-1/charge", max_children=1) as (app, pilot):
+        assert shown(app)[-1] == "/node-1/charge-points/+1 more"
+        await pilot.press("end", "r")
+        await until(pilot, lambda: app.message_text == "select an actor first")
+        assert not isinstance(app.screen, ConfirmScreen)
+        await pilot.press("slash", *"-0042")
+        assert shown(app)[-1] == "/node-1/charge-points/BR-SP-0042"
+
+
 async def test_q_quits(fake: FakeApi) -> None:
     async with console(fake) as (app, pilot):
         await pilot.press("q")

@@ -69,6 +69,18 @@ def test_filter_without_match_is_none(root: t.ActorNode) -> None:
     assert "no actor matches" in t.render_text(None)
 
 
+def test_limit_children_leaves_a_placeholder(root: t.ActorNode) -> None:
+    assert t.limit_children(root, 10) is root
+    capped = t.limit_children(root, 1)
+    cps = t.find(capped, "/node-1/charge-points")
+    assert cps is not None
+    assert [c.path for c in cps.children] == ["/node-1/charge-points/CP-001",
+                                              "/node-1/charge-points/+1 more"]
+    more = cps.children[1]
+    assert more.kind == "more" and t.label(more).startswith("+1 more  (type a station id")
+    assert t.find(root, more.path) is None
+
+
 def test_visible_paths_skip_collapsed_subtrees(root: t.ActorNode) -> None:
     lines = t.visible_paths(root, {"/director/node-1"})
     assert lines[:3] == ["/director", "/director/node-1", "/director/node-2"]
