@@ -11,14 +11,13 @@ from typing import IO, Any
 
 from sigec_actors.config import Settings
 from sigec_actors.console.client import (
-    EXIT_USAGE,
     ConsoleClient,
     ConsoleError,
     Credentials,
     UsageError,
     server_url,
 )
-from sigec_actors.console.tree import decode_snapshot, filter_tree, render_text
+from sigec_actors.console.tree import filter_tree, render_text
 
 __all__ = ["add_console_parser", "run_console"]
 
@@ -104,14 +103,11 @@ async def print_snapshot(url: str, creds: Credentials, text_filter: str, *,
     """Log in, fetch the tree once and print it (text or the server's JSON)."""
     out = out or sys.stdout
     async with ConsoleClient(url, creds) as client:
-        data = await client.snapshot_bytes()
-    if as_json:
-        out.write(data.decode() + ("" if data.endswith(b"\n") else "\n"))
-        return 0
-    try:
-        root = decode_snapshot(data)
-    except ValueError as exc:  # msgspec.DecodeError is a ValueError
-        raise ConsoleError(f"unexpected actor tree from the server: {exc}") from None
+        if as_json:
+            data = await client.snapshot_bytes()
+            out.write(data.decode() + ("" if data.endswith(b"\n") else "\n"))
+            return 0
+        root = await client.snapshot()
     out.write(render_text(filter_tree(root, text_filter)))
     return 0
 
@@ -123,4 +119,4 @@ async def _tui(url: str, creds: Credentials, text_filter: str, refresh_s: float)
         await client.login()  # a refused login is one stderr line, not a TUI
         app = ConsoleApp(client, refresh_s=refresh_s, text_filter=text_filter)
         await app.run_async()
-    return 0 if app.return_code in (None, 0) else EXIT_USAGE
+    return app.return_code or 0

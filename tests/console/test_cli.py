@@ -145,3 +145,12 @@ def test_server_error_is_exit_1(fake: FakeApi, tmp_path: Path,
                         monkeypatch)
     assert code == 1 and err == ("sigec console: 503 Service Unavailable: "
                                  "actor system not started\n")
+
+
+def test_tui_login_is_checked_before_the_screen_opens(
+        fake: FakeApi, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, "not-the-password")
+    code, out, err = _run(["console", "--url", fake.url], tmp_path, capsys, monkeypatch)
+    assert (code, out) == (2, "")
+    assert err == "sigec console: 401 Unauthorized: wrong email or password\n"
