@@ -134,8 +134,9 @@ class ConsoleApp(App[int]):
             widget.root.expand()
         self._grow(widget.root, shown)
         lines = t.visible_paths(shown, self._collapsed)
-        widget.cursor_line = t.cursor_line(lines, self._selected)
-        self._selected = lines[widget.cursor_line]
+        line = t.cursor_line(lines, self._selected)
+        widget.cursor_line = line
+        self._selected = lines[line]
 
     def _grow(self, parent: TreeNode[t.ActorNode], actor: t.ActorNode) -> None:
         for child in actor.children:
