@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
@@ -103,7 +104,7 @@ async def any_pair(request: pytest.FixtureRequest) -> AsyncIterator[Pair]:
 
 async def _nats_pair(nats_url: str) -> AsyncIterator[Pair]:
     nc_a, nc_b = await nats.connect(nats_url), await nats.connect(nats_url)
-    pair = make_pair(NatsEventBus(nc_a), NatsEventBus(nc_b), f"t{id(nc_a)}")
+    pair = make_pair(NatsEventBus(nc_a), NatsEventBus(nc_b), f"t{uuid.uuid4().hex[:12]}")
     pair.a._flush = nc_a.flush
     pair.b._flush = nc_b.flush
     yield pair
@@ -223,11 +224,14 @@ async def test_dead_node_connection_drops_its_stations(nats_url: str) -> None:
     """A node that dies (its NATS connection closes) stops answering for its stations."""
     nc_a, nc_b = await nats.connect(nats_url), await nats.connect(nats_url)
     try:
-        pair = make_pair(NatsEventBus(nc_a), NatsEventBus(nc_b), f"d{id(nc_a)}")
+        pair = make_pair(NatsEventBus(nc_a), NatsEventBus(nc_b), f"d{uuid.uuid4().hex[:12]}")
         pair.b._flush = nc_b.flush
         await pair.b.attach("CP8")
         await pair.a.commander.send("CP8", RESET, 2.0)
         await nc_b.close()  # what the kernel does for a SIGKILLed node
+        for _ in range(100):  # the server notices the closed socket within milliseconds
+            if await pair.a.commander.locate("CP8", timeout_s=0.2) is None:
+                break
         with pytest.raises(StationOffline):
             await pair.a.commander.send("CP8", RESET, 2.0)
     finally:
