@@ -11,6 +11,7 @@ from typing import Any
 
 from sigec_actors import __version__
 from sigec_actors.config import Settings, load_settings
+from sigec_actors.console import add_console_parser, run_console
 from sigec_actors.errors import SigecError
 
 ROLES = ("user", "operator", "admin")
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
                              help="0 = no auth, 1 = Basic auth, 2 = TLS + Basic, 3 = mutual TLS")
     station_add.add_argument("--vendor", default=None)
     station_add.add_argument("--model", default=None)
+    add_console_parser(sub)
     return parser
 
 
@@ -105,6 +107,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         password = _read_secret(args.password_stdin)
         return asyncio.run(setup.station_add_command(
             settings, args.id, args.security_profile, password, args.vendor, args.model))
+    if args.command == "console":
+        return run_console(args, settings)
     raise AssertionError(args.command)
 
 

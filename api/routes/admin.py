@@ -1,4 +1,4 @@
-"""Administration (admin): users, the actor tree, and audited operator actions on actors."""
+"""Administration: users (admin), the actor tree and audited actions on actors (operator)."""
 
 from __future__ import annotations
 
@@ -29,21 +29,21 @@ async def list_users(call: Call) -> web.Response:
                                   total=await users.count(), limit=q.limit, offset=q.offset))
 
 
-@resource.get("/api/v1/admin/actors", "Snapshot of this node's actor tree", role=Role.ADMIN,
+@resource.get("/api/v1/admin/actors", "Snapshot of this node's actor tree", role=Role.OPERATOR,
               response=ActorSnapshot, errors=(503,))
 async def actors(call: Call) -> web.Response:
     return json_response(need(call.ctx.actors, "actor system").snapshot())
 
 
 @resource.post("/api/v1/admin/actors/restart", "Restart the actor at a path (audited)",
-               role=Role.ADMIN, body=ActorPathBody, response=ActorActionOut,
+               role=Role.OPERATOR, body=ActorPathBody, response=ActorActionOut,
                errors=(404, 503))
 async def restart_actor(call: Call) -> web.Response:
     return await _operate(call, "restart")
 
 
 @resource.post("/api/v1/admin/actors/stop", "Stop the actor at a path (audited)",
-               role=Role.ADMIN, body=ActorPathBody, response=ActorActionOut, errors=(404, 503))
+               role=Role.OPERATOR, body=ActorPathBody, response=ActorActionOut, errors=(404, 503))
 async def stop_actor(call: Call) -> web.Response:
     return await _operate(call, "stop")
 

@@ -54,10 +54,11 @@ async def test_unknown_actor_path_is_404_and_not_audited(api: Api) -> None:
     assert api.audit.records == []
 
 
-async def test_operators_may_not_touch_actors(api: Api) -> None:
-    await api.json("POST", "/api/v1/admin/actors/restart", "operator",
+async def test_users_may_not_touch_actors_but_operators_may_see_them(api: Api) -> None:
+    await api.json("POST", "/api/v1/admin/actors/restart", "user",
                    json={"path": "/node/cps/CP-1"}, status=403)
-    await api.json("GET", "/api/v1/admin/actors", "operator", status=403)
+    await api.json("GET", "/api/v1/admin/actors", "user", status=403)
+    await api.json("GET", "/api/v1/admin/actors", "operator", status=200)
 
 
 class Worker(Actor[str]):
