@@ -9,13 +9,26 @@ from api.context import CTX, AppContext
 from api.middleware import metrics_middleware
 from api.openapi import build_document
 from api.problems import problem_middleware
-from api.routes import admin, auth, commands, devices, health, metrics, openapi, stations, users
+from api.routes import (
+    admin,
+    auth,
+    commands,
+    devices,
+    health,
+    id_tokens,
+    metrics,
+    openapi,
+    stations,
+    transactions,
+    users,
+)
 from api.routing import Resource, RouteSpec
 from api.services import SERVICES, ApiServices
 
 RESOURCES: tuple[Resource, ...] = (
     health.resource, metrics.resource, openapi.resource, auth.resource, users.resource,
     devices.resource, commands.resource, stations.resource, admin.resource,
+    id_tokens.resource, transactions.resource,
 )
 
 

@@ -74,6 +74,18 @@ class OcppConfig(_Section, frozen=True, forbid_unknown_fields=True):
     tls_client_ca: str
 
 
+class BillingConfig(_Section, frozen=True, forbid_unknown_fields=True):
+    default_price_per_kwh_centavos: Annotated[int, msgspec.Meta(ge=0)]
+    default_session_fee_centavos: Annotated[int, msgspec.Meta(ge=0)]
+    default_per_minute_centavos: Annotated[int, msgspec.Meta(ge=0)]
+    default_idle_per_minute_centavos: Annotated[int, msgspec.Meta(ge=0)]
+    min_balance_centavos: Annotated[int, msgspec.Meta(ge=0)]
+    auth_cache_ttl_s: PositiveFloat
+    station_auth_cache_s: Annotated[int, msgspec.Meta(ge=0)]
+    tx_timeout_s: PositiveFloat
+    settle_interval_s: PositiveFloat
+
+
 class ClusterConfig(_Section, frozen=True, forbid_unknown_fields=True):
     admin_port: Annotated[int, msgspec.Meta(ge=1, le=65535)]
 
@@ -88,6 +100,7 @@ class Settings(_Section, frozen=True, forbid_unknown_fields=True):
     redis: UrlConfig
     auth: AuthConfig
     ocpp: OcppConfig
+    billing: BillingConfig
     cluster: ClusterConfig
 
     @property

@@ -6,21 +6,26 @@ import hashlib
 import hmac
 
 from api.context import AppContext
+from api.routes.id_tokens import EXTRAS_KEY as TRANSACTIONS_KEY
 from sigec_actors.adapters.memory_cache import MemoryCache
 from sigec_actors.adapters.nats_bus import NatsEventBus
 from sigec_actors.adapters.pg_audit import PgAuditLog
 from sigec_actors.adapters.pg_stations import PgStationRepository
-from sigec_actors.adapters.pg_transactions import PgTransactionEventStore
 from sigec_actors.adapters.pg_users import PgRefreshTokenRepository, PgUserRepository
 from sigec_actors.bootstrap import Services, jwt_secret
+from sigec_actors.charge_point.events import EventPublisher, LastSeenBatcher
+from sigec_actors.charge_point.ports import ChargePointDeps
 from sigec_actors.charge_point.sessions import StationSessions
-from sigec_actors.charge_point.wiring import station_sessions
+from sigec_actors.charge_point.wiring import policy_from
 from sigec_actors.config import Settings
 from sigec_actors.node_ports import ApiCommander, LocalCommander, SessionsLiveView
 from sigec_actors.node_tree import NodeTree
 from sigec_actors.ocpp.gateway import OcppGateway
 from sigec_actors.runtime import ActorSystem, SystemClock
 from sigec_actors.services.passwords import Passwords
+from sigec_actors.transactions_wiring import TransactionsWiring
+
+LAST_SEEN_FLUSH_S = 60.0
 
 
 class NodeWiring:
@@ -39,10 +44,14 @@ class NodeWiring:
         self.refresh_tokens = PgRefreshTokenRepository(pool)
         self.audit = PgAuditLog(pool)
         self.bus = NatsEventBus(services.require_nats())
-        self.sessions: StationSessions = station_sessions(
-            tree, settings.ocpp, stations=self.stations,
-            transaction_events=PgTransactionEventStore(pool), audit=self.audit,
-            bus=self.bus, clock=SystemClock())
+        self.transactions = TransactionsWiring(pool, settings.billing)
+        deps = ChargePointDeps(
+            policy=policy_from(settings.ocpp), stations=self.stations,
+            transactions=self.transactions.service, authorizer=self.transactions.authorizer,
+            audit=self.audit, events=EventPublisher(self.bus),
+            last_seen=LastSeenBatcher(self.stations, SystemClock(), LAST_SEEN_FLUSH_S),
+            persist_timeout_s=settings.billing.tx_timeout_s + 1.0)
+        self.sessions = StationSessions(tree.charge_points, deps)
         self.local = LocalCommander(self.sessions)
         # nodes share "recently verified" handshake entries in Redis under a key derived
         # from the JWT secret (the one secret every node already has)
@@ -64,7 +73,13 @@ class NodeWiring:
         ctx.commander = ApiCommander(self.local)
         ctx.live = SessionsLiveView(self.sessions)
         ctx.actors = self.actors
+        ctx.extras[TRANSACTIONS_KEY] = self.transactions.ports()
+
+    def start(self) -> None:
+        """Start the node's background sweeps."""
+        self.transactions.start()
 
     async def aclose(self) -> None:
         """Flush what the charge point side buffers (last-seen times, best-effort events)."""
+        await self.transactions.stop()
         await self.sessions.aclose()

@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from api.app import create_app
 from api.context import AppContext
 from api.ports import LiveStations
+from api.routes import id_tokens
 from api.testing import FakeActors, FakeCommander, FakeLiveStations, actor_tree
 from sigec_actors.config import load_settings
 from sigec_actors.domain.records import NewLocation, NewStation, NewUser, Role
@@ -97,6 +98,15 @@ async def seed_stations(stations: StationRepository) -> None:
     await stations.register(NewStation("CP-4", 3, None, "ACME", "X2"))
 
 
+def _transaction_ports() -> id_tokens.TransactionPorts:
+    """In-memory transaction ports, so the matrix covers the transaction routes too."""
+    from tests.transactions.builders import world
+
+    w = world()
+    return id_tokens.TransactionPorts(id_tokens=w.tokens, queries=w.queries, store=w.store,
+                                      ledger=w.ledger, authorizer=w.authorizer)
+
+
 async def start_api(*, users: UserRepository | None = None,
                     stations: StationRepository | None = None,
                     refresh_tokens: RefreshTokenRepository | None = None,
@@ -114,6 +124,7 @@ async def start_api(*, users: UserRepository | None = None,
         cache=cache or MemoryCache(), passwords=PASSWORDS, jwt_secret=SECRET, clock=clock,
         commander=commander, live=live or FakeLiveStations(),
         actors=ctx_fields.pop("actors", FakeActors(actor_tree())), **ctx_fields)
+    ctx.extras.setdefault(id_tokens.EXTRAS_KEY, _transaction_ports())
     client = TestClient(TestServer(create_app(ctx)))
     await client.start_server()
     api = Api(client, ctx, clock, commander, audit)

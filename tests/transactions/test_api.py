@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from api.app import create_app
 from api.context import AppContext
-from api.routes import id_tokens, transactions
+from api.routes import id_tokens
 from api.routes.id_tokens import TransactionPorts
 from api.testing import FakeActors, FakeCommander, FakeLiveStations, actor_tree
 from sigec_actors.config import load_settings
@@ -48,8 +48,6 @@ async def api() -> AsyncIterator[tuple[Api, World]]:
         id_tokens=w.tokens, queries=w.queries, store=w.store, ledger=w.ledger,
         authorizer=w.authorizer)
     app = create_app(ctx)
-    app.add_routes(id_tokens.routes)
-    app.add_routes(transactions.routes)
     client = TestClient(TestServer(app))
     await client.start_server()
     a = Api(client, ctx, clock, commander, ctx.audit)
