@@ -1,0 +1,99 @@
+"""A charging session from start to bill through the real server: a user's RFID card, a
+station's transaction with meter values, the cost computed and posted once to the ledger."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+import pytest
+
+from sigec_actors.simulator.handlers import SimConfig
+from sigec_actors.simulator.station import SimulatedStation
+from tests.helpers.server import Api, ServerProcess, server_env
+
+PRICE_PER_KWH = 200  # centavos
+SESSION_FEE = 100
+
+
+@pytest.fixture
+async def server(tmp_path: Path, fresh_pg_dsn: str, nats_url: str) -> AsyncIterator[ServerProcess]:
+    proc = ServerProcess(tmp_path / "data", server_env(
+        tmp_path / "data", DATABASE_URL=fresh_pg_dsn, NATS_URL=nats_url,
+        SIGEC_BILLING__DEFAULT_PRICE_PER_KWH_CENTAVOS=str(PRICE_PER_KWH),
+        SIGEC_BILLING__DEFAULT_SESSION_FEE_CENTAVOS=str(SESSION_FEE)), tmp_path / "server.log")
+    await asyncio.to_thread(proc.start)
+    proc.dsn = fresh_pg_dsn  # type: ignore[attr-defined]
+    yield proc
+    proc.kill()
+
+
+async def test_session_from_card_to_bill(server: ServerProcess) -> None:
+    station_id = f"CP-TX-{uuid.uuid4().hex[:6]}"
+    async with aiohttp.ClientSession() as http:
+        admin = Api(server.http, http)
+        await admin.login()
+        status, created = await admin.call("POST", "/api/v1/admin/stations",
+                                           {"id": station_id, "securityProfile": 1})
+        assert status == 201, created
+        ana = Api(server.http, http)
+        status, _ = await ana.call("POST", "/api/v1/auth/register", {
+            "name": "Ana", "email": "ana@example.com", "password": "a long passphrase"})
+        assert status == 201
+        await ana.login("ana@example.com", "a long passphrase")
+        status, token = await ana.call("POST", "/api/v1/users/me/id-tokens",
+                                       {"idToken": "RFID-ANA-1", "type": "ISO14443"})
+        assert status == 201, token
+
+        async with await SimulatedStation.connect(
+                server.ocpp, SimConfig(station_id), password=created["password"]) as station:
+            assert (await station.boot()).status == "Accepted"
+            assert (await station.authorize("RFID-ANA-1")).id_token_info["status"] == "Accepted"
+            assert (await station.authorize("RFID-NOBODY")).id_token_info["status"] in (
+                "Unknown", "Invalid")
+            tx = await station.start_transaction("RFID-ANA-1")
+            for _ in range(3):
+                await station.update_transaction(add_wh=2_500)
+            ended = await station.end_transaction()
+            # a retried Ended (new message id, same seqNo) changes nothing
+            tx.seq_no -= 1
+            station.transactions[1] = tx
+            again = await station.end_transaction()
+            assert again.total_cost == ended.total_cost
+
+        expected = 7_500 * PRICE_PER_KWH // 1000 + SESSION_FEE  # 7.5 kWh: 1500 + 100
+        assert ended.total_cost == pytest.approx(expected / 100)
+        status, history = await ana.call("GET", "/api/v1/transactions/history")
+        assert status == 200 and history["total"] == 1
+        item = history["items"][0]
+        assert item["stationTransactionId"] == tx.transaction_id
+        assert item["chargePointId"] == station_id and item["status"] in ("Ended", "ended")
+        assert item["energyWh"] == 7_500
+        assert item["cost"] == {"amountCentavos": expected, "currency": "BRL"}
+        status, one = await ana.call("GET", f"/api/v1/transactions/{item['id']}")
+        assert status == 200 and one["id"] == item["id"]
+        # another user cannot see it
+        bob = Api(server.http, http)
+        await bob.call("POST", "/api/v1/auth/register", {
+            "name": "Bob", "email": "bob@example.com", "password": "another passphrase"})
+        await bob.login("bob@example.com", "another passphrase")
+        assert (await bob.call("GET", f"/api/v1/transactions/{item['id']}"))[0] == 404
+
+    conn = await asyncpg.connect(server.dsn)  # type: ignore[attr-defined]
+    try:
+        entries = await conn.fetch(
+            "SELECT id FROM journal_entries WHERE source_type = 'charging_session' "
+            "AND source_id = $1", f"{station_id}/{tx.transaction_id}")
+        assert len(entries) == 1  # billed exactly once
+        total = await conn.fetchval(
+            "SELECT sum(amount_centavos) FROM postings WHERE journal_entry_id = $1",
+            entries[0]["id"])
+        assert total == 0  # double entry balances
+        drift = await conn.fetchval("SELECT count(*) FROM ledger_balance_drift")
+        assert drift == 0
+    finally:
+        await conn.close()
