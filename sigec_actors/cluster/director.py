@@ -251,7 +251,7 @@ class CsmsDirector(Actor):  # type: ignore[misc]  # thespian is untyped
             self._finish_stop()
 
     def _node_stopped(self, name: str) -> None:
-        log.info("node_stop_reported", node=name, waiting=self._stop is not None)
+        log.debug("node_stop_reported", node=name, waiting=self._stop is not None)
         if self._stop is not None and self._stop.done(name):
             self._finish_stop()
 
