@@ -17,6 +17,7 @@ from sigec_actors.charge_point.events import EventPublisher, LastSeenBatcher
 from sigec_actors.charge_point.ports import ChargePointDeps
 from sigec_actors.charge_point.sessions import StationSessions
 from sigec_actors.charge_point.wiring import policy_from
+from sigec_actors.cluster.sessions import RoutedSessions, nats_router
 from sigec_actors.config import Settings
 from sigec_actors.node_ports import ApiCommander, LocalCommander, SessionsLiveView
 from sigec_actors.node_tree import NodeTree
@@ -57,8 +58,12 @@ class NodeWiring:
         # from the JWT secret (the one secret every node already has)
         digest_key = hmac.new(jwt_secret(settings).encode(), b"ocpp-verified",
                               hashlib.sha256).digest()
+        # the node holding a station answers `sigec.cp.<id>.cmd` (cross-node routing)
+        self.router = nats_router(services.require_nats(), actors.name, self.local, settings,
+                                  on_takeover=self._taken_over)
         self.gateway = OcppGateway(settings, self.stations, self.passwords, self.cache,
-                                   self.sessions, digest_key=digest_key)
+                                   RoutedSessions(self.sessions, self.router),
+                                   digest_key=digest_key)
         self.tls = bool(settings.ocpp.tls_cert)
 
     def fill(self, ctx: AppContext) -> None:
@@ -70,7 +75,7 @@ class NodeWiring:
         ctx.cache = self.cache
         ctx.passwords = self.passwords
         ctx.jwt_secret = jwt_secret(self.settings)
-        ctx.commander = ApiCommander(self.local)
+        ctx.commander = ApiCommander(self.router.commander)
         ctx.live = SessionsLiveView(self.sessions)
         ctx.actors = self.actors
         ctx.extras[TRANSACTIONS_KEY] = self.transactions.ports()
@@ -79,7 +84,12 @@ class NodeWiring:
         """Start the node's background sweeps."""
         self.transactions.start()
 
+    async def _taken_over(self, station_id: str, node: str) -> None:
+        """The station reconnected to another node: let the old socket go."""
+        await self.gateway.disconnect(station_id, 1000, f"connected to {node}")
+
     async def aclose(self) -> None:
         """Flush what the charge point side buffers (last-seen times, best-effort events)."""
+        await self.router.close()
         await self.transactions.stop()
         await self.sessions.aclose()

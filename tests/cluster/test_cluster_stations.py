@@ -15,7 +15,6 @@ import nats
 import psutil
 import pytest
 
-import sigec_actors.node_wiring as node_wiring
 from sigec_actors.adapters.nats_bus import NatsEventBus
 from sigec_actors.cluster.routing import StationRouter
 from sigec_actors.simulator.handlers import SimConfig
@@ -24,13 +23,7 @@ from tests.helpers.server import ADMIN_EMAIL, ADMIN_PASSWORD, Api
 
 from .conftest import Serve, start_serve
 
-ROUTED = "RoutedSessions" in Path(node_wiring.__file__).read_text()
-pytestmark = [
-    pytest.mark.slow, pytest.mark.pg, pytest.mark.nats,
-    pytest.mark.skipif(not ROUTED, reason="node_wiring.py does not route yet: it must wrap its "
-                       "StationSessions in cluster.sessions.RoutedSessions (see the cluster "
-                       "README section)"),
-]
+pytestmark = [pytest.mark.slow, pytest.mark.pg, pytest.mark.nats]
 
 
 class NoLocal:
