@@ -53,9 +53,15 @@ class LiveStations(Protocol):
 
 
 class ActorsView(Protocol):
-    """The operator's view of this node's actor system (ActorSystem fits it as is)."""
+    """The operator's view of the actor tree (sigec_actors.node_actors.NodeActorsView)."""
 
-    def snapshot(self) -> ActorSnapshot: ...
+    def snapshot(self) -> ActorSnapshot:
+        """This node's tree (metrics read mailbox depths and restarts from it)."""
+        ...
+
+    async def tree(self) -> msgspec.Struct:
+        """The tree an operator sees: the whole cluster's when there is one."""
+        ...
 
     async def restart(self, path: str, *, by: str | None = None) -> None:
         """Restart the actor at `path`; raises ActorNotFound."""

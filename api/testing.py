@@ -90,6 +90,9 @@ class FakeActors:
     def snapshot(self) -> ActorSnapshot:
         return self.root
 
+    async def tree(self) -> ActorSnapshot:
+        return self.root
+
     async def restart(self, path: str, *, by: str | None = None) -> None:
         self._act("restart", path, by)
 

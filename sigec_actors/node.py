@@ -64,7 +64,7 @@ class Node:
         await self.relay.start()
         self.wiring = NodeWiring(self.settings, self.services, self.tree, self.actors)
         self.wiring.fill(self.app_context)
-        self.wiring.start()
+        await self.wiring.start()
         self.app_context.readiness = readiness_checks(self.services)
         server = self.settings.server
         with step(log, "ocpp_listening") as info:

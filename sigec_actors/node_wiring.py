@@ -19,6 +19,7 @@ from sigec_actors.charge_point.sessions import StationSessions
 from sigec_actors.charge_point.wiring import policy_from
 from sigec_actors.cluster.sessions import RoutedSessions, nats_router
 from sigec_actors.config import Settings
+from sigec_actors.node_actors import NodeActorsView
 from sigec_actors.node_ports import ApiCommander, LocalCommander, SessionsLiveView
 from sigec_actors.node_tree import NodeTree
 from sigec_actors.ocpp.gateway import OcppGateway
@@ -65,6 +66,7 @@ class NodeWiring:
                                    RoutedSessions(self.sessions, self.router),
                                    digest_key=digest_key)
         self.tls = bool(settings.ocpp.tls_cert)
+        self.actors_view = NodeActorsView(actors, self.bus)
 
     def fill(self, ctx: AppContext) -> None:
         """Give the REST layer its ports."""
@@ -77,12 +79,18 @@ class NodeWiring:
         ctx.jwt_secret = jwt_secret(self.settings)
         ctx.commander = ApiCommander(self.router.commander)
         ctx.live = SessionsLiveView(self.sessions)
-        ctx.actors = self.actors
+        from sigec_actors.cluster.hosted import CLUSTER_EXTRA  # hosted imports node: cycle
+
+        control = ctx.extras.get(CLUSTER_EXTRA)  # set when a NodeHost runs this node
+        self.actors_view = NodeActorsView(self.actors, self.bus,
+                                          control.tree if control is not None else None)
+        ctx.actors = self.actors_view
         ctx.extras[TRANSACTIONS_KEY] = self.transactions.ports()
 
-    def start(self) -> None:
-        """Start the node's background sweeps."""
+    async def start(self) -> None:
+        """Start the node's background sweeps and its answer to forwarded actor actions."""
         self.transactions.start()
+        await self.actors_view.serve()
 
     async def _taken_over(self, station_id: str, node: str) -> None:
         """The station reconnected to another node: let the old socket go."""
@@ -91,5 +99,6 @@ class NodeWiring:
     async def aclose(self) -> None:
         """Flush what the charge point side buffers (last-seen times, best-effort events)."""
         await self.router.close()
+        await self.actors_view.close()
         await self.transactions.stop()
         await self.sessions.aclose()

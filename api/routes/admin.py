@@ -29,10 +29,11 @@ async def list_users(call: Call) -> web.Response:
                                   total=await users.count(), limit=q.limit, offset=q.offset))
 
 
-@resource.get("/api/v1/admin/actors", "Snapshot of this node's actor tree", role=Role.OPERATOR,
+@resource.get("/api/v1/admin/actors", "Snapshot of the actor tree (the cluster's with workers)",
+              role=Role.OPERATOR,
               response=ActorSnapshot, errors=(503,))
 async def actors(call: Call) -> web.Response:
-    return json_response(need(call.ctx.actors, "actor system").snapshot())
+    return json_response(await need(call.ctx.actors, "actor system").tree())
 
 
 @resource.post("/api/v1/admin/actors/restart", "Restart the actor at a path (audited)",

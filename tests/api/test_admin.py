@@ -7,6 +7,7 @@ from typing import Any
 from structlog.testing import capture_logs
 
 from api.testing import FakeActors
+from sigec_actors.node_actors import NodeActorsView
 from sigec_actors.runtime import Actor, ChildSpec, Supervisor
 from sigec_actors.testing import running_system, settle
 from tests.api.harness import Api, start_api
@@ -70,7 +71,7 @@ async def test_the_real_actor_system_fits_the_view() -> None:
     spec = ChildSpec("node", lambda: Supervisor([ChildSpec("w", Worker, kind="Worker")]),
                      shutdown_timeout_s=None)
     async with running_system(spec) as (system, _root):
-        api = await start_api(actors=system)
+        api = await start_api(actors=NodeActorsView(system))
         try:
             tree = await api.json("GET", "/api/v1/admin/actors", "admin")
             assert tree["children"][0]["kind"] == "Worker"

@@ -64,6 +64,27 @@ async def reset_all(api: Api, stations: list[str], rounds: int = 2) -> None:
     assert {body["status"] for _, body in results} == {"Accepted"}
 
 
+async def tree_and_restart_across_nodes(api: Api, sims: dict[str, SimulatedStation],
+                                        where: dict[str, str | None]) -> None:
+    """Whichever node takes the call: the tree is the cluster's, and an operator restart of a
+    station actor on either node works and keeps the station's socket."""
+    for _ in range(4):  # fresh connections: SO_REUSEPORT spreads them over both nodes
+        status, tree = await api.call("GET", "/api/v1/admin/actors")
+        assert status == 200 and tree["path"] == "/director", tree
+        assert {c["path"] for c in tree["children"]} == {"/director/node-1", "/director/node-2"}
+        text = msgspec.json.encode(tree).decode()
+        assert all(sid in text for sid in sims)
+    for sid, node in where.items():
+        for _ in range(2):
+            status, body = await api.call("POST", "/api/v1/admin/actors/restart",
+                                          {"path": f"/{node}/charge-points/{sid}"})
+            assert status == 200, body
+        assert sims[sid].ws.state.name == "OPEN"
+    status, _ = await api.call("POST", "/api/v1/admin/actors/restart",
+                               {"path": "/node-9/charge-points/nobody"})
+    assert status == 404
+
+
 async def holders(probe: StationRouter, stations: list[str]) -> dict[str, str | None]:
     return {sid: await probe.commander.locate(sid) for sid in stations}
 
@@ -95,6 +116,7 @@ async def test_commands_reach_stations_on_both_nodes_and_survive_a_node_kill(
         assert set(where.values()) == {"node-1", "node-2"}, where
 
         await reset_all(api, list(sims))
+        await tree_and_restart_across_nodes(api, sims, where)
 
         # SIGKILL node-1: its stations lose their socket; commands fail fast as offline.
         victim = next(n for n in serve.runtime["nodes"] if n["name"] == "node-1")
