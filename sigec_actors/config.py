@@ -88,6 +88,9 @@ class BillingConfig(_Section, frozen=True, forbid_unknown_fields=True):
 
 class ClusterConfig(_Section, frozen=True, forbid_unknown_fields=True):
     admin_port: Annotated[int, msgspec.Meta(ge=1, le=65535)]
+    bind: str
+    max_restarts: Annotated[int, msgspec.Meta(ge=0)]
+    within_s: PositiveFloat
 
 
 class Settings(_Section, frozen=True, forbid_unknown_fields=True):

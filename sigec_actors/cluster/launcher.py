@@ -31,16 +31,7 @@ from sigec_actors.node import Node, NodeEndpoints
 
 log = structlog.get_logger("cluster.launcher")
 
-BIND_ENV = "SIGEC_CLUSTER_BIND"
-"""Address thespian binds (admin and actors); loopback unless set. Never a public interface."""
-MAX_RESTARTS_ENV = "SIGEC_CLUSTER_MAX_RESTARTS"
-WITHIN_ENV = "SIGEC_CLUSTER_WITHIN_S"
-"""Node restart intensity: more than MAX_RESTARTS (default 5) within WITHIN_S (60) escalates."""
 EXIT_ESCALATED = 1
-
-
-def cluster_bind(environ: Mapping[str, str]) -> str:
-    return environ.get(BIND_ENV) or "127.0.0.1"
 
 
 def host_id(bind: str, admin_port: int) -> str:
@@ -120,11 +111,11 @@ class ClusterLauncher:
 
     def __init__(self, settings: Settings, environ: Mapping[str, str] = os.environ) -> None:
         self.settings = settings
-        self.bind = cluster_bind(environ)
+        self.bind = settings.cluster.bind
         self.admin_port = settings.cluster.admin_port
         self.host = host_id(self.bind, self.admin_port)
-        self.max_restarts = int(environ.get(MAX_RESTARTS_ENV) or 5)
-        self.within_s = float(environ.get(WITHIN_ENV) or 60.0)
+        self.max_restarts = settings.cluster.max_restarts
+        self.within_s = settings.cluster.within_s
         workers = settings.server.workers
         self.client = ThespianClient(capabilities(self.admin_port, self.host, workers))
         self.started: ClusterStarted | None = None
@@ -211,7 +202,7 @@ async def join_cluster(settings: Settings, leader: str,
     """Join the director's convention at `leader` (HOST:PORT) and host the nodes it places here."""
     stop = stop or asyncio.Event()
     leader_addr = parse_leader(leader)
-    bind = cluster_bind(os.environ)
+    bind = settings.cluster.bind
     admin_port = settings.cluster.admin_port
     workers = settings.server.workers or os.cpu_count() or 1
     prepare_environment(settings, bind)

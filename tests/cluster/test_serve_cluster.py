@@ -124,7 +124,7 @@ def test_sigterm_stops_every_process_within_the_deadline(
 
 def test_repeated_crashes_escalate_and_serve_exits_non_zero(
         tmp_path: Path, cluster_env: dict[str, str], serves: list[Serve]) -> None:
-    env = {**cluster_env, "SIGEC_CLUSTER_MAX_RESTARTS": "1", "SIGEC_CLUSTER_WITHIN_S": "60"}
+    env = {**cluster_env, "SIGEC_CLUSTER__MAX_RESTARTS": "1", "SIGEC_CLUSTER__WITHIN_S": "60"}
     serve = start_serve(tmp_path, env, ["--workers", "1"])
     serves.append(serve)
     runtime = serve.wait_ready()
