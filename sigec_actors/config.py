@@ -156,6 +156,7 @@ def load_settings(
         _set(raw, key, value)
         origins.pop(key, None)
     try:
+        _resolve_workers(raw)
         settings = _convert(raw)
         _check_urls(settings)
     except ConfigError as exc:
@@ -216,6 +217,12 @@ def _convert(raw: dict[str, Any]) -> Settings:
         key = match.group(1) if match else "config"
         problem = message.split(" - at ", maxsplit=1)[0]
         raise ConfigError(key, problem) from exc
+
+
+def _resolve_workers(raw: dict[str, Any]) -> None:
+    """`server.workers = "auto"` means one node process per CPU core."""
+    if str(raw["server"]["workers"]).strip().lower() == "auto":
+        raw["server"]["workers"] = os.cpu_count() or 1
 
 
 def _check_urls(settings: Settings) -> None:

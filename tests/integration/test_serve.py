@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 SIGEC = str(Path(sys.executable).parent / "sigec")
@@ -22,7 +24,7 @@ def _env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "NATS_URL", "REDIS_URL") and not k.startswith("SIGEC_")}
     env.update(SIGEC_DATA_DIR=str(data_dir), SIGEC_HTTP_PORT="0", SIGEC_OCPP_PORT="0",
-               SIGEC_LOG__FORMAT="json")
+               SIGEC_LOG__FORMAT="json", SIGEC_WORKERS="0")
     env.update(extra)
     return env
 
@@ -82,15 +84,27 @@ def test_serve_is_ready_then_exits_cleanly_on_sigterm(serve_proc: tuple[subproce
     assert password not in err
 
 
-def test_embedded_services_start_persist_and_leave_no_process(tmp_path: Path) -> None:
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_default_serve_embedded_cluster_persists_and_leaves_no_process(tmp_path: Path) -> None:
+    """What `make run` does: embedded PostgreSQL and NATS, one node process per core."""
     data_dir = tmp_path / "data"
-    env = _env(data_dir, SIGEC_ADMIN_PASSWORD="first-admin-pw-123")
+    env = _env(data_dir, SIGEC_ADMIN_PASSWORD="first-admin-pw-123",
+               SIGEC_CLUSTER__ADMIN_PORT=str(_free_port()))
+    del env["SIGEC_WORKERS"]  # the default: "auto"
     for attempt in range(2):
         proc = subprocess.Popen([SIGEC, "serve"], env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
         try:
             runtime = _wait_runtime(data_dir, proc)
             assert _get(f"{runtime['httpUrl']}/health/ready")[0] == 200
+            assert runtime["workers"] == (os.cpu_count() or 1)
+            nodes = [psutil.Process(n["pid"]) for n in runtime["nodes"]]  # type: ignore[attr-defined]
+            assert len(nodes) == runtime["workers"]
             nats_pid = int((data_dir / "nats" / "nats.pid").read_text())
         finally:
             proc.send_signal(signal.SIGINT)
@@ -100,7 +114,16 @@ def test_embedded_services_start_persist_and_leave_no_process(tmp_path: Path) ->
         assert ("admin@sigec.local" in out) == (attempt == 0)
         assert "first-admin-pw-123" not in out + err
         assert not Path(f"/proc/{nats_pid}").exists()
+        assert not any(_alive(node) for node in nodes)
     assert not _postgres_running(data_dir / "pg")
+
+
+def _alive(proc: psutil.Process) -> bool:
+    """Still our process (not a reused pid) and not a zombie."""
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def _postgres_running(pgdata: Path) -> bool:

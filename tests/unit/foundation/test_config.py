@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ def test_defaults_are_safe() -> None:
     assert s.ocpp.auto_register is False
     assert s.ocpp.compression is False
     assert s.auth.access_ttl_s <= 900
+    assert s.server.workers == (os.cpu_count() or 1)  # "auto"
 
 
 @pytest.mark.parametrize(
