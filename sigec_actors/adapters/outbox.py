@@ -10,6 +10,7 @@ from uuid import UUID
 
 import msgspec
 import nats.errors
+import nats.js.errors
 import structlog
 from nats.js import JetStreamContext
 
@@ -59,6 +60,18 @@ class PgOutbox:
 
 
 _PUBLISH_ERRORS = (nats.errors.Error, asyncio.TimeoutError, OSError)
+_ENCODER = msgspec.json.Encoder()
+
+
+_NO_STREAM = (nats.errors.NoRespondersError, nats.js.errors.NoStreamResponseError)
+
+
+def _failure(fut: asyncio.Future[Any]) -> str | None:
+    """Why a publish was not acknowledged (None: it was)."""
+    if fut.cancelled():
+        return "no ack within the publish timeout"
+    exc = fut.exception()
+    return None if exc is None else repr(exc)
 
 
 class OutboxRelay:
@@ -135,35 +148,57 @@ class OutboxRelay:
             rows = await conn.fetch(
                 "SELECT id, subject, payload FROM event_outbox WHERE sent_at IS NULL"
                 " ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED", self._batch)
-            sent, error = await self._publish(rows)
+            if not rows:
+                return 0, False
+            sent, failed = await self._publish(rows)
             if sent:
                 await conn.execute(
                     "UPDATE event_outbox SET sent_at = now(), attempts = attempts + 1"
                     " WHERE id = ANY($1::uuid[])", sent)
-            if error is not None:
+            if failed is not None:
                 await conn.execute(
                     "UPDATE event_outbox SET attempts = attempts + 1, last_error = $2"
-                    " WHERE id = $1", rows[len(sent)]["id"], error[:500])
-        return len(sent), error is not None
+                    " WHERE id = $1", failed[0], failed[1][:500])
+        return len(sent), failed is not None
 
-    async def _publish(self, rows: list[Any]) -> tuple[list[UUID], str | None]:
-        """Publish rows in order, stopping at the first failure (order is kept)."""
+    async def _publish(self, rows: list[Any]) -> tuple[list[UUID], tuple[UUID, str] | None]:
+        """Publish the rows pipelined: all written in order, then every ack awaited at once.
+
+        Returns the acknowledged ids and the first row that was not (with why). Rows the
+        stream acknowledged are sent even if an earlier one failed; that one is retried on
+        the next pass, so a failure in mid-batch may reorder it after later rows (consumers
+        are idempotent and dedupe on Nats-Msg-Id; the stream dedupes a re-publish).
+        """
+        acks: list[asyncio.Future[Any]] = []
+        error: str | None = None
+        try:
+            for row in rows:
+                acks.append(await self._js.publish_async(
+                    row["subject"], _ENCODER.encode(row["payload"]),
+                    wait_stall=self._timeout, headers={"Nats-Msg-Id": str(row["id"])}))
+        except _PUBLISH_ERRORS as exc:
+            error = repr(exc)
+            self._streams_ready = not isinstance(exc, _NO_STREAM)
+        if acks:
+            _, late = await asyncio.wait(acks, timeout=self._timeout)
+            for fut in late:
+                fut.cancel()
         sent: list[UUID] = []
-        for row in rows:
-            try:
-                ack = await self._js.publish(
-                    row["subject"], msgspec.json.encode(row["payload"]),
-                    timeout=self._timeout, headers={"Nats-Msg-Id": str(row["id"])})
-            except nats.errors.NoRespondersError as exc:
-                self._streams_ready = False  # the server lost its streams: recreate them
-                return sent, repr(exc)
-            except _PUBLISH_ERRORS as exc:
-                log.info("outbox_publish_failed", subject=row["subject"], error=repr(exc))
-                return sent, repr(exc)
-            if ack.duplicate:
-                log.debug("outbox_duplicate_suppressed", id=str(row["id"]))
-            sent.append(row["id"])
-        return sent, None
+        failed: tuple[UUID, str] | None = None
+        for row, fut in zip(rows, acks, strict=False):
+            why = _failure(fut)
+            if why is None:
+                sent.append(row["id"])
+            elif failed is None:
+                failed = (row["id"], why)
+                if not fut.cancelled() and isinstance(fut.exception(), _NO_STREAM):
+                    self._streams_ready = False  # the server lost its streams: recreate them
+        if failed is None and len(acks) < len(rows):
+            failed = (rows[len(acks)]["id"], error or "not published")
+        if failed is not None:
+            log.info("outbox_publish_failed", published=len(sent), of=len(rows),
+                     error=failed[1])
+        return sent, failed
 
     async def _listen(self) -> None:
         try:

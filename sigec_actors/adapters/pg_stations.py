@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
+from sigec_actors.adapters import pg_station_batch
 from sigec_actors.adapters.pg import (
     ForeignKeyViolation,
     UniqueViolation,
@@ -13,6 +14,7 @@ from sigec_actors.adapters.pg import (
     transaction,
     write_events,
 )
+from sigec_actors.charge_point.store import StationSnapshot, StationWrite
 from sigec_actors.domain.errors import StationExists, UnknownStation
 from sigec_actors.domain.records import (
     BootInfo,
@@ -55,7 +57,7 @@ LIMIT $4
 
 
 class PgStationRepository:
-    """StationRepository on PostgreSQL."""
+    """StationRepository on PostgreSQL, with bulk variants for the hot paths (StationBatches)."""
 
     def __init__(self, pool: DbPool) -> None:
         self._pool = pool
@@ -167,6 +169,23 @@ class PgStationRepository:
                 raise UnknownStation(station_id) from exc
             await write_events(conn, events)
         return to_record(row, Connector)
+
+    async def snapshots(self, station_ids: Sequence[str]) -> dict[str, StationSnapshot]:
+        """Rows and connectors of many stations in one query (absent ids are left out)."""
+        return await pg_station_batch.snapshots(self._pool, station_ids)
+
+    async def write_batch(self, writes: Sequence[StationWrite]) -> list[Exception | None]:
+        """Many stations' boot/online/status changes and their events in one transaction."""
+        return await pg_station_batch.write_batch(self._pool, writes)
+
+    async def credentials_many(self, station_ids: Sequence[str]
+                               ) -> dict[str, StationCredentials]:
+        """Credentials of many stations in one query (absent ids are left out)."""
+        return await pg_station_batch.credentials(self._pool, station_ids)
+
+    async def touch_many(self, seen: Sequence[tuple[str, datetime]]) -> None:
+        """`touch` for many stations in one statement; unknown ids are ignored."""
+        await pg_station_batch.touch(self._pool, seen)
 
     async def connectors(self, station_id: str) -> list[Connector]:
         async with self._pool.acquire() as conn:

@@ -25,7 +25,6 @@ from sigec_actors.charge_point.effects import (
     ResolveCommand,
     SendCall,
     StartTimer,
-    Write,
     WriteAudit,
     WriteBoot,
     WriteOnline,
@@ -48,6 +47,7 @@ from sigec_actors.charge_point.messages import (
 from sigec_actors.charge_point.model import ChargePointState, rebuild
 from sigec_actors.charge_point.ports import ChargePointDeps
 from sigec_actors.charge_point.state import ChargePointView, decide, view_of
+from sigec_actors.charge_point.store import BootWrite, OnlineWrite, StationWrite, StatusWrite
 from sigec_actors.ocpp.errors import ErrorCode
 from sigec_actors.ocpp.generated.v201 import AuthorizeResponse
 from sigec_actors.ocpp.link import LinkClosed
@@ -213,35 +213,43 @@ class ChargePoint(Actor[ChargePointMsg]):
                            encode_call_error(message_id, ErrorCode.INTERNAL_ERROR, why))
 
     async def _persist(self, effect: Persist) -> bool:
+        write, reply = effect.write, effect.reply
+        if isinstance(write, WriteAudit):
+            op: StationWrite | None = None
+        else:
+            op = self._station_write(write)
+            if effect.background:  # nobody waits: queue it, in order
+                await self._deps.store.write_soon(op)
+                return True
         try:
             async with deadline(self.ctx.clock, self._deps.persist_timeout_s):
-                await self._write(effect.write)
+                if op is None:
+                    assert isinstance(write, WriteAudit)
+                    await self._deps.audit.record(write.entry)
+                else:
+                    await self._deps.store.write(op)
         except Exception as exc:  # storage boundary: any failure becomes InternalError
-            self._log.error("charge_point.persist_failed", write=type(effect.write).__name__,
+            self._log.error("charge_point.persist_failed", write=type(write).__name__,
                             error=repr(exc))
             if effect.required:
-                if effect.reply is not None:
-                    await self._fail_call(effect.reply.channel, effect.reply.message_id,
+                if reply is not None:
+                    await self._fail_call(reply.channel, reply.message_id,
                                           "storage unavailable, retry later")
                 return False
-        reply = effect.reply
         if reply is not None:
             await self._answer(reply.channel, reply.message_id,
                                encode_call_result(reply.message_id, reply.payload))
         return True
 
-    async def _write(self, write: Write) -> None:
-        now, sid, stations = self.ctx.clock.now(), self._station_id, self._deps.stations
+    def _station_write(self, write: WriteBoot | WriteStatus | WriteOnline) -> StationWrite:
+        now, sid = self.ctx.clock.now(), self._station_id
         match write:
             case WriteBoot(boot=boot, events=events):
-                await stations.update_boot_info(sid, boot, now, events)
+                return BootWrite(sid, boot, now, events)
             case WriteStatus(evse_id=evse, connector_id=conn, status=status, events=events):
-                await stations.set_connector_status(sid, evse, conn, status, now=now,
-                                                    events=events)
+                return StatusWrite(sid, evse, conn, status, now, events)
             case WriteOnline(online=online, events=events):
-                await stations.set_online(sid, online, now, events)
-            case WriteAudit(entry=entry):
-                await self._deps.audit.record(entry)
+                return OnlineWrite(sid, online, now, events)
             case _:
                 assert_never(write)
 
@@ -298,12 +306,13 @@ class ChargePoint(Actor[ChargePointMsg]):
         deps = self._deps
         try:
             async with deadline(self.ctx.clock, deps.persist_timeout_s):
-                station = await deps.stations.get(self._station_id)
-                connectors = await deps.stations.connectors(self._station_id)
+                snapshot = await deps.store.snapshot(self._station_id)
         except Exception as exc:  # storage down: answer InternalError until a reload works
             self._log.error("charge_point.load_failed", error=repr(exc))
             self.ctx.after(deps.reload_after_s, ReloadState())
             return
+        station, connectors = (None, []) if snapshot is None else (
+            snapshot.station, list(snapshot.connectors))
         rebuilt = rebuild(self._station_id, deps.policy, station, connectors)
         current = self._state
         self._state = replace(rebuilt, session=current.session, outbound=current.outbound)
@@ -317,13 +326,14 @@ class ChargePoint(Actor[ChargePointMsg]):
         """Re-read the registration before answering a BootNotification."""
         try:
             async with deadline(self.ctx.clock, self._deps.persist_timeout_s):
-                station = await self._deps.stations.get(self._station_id)
+                snapshot = await self._deps.store.snapshot(self._station_id)
         except Exception as exc:  # storage down: the station boots again after its retry
             self._log.error("charge_point.refresh_failed", error=repr(exc))
             await self._fail_call(msg.channel, msg.call.message_id, "storage unavailable")
             return False
-        registered = station is not None
-        admin = station.admin_status if station is not None else self._state.admin_status
+        registered = snapshot is not None
+        admin = (snapshot.station.admin_status if snapshot is not None
+                 else self._state.admin_status)
         self._state = replace(self._state, registered=registered, admin_status=admin)
         return True
 

@@ -63,11 +63,14 @@ class Persist(msgspec.Struct, frozen=True):
 
     `required`: a failed write answers CALLERROR InternalError and keeps the old state;
     otherwise the failure is logged and the reply is sent anyway.
+    `background`: nobody waits for it (no reply, not required): the write is queued, still
+    committed in order with the station's other writes, and the actor goes on at once.
     """
 
     write: Write
     reply: Reply | None = None
     required: bool = True
+    background: bool = False
 
 
 class HandleTransactionEvent(msgspec.Struct, frozen=True):

@@ -91,6 +91,17 @@ class LastSeenBatcher:
     async def flush(self) -> None:
         """Write every pending last-seen now (failures are logged; the next mark retries)."""
         batch, self._pending = self._pending, {}
+        if not batch:
+            return
+        touch_many = getattr(self._stations, "touch_many", None)
+        if touch_many is not None:  # one statement for the whole node
+            try:
+                await touch_many(list(batch.items()))
+            except Exception as exc:  # storage down: best effort, the next mark retries
+                _log.warning("last_seen.write_failed", stations=len(batch), error=repr(exc))
+            else:
+                self.written += len(batch)
+            return
         for station_id, at in batch.items():
             try:
                 await self._stations.touch(station_id, at)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from sigec_actors.charge_point.store import StationStore
 from sigec_actors.ocpp.generated.v201 import (
     AuthorizationStatusEnum,
     IdToken,
@@ -49,7 +50,10 @@ class UnknownTokens:
 
 @dataclass(frozen=True, slots=True)
 class ChargePointDeps:
-    """Everything a ChargePoint actor needs, built once per node (see StationSessions)."""
+    """Everything a ChargePoint actor needs, built once per node (see StationSessions).
+
+    `store` is derived from `stations`: the node's batching front of the repository.
+    """
 
     policy: Policy
     stations: StationRepository
@@ -60,3 +64,8 @@ class ChargePointDeps:
     last_seen: LastSeenBatcher
     persist_timeout_s: float = 5.0
     reload_after_s: float = 5.0
+    store: StationStore = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        store = StationStore(self.stations, timeout_s=self.persist_timeout_s)
+        object.__setattr__(self, "store", store)  # frozen: set once, here

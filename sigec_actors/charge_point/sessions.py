@@ -254,6 +254,8 @@ class StationSessions:
         return view
 
     async def aclose(self) -> None:
-        """Flush node-level buffers (last-seen, bus events); call after the gateway stopped."""
+        """Flush node-level buffers (last-seen, queued station writes, bus events); call after
+        the gateway stopped."""
         await self._deps.last_seen.aclose()
+        await self._deps.store.aclose()
         await self._deps.events.flush()

@@ -88,7 +88,10 @@ def _presence(state: ChargePointState, subject: str, *, online: bool,
     payload = {"stationId": state.station_id, "session": state.session, "at": now.isoformat()}
     if not state.registered:  # no row to update: the event alone
         return Publish(subject, payload)
-    return Persist(WriteOnline(online, (OutboxMessage(subject, payload),)), required=False)
+    # Connecting does not wait for its write (the boot that follows is what the station waits
+    # for); a disconnect is committed before the actor is gone.
+    return Persist(WriteOnline(online, (OutboxMessage(subject, payload),)), required=False,
+                   background=online)
 
 
 class ConnectorView(msgspec.Struct, frozen=True):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import ssl
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import NamedTuple, Protocol, runtime_checkable
 from urllib.parse import unquote
 
 import structlog
@@ -14,6 +14,7 @@ from websockets.exceptions import InvalidHeader, NegotiationError
 from websockets.headers import parse_authorization_basic, parse_subprotocol
 from websockets.typing import Subprotocol
 
+from sigec_actors.batching import Batcher
 from sigec_actors.domain.errors import CacheUnavailable, StationExists
 from sigec_actors.domain.records import NewStation, StationCredentials
 from sigec_actors.errors import SigecError
@@ -103,16 +104,38 @@ def basic_password(headers: Headers, identity: str) -> str:
     return password
 
 
-class Handshake:
-    """Decides, before the 101, whether a station may open a session (S1, S2, S4, S5, S6)."""
+@runtime_checkable
+class CredentialsMany(Protocol):
+    """A repository that reads many stations' credentials in one query."""
 
-    __slots__ = ("_admission", "_auto_register", "_stations")
+    async def credentials_many(self, station_ids: Sequence[str]
+                               ) -> dict[str, StationCredentials]: ...
+
+
+class Handshake:
+    """Decides, before the 101, whether a station may open a session (S1, S2, S4, S5, S6).
+
+    Credential lookups of concurrent handshakes are one query when the repository can
+    (a connect storm costs a few queries, not one per station); they are never cached, so a
+    changed password or profile applies to the very next handshake.
+    """
+
+    __slots__ = ("_admission", "_auto_register", "_lookup", "_stations")
 
     def __init__(self, stations: StationRepository, admission: Admission, *,
                  auto_register: bool = False) -> None:
         self._stations = stations
         self._admission = admission
         self._auto_register = auto_register
+        self._lookup: Batcher[str, StationCredentials | None] | None = None
+        if isinstance(stations, CredentialsMany):
+            many = stations.credentials_many
+
+            async def bulk(ids: Sequence[str]) -> list[StationCredentials | None]:
+                found = await many(sorted(set(ids)))
+                return [found.get(i) for i in ids]
+
+            self._lookup = Batcher(bulk, max_batch=1000, max_inflight=2)
 
     async def admit(self, path: str, headers: Headers, ip: str,
                     tls: ssl.SSLObject | None) -> Admitted:
@@ -173,8 +196,13 @@ class Handshake:
         except CacheUnavailable as exc:
             raise HandshakeRefused(503, str(exc), identity=identity, retry_after_s=5) from exc
 
+    async def _find(self, identity: str) -> StationCredentials | None:
+        if self._lookup is None:
+            return await self._stations.credentials(identity)
+        return await self._lookup.submit(identity)
+
     async def _credentials(self, identity: str) -> StationCredentials:
-        creds = await self._stations.credentials(identity)
+        creds = await self._find(identity)
         if creds is not None:
             return creds
         if not self._auto_register:
@@ -184,7 +212,7 @@ class Handshake:
             log.warning("ocpp_station_auto_registered", station_id=identity)
         except StationExists:
             pass  # another node registered it a moment ago
-        creds = await self._stations.credentials(identity)
+        creds = await self._find(identity)
         if creds is None:
             raise HandshakeRefused(404, "station vanished after registration", identity=identity)
         return creds

@@ -161,3 +161,12 @@ async def test_add_rejects_subjects_no_stream_captures(pool: DbPool) -> None:
     async with transaction(pool) as conn:
         with pytest.raises(ValueError, match="no JetStream stream"):
             await add(conn, "nothing.here", {})
+
+
+async def test_pipelined_batches_keep_the_stream_in_outbox_order(
+        pool: DbPool, private_js: JetStreamContext) -> None:
+    relay = _relay(pool, private_js)
+    ids = await _add_events(pool, 450)
+    assert [await relay.drain_once() for _ in range(4)] == [
+        (200, False), (200, False), (50, False), (0, False)]
+    assert await _stream_ids(private_js) == [str(i) for i in ids]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
 from websockets.asyncio.client import connect
@@ -11,6 +12,7 @@ from sigec_actors.adapters.migrate import apply_migrations
 from sigec_actors.adapters.pg import connect as pg_connect
 from sigec_actors.adapters.pg import create_pool
 from sigec_actors.adapters.pg_stations import PgStationRepository
+from sigec_actors.domain.records import StationCredentials
 from tests.ocpp.gateway.conftest import OCPP, PASSWORD, MakeGateway, basic, raw_status
 
 pytestmark = pytest.mark.pg
@@ -52,3 +54,39 @@ async def test_auto_register_writes_the_station(make_gateway: MakeGateway,
     station = await pg_stations.get("PG-NEW")
     assert station is not None
     assert station.security_profile == 0
+
+
+class CountingPg(PgStationRepository):
+    """Counts the bulk credential lookups the handshake makes."""
+
+    def __init__(self, inner: PgStationRepository) -> None:
+        super().__init__(inner._pool)
+        self.bulk: list[int] = []
+        self.single = 0
+
+    async def credentials_many(self, station_ids: Sequence[str]
+                               ) -> dict[str, StationCredentials]:
+        self.bulk.append(len(station_ids))
+        return await super().credentials_many(station_ids)
+
+    async def credentials(self, station_id: str) -> StationCredentials | None:
+        self.single += 1
+        return await super().credentials(station_id)
+
+
+async def test_concurrent_handshakes_share_credential_queries(
+        make_gateway: MakeGateway, pg_stations: PgStationRepository) -> None:
+    repo = CountingPg(pg_stations)
+    h = await make_gateway(stations=repo)
+    ids = [f"PGB-{i}" for i in range(40)]
+    for sid in ids:
+        await h.add(sid, 0)
+
+    async def one(sid: str) -> str | None:
+        async with connect(h.url(sid), subprotocols=[OCPP]) as ws:
+            return ws.subprotocol
+
+    assert await asyncio.gather(*(one(sid) for sid in ids)) == [OCPP] * 40
+    assert sum(repo.bulk) == 40 and repo.single == 0
+    assert len(repo.bulk) < 40  # coalesced
+    assert (await raw_status(h.port, "/ocpp/PGB-404")).status == 404
