@@ -15,7 +15,7 @@ from bench.load.config import MEASURING, LoadConfig
 from bench.load.summary import build_report
 from bench.load.target import Target, Unavailable, Usage, nofile_soft
 from bench.load.workers import WorkerPool
-from bench.peers.sigec import ADMIN_EMAIL, SigecTarget
+from bench.peers.sigec import SigecTarget
 from bench.peers.sigec_api import SigecApi
 
 _POLL_S = 0.02
@@ -155,7 +155,7 @@ async def _prepare_sigec(cfg: LoadConfig, target: Target, marks: Marks) -> None:
         return
     async with aiohttp.ClientSession() as session:
         api = SigecApi(target.http_url, session)
-        problem = await api.login(ADMIN_EMAIL, target.admin_password)
+        problem = await api.login(target.admin_email, target.admin_password)
         if problem is not None:
             marks.extra["registration"] = f"auto-register ({problem})"
             return
@@ -167,7 +167,7 @@ async def _prepare_sigec(cfg: LoadConfig, target: Target, marks: Marks) -> None:
 async def _commands(cfg: LoadConfig, target: SigecTarget) -> dict[str, Any]:
     async with aiohttp.ClientSession() as session:
         api = SigecApi(target.http_url, session)
-        problem = await api.login(ADMIN_EMAIL, target.admin_password)
+        problem = await api.login(target.admin_email, target.admin_password)
         if problem is not None:
             await asyncio.sleep(cfg.duration_s)
             return {"error": problem}

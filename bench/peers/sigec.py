@@ -7,6 +7,7 @@ import os
 import secrets
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +33,7 @@ class SigecTarget(Target):
     http_url: str = ""
     ocpp_url: str = ""
     admin_password: str = ""
+    admin_email: str = ADMIN_EMAIL
 
     @property
     def url(self) -> str:
@@ -43,7 +45,7 @@ class SigecTarget(Target):
                "SIGEC_DATA_DIR": str(self.data_dir), "SIGEC_BIND": "127.0.0.1",
                "SIGEC_HTTP_PORT": str(self.http_port), "SIGEC_OCPP_PORT": str(self.port),
                "SIGEC_WORKERS": str(self.workers), "SIGEC_OCPP__AUTO_REGISTER": "true",
-               "SIGEC_ADMIN_EMAIL": ADMIN_EMAIL, "SIGEC_ADMIN_PASSWORD": self.admin_password,
+               "SIGEC_ADMIN_EMAIL": self.admin_email, "SIGEC_ADMIN_PASSWORD": self.admin_password,
                "SIGEC_LOG__LEVEL": "warning", "SIGEC_LOG__FORMAT": "json"}
         env.pop("SIGEC_CONFIG", None)
         return env
@@ -53,6 +55,8 @@ class SigecTarget(Target):
             self.data_dir = Path(tempfile.mkdtemp(prefix="sigec-bench-"))
             self.port, self.http_port = free_port(), free_port()
             self.admin_password = secrets.token_urlsafe(18)
+            if os.environ.get("DATABASE_URL"):
+                self._add_admin()
         runtime = self.data_dir / "runtime.json"
         runtime.unlink(missing_ok=True)
         self._spawn([sys.executable, "-m", "sigec_actors.cli", "serve"], env=self.env())
@@ -64,6 +68,20 @@ class SigecTarget(Target):
         except Unavailable:
             self.stop()
             raise
+
+    def _add_admin(self) -> None:
+        """A shared DATABASE_URL already has users, so serve creates no first admin: add a
+        bench admin of this session with `sigec user add` (else stations auto-register)."""
+        email = f"bench-{secrets.token_hex(6)}@sigec.local"
+        try:
+            done = subprocess.run(  # noqa: S603 -- our own CLI, fixed arguments
+                [sys.executable, "-m", "sigec_actors.cli", "user", "add", email, "--role",
+                 "admin", "--password-stdin"], env=self.env(), input=self.admin_password + "\n",
+                capture_output=True, text=True, timeout=120, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return
+        if done.returncode == 0:
+            self.admin_email = email
 
     def _wait_runtime(self, runtime: Path) -> dict[str, Any]:
         deadline = time.monotonic() + START_TIMEOUT_S
