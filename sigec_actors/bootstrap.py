@@ -35,6 +35,7 @@ class Services:
     embedded_pg: EmbeddedPostgres | None = None
     embedded_nats: EmbeddedNats | None = None
     cache: Cache | None = None
+    closing: bool = False
     extras: dict[str, Any] = field(default_factory=dict)
 
     def require_pool(self) -> DbPool:
@@ -51,6 +52,7 @@ class Services:
 
     async def close(self) -> None:
         """Close connections, then stop embedded servers (reverse of start)."""
+        self.closing = True
         if self.cache is not None:
             await self.cache.close()
         if self.nats is not None and not self.nats.is_closed:
@@ -104,7 +106,7 @@ async def _start_nats(services: Services, data_dir: Path) -> None:
         services.nats = await nats.connect(
             url, name=f"sigec-{os.getpid()}", max_reconnect_attempts=-1,
             reconnect_time_wait=1, connect_timeout=5,
-            error_cb=_nats_error, disconnected_cb=_nats_disconnected,
+            error_cb=_nats_error, disconnected_cb=lambda: _nats_disconnected(services),
             reconnected_cb=_nats_reconnected,
         )
 
@@ -113,8 +115,9 @@ async def _nats_error(exc: Exception) -> None:
     log.warning("nats_error", error=f"{type(exc).__name__}: {exc}")
 
 
-async def _nats_disconnected() -> None:
-    log.warning("nats_disconnected")
+async def _nats_disconnected(services: Services) -> None:
+    if not services.closing:  # our own drain at shutdown is not news
+        log.warning("nats_disconnected")
 
 
 async def _nats_reconnected() -> None:
