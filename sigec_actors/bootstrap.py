@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -106,7 +107,7 @@ async def _start_nats(services: Services, data_dir: Path) -> None:
         services.nats = await nats.connect(
             url, name=f"sigec-{os.getpid()}", max_reconnect_attempts=-1,
             reconnect_time_wait=1, connect_timeout=5,
-            error_cb=_nats_error, disconnected_cb=lambda: _nats_disconnected(services),
+            error_cb=_nats_error, disconnected_cb=functools.partial(_nats_disconnected, services),
             reconnected_cb=_nats_reconnected,
         )
 
