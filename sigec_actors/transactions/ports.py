@@ -9,7 +9,7 @@ from uuid import UUID
 
 import msgspec
 
-from sigec_actors.domain.transactions import Transaction, TxStatus
+from sigec_actors.domain.transactions import Transaction, TxEventType, TxStatus
 from sigec_actors.transactions.reservation_model import (
     NewReservation,
     Reservation,
@@ -83,3 +83,34 @@ class Commander(Protocol):
     """
 
     async def send(self, station_id: str, request: msgspec.Struct) -> msgspec.Struct: ...
+
+
+class AfterCommit(Protocol):
+    """Told about every committed (or replayed) TransactionEvent; must not block.
+
+    Called inside the ChargePoint actor's handling of the event: work that talks to the
+    station (CostUpdated, GetTransactionStatus) is scheduled as a task, never awaited here.
+    """
+
+    def committed(self, tx: Transaction, event_type: TxEventType, duplicate: bool) -> None: ...
+
+
+class IncompleteTransactions(Protocol):
+    """Transactions with seqNo gaps or no Started (R3), and the operator review of them."""
+
+    async def incomplete(self, changed_before: datetime, limit: int = 50) -> list[Transaction]:
+        """Incomplete transactions last changed before `changed_before`, oldest change first,
+        leaving out those already waiting for an operator (an open review alert)."""
+        ...
+    async def open_review(self, tx: Transaction, details: dict[str, object]) -> bool:
+        """Open the operator alert for `tx` (one open per transaction); False if one was."""
+        ...
+
+
+class ReservationListing(Protocol):
+    """Operator view of reservations."""
+
+    async def page(self, station_id: str | None = None, status: ReservationStatus | None = None,
+                   limit: int = 50, offset: int = 0) -> list[Reservation]:
+        """Newest first."""
+        ...

@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from uuid import UUID
 
+import structlog
+
 from sigec_actors.ocpp.generated.v201 import (
     CancelReservationRequest,
     CancelReservationResponse,
@@ -19,6 +21,7 @@ from sigec_actors.ocpp.generated.v201 import (
     ReserveNowRequest,
     ReserveNowResponse,
 )
+from sigec_actors.transactions.background import COMMAND_FAILURES, DB_FAILURES
 from sigec_actors.transactions.errors import UnknownReservation
 from sigec_actors.transactions.ports import Commander, ReservationRepository
 from sigec_actors.transactions.reservation_model import (
@@ -34,6 +37,7 @@ from sigec_actors.transactions.reservation_model import (
 )
 
 S = ReservationStatus
+log = structlog.get_logger("transactions")
 
 
 def reserve_now_request(r: Reservation) -> ReserveNowRequest:
@@ -65,12 +69,17 @@ class ReservationService:
         assert isinstance(reply, ReserveNowResponse)
         return await self._move(pending, after_reserve_now(reply.status))
 
-    async def cancel(self, commander: Commander, reservation_id: UUID,
-                     user_id: UUID | None = None) -> Reservation:
-        """Cancel a live reservation (its holder's, or any when `user_id` is None)."""
+    async def visible(self, reservation_id: UUID, user_id: UUID | None = None) -> Reservation:
+        """The reservation if `user_id` holds it (any when None); else UnknownReservation."""
         r = await self._repo.get(reservation_id)
         if r is None or (user_id is not None and r.user_id != user_id):
             raise UnknownReservation(str(reservation_id))
+        return r
+
+    async def cancel(self, commander: Commander, reservation_id: UUID,
+                     user_id: UUID | None = None) -> Reservation:
+        """Cancel a live reservation (its holder's, or any when `user_id` is None)."""
+        r = await self.visible(reservation_id, user_id)
         check_transition(r, S.CANCELLED)
         if r.status is S.ACCEPTED:
             reply = await commander.send(r.station_id,
@@ -105,13 +114,28 @@ class ReservationService:
             return r
         return await self._move(r, S.USED)
 
-    async def expire_due(self, now: datetime) -> list[Reservation]:
-        """Mark live reservations past their expiry Expired (the timer's job)."""
-        done = []
+    async def use_row(self, reservation_id: UUID) -> Reservation | None:
+        """Its holder started on the reserved EVSE (the event named no reservationId)."""
+        r = await self._repo.get(reservation_id)
+        if r is None or r.status not in LIVE:
+            return r
+        return await self._move(r, S.USED)
+
+    async def expire_due(self, now: datetime,
+                         commander: Commander | None = None) -> list[Reservation]:
+        """Mark live reservations past their expiry Expired (the timer's job).
+
+        Those the station had accepted are cancelled there too (best effort: the station
+        also expires them itself at the expiryDateTime it was given).
+        """
+        done, held = [], []
         for r in await self._repo.due(now):
             moved = await self._repo.transition(r.id, LIVE, S.EXPIRED)
-            if moved is not None:
+            if moved is not None:  # only one node wins the compare-and-set
                 done.append(moved)
+                held += [r] if r.status is S.ACCEPTED else []
+        if commander is not None and held:
+            await asyncio.gather(*(_cancel_at_station(commander, r) for r in held))
         return done
 
     async def next_expiry(self) -> datetime | None:
@@ -128,20 +152,33 @@ class ReservationService:
         return current
 
 
+async def _cancel_at_station(commander: Commander, r: Reservation) -> None:
+    try:
+        await commander.send(r.station_id, CancelReservationRequest(reservation_id=r.ocpp_id))
+    except COMMAND_FAILURES as exc:
+        log.info("expired_reservation_not_cancelled", station_id=r.station_id,
+                 reservation_id=r.ocpp_id, error=f"{type(exc).__name__}: {exc}")
+
+
 class ExpiryTimer:
     """Runs `expire_due` at each reservation's expiry (or every `max_wait_s` at most).
 
-    Time and sleeping are injected; `poke()` wakes it after a new reservation.
+    Time and sleeping are injected; `poke()` wakes it after a new reservation; `commander`
+    (or `bind`) lets it cancel expired reservations at their stations.
     """
 
     def __init__(self, service: ReservationService, now: Callable[[], datetime],
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 max_wait_s: float = 30.0) -> None:
+                 max_wait_s: float = 30.0, commander: Commander | None = None) -> None:
         self._service = service
         self._now = now
         self._sleep = sleep
         self._max_wait = max_wait_s
         self._wake = asyncio.Event()
+        self._commander = commander
+
+    def bind(self, commander: Commander | None) -> None:
+        self._commander = commander
 
     def poke(self) -> None:
         self._wake.set()
@@ -149,17 +186,21 @@ class ExpiryTimer:
     async def run_once(self) -> float:
         """Expire what is due; return how long to wait before the next round."""
         now = self._now()
-        await self._service.expire_due(now)
+        await self._service.expire_due(now, self._commander)
         nxt = await self._service.next_expiry()
         if nxt is None:
             return self._max_wait
         return min(max((nxt - now).total_seconds(), 0.0), self._max_wait)
 
     async def run(self) -> None:
-        """Loop until cancelled."""
+        """Loop until cancelled; a database outage only delays the next round."""
         while True:
-            wait = await self.run_once()
-            self._wake.clear()
+            self._wake.clear()  # before the round: a poke during it wakes the next wait
+            try:
+                wait = await self.run_once()
+            except DB_FAILURES as exc:
+                log.warning("reservation_expiry_failed", error=f"{type(exc).__name__}: {exc}")
+                wait = self._max_wait
             sleeper = asyncio.ensure_future(self._sleep(wait))
             waker = asyncio.ensure_future(self._wake.wait())
             try:

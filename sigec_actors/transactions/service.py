@@ -3,36 +3,33 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from uuid import UUID
 
-import asyncpg
 import msgspec
 
 from sigec_actors.domain.transactions import Transaction, TxDecision, TxRecordResult, TxStatus
 from sigec_actors.ocpp.generated.v201 import (
     AuthorizationStatusEnum,
-    CostUpdatedRequest,
     TransactionEventRequest,
     TransactionEventResponse,
 )
 from sigec_actors.ports import TransactionEventStore
 from sigec_actors.transactions.authorize import AuthDecision, Authorizer
+from sigec_actors.transactions.background import DB_FAILURES
 from sigec_actors.transactions.billing import BillingService, Settlement
+from sigec_actors.transactions.costs import cost_updated
 from sigec_actors.transactions.decide import DecideContext, decide
 from sigec_actors.transactions.errors import StaleHistory, TransactionStoreUnavailable
 from sigec_actors.transactions.facts import EventFacts, event_in, facts_of, request_of_payload
 from sigec_actors.transactions.fold import Folded, fold
-from sigec_actors.transactions.ports import ReservationRepository, TariffRepository
-from sigec_actors.transactions.reservation_model import blocks_start
+from sigec_actors.transactions.ports import AfterCommit, ReservationRepository, TariffRepository
+from sigec_actors.transactions.reservation_model import Reservation, blocks_start
 from sigec_actors.transactions.reservations import ReservationService
-from sigec_actors.transactions.tariffs import Tariff, centavos_to_wire, pick
+from sigec_actors.transactions.tariffs import Tariff, pick
 
-DB_FAILURES: tuple[type[BaseException], ...] = (
-    OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
-"""What a database outage looks like from here: refused, reset, timed out, terminated."""
-
+__all__ = ["DB_FAILURES", "TransactionService", "cost_updated"]
 
 class TransactionService:
     """Handles TransactionEvents for the ChargePoint actor (its TransactionEventHandler port).
@@ -41,12 +38,14 @@ class TransactionService:
     raises TransactionStoreUnavailable within `timeout_s` (the actor answers InternalError).
     Billing runs after the commit on every Ended, duplicates included, so a crash between the
     two is repaired by the station's retry (or by BillingService.settle_unbilled).
+    `observers` (CostNotifier, Reconciler) hear of every committed event; they never block.
     """
 
     def __init__(self, store: TransactionEventStore, tariffs: TariffRepository,
                  authorizer: Authorizer, billing: BillingService, *, default_tariff: Tariff,
                  clock: Callable[[], datetime], reservations: ReservationRepository | None = None,
-                 timeout_s: float = 5.0, attempts: int = 5) -> None:
+                 timeout_s: float = 5.0, attempts: int = 5,
+                 observers: Iterable[AfterCommit] = ()) -> None:
         self._store = store
         self._tariffs = tariffs
         self._auth = authorizer
@@ -57,6 +56,7 @@ class TransactionService:
         self._reservations = ReservationService(reservations) if reservations else None
         self._timeout = timeout_s
         self._attempts = attempts
+        self._observers = tuple(observers)
         self.last_settlement: Settlement | None = None
 
     async def handle(self, station_id: str,
@@ -108,15 +108,17 @@ class TransactionService:
         folded = fold([*history, facts])
         tariff = pick(await self._tariffs.candidates(station_id), station_id, folded.evse_id,
                       folded.connector_id, folded.started_at, self._default)
-        own = None
+        own = held = None
         if facts.id_token is not None and facts.id_token_type is not None:
             own = await self._auth.check(facts.id_token, facts.id_token_type, now,
                                          exclude=(station_id, tx_id))
-            own = await self._reserved_for_other(station_id, facts, own, now)
+            held = await self._held(station_id, facts.evse_id)
+            own = reserved_for_other(held, facts, own, now)
         return DecideContext(
             station_id=station_id, station_transaction_id=tx_id, tariff=tariff,
             user_id=await self._owner(folded, facts, own, now),
-            reservation_id=await self._reservation_row(station_id, folded),
+            reservation_id=await self._reservation_row(
+                station_id, folded, _holders(held, facts, own)),
             id_token_info=self._auth.info(own, now) if own is not None else None)
 
     async def _owner(self, folded: Folded, facts: EventFacts, own: AuthDecision | None,
@@ -128,32 +130,59 @@ class TransactionService:
             return own.user_id
         return await self._auth.owner(folded.id_token, folded.id_token_type)
 
-    async def _reserved_for_other(self, station_id: str, facts: EventFacts, own: AuthDecision,
-                                  now: datetime) -> AuthDecision:
-        """A live reservation of the EVSE answers other tokens NotAtThisTime."""
-        if self._reservation_repo is None or facts.evse_id is None or facts.reservation_id:
-            return own
-        held = await self._reservation_repo.live_for_evse(station_id, facts.evse_id)
-        if own.status is AuthorizationStatusEnum.ACCEPTED and blocks_start(
-                held, facts.id_token, now):
-            return msgspec.structs.replace(own, status=AuthorizationStatusEnum.NOT_AT_THIS_TIME)
-        return own
-
-    async def _reservation_row(self, station_id: str, folded: Folded) -> UUID | None:
-        if self._reservation_repo is None or folded.reservation_id is None:
+    async def _held(self, station_id: str, evse_id: int | None) -> Reservation | None:
+        """The live reservation of the event's EVSE, if any."""
+        if self._reservation_repo is None or evse_id is None:
             return None
-        r = await self._reservation_repo.by_ocpp_id(station_id, folded.reservation_id)
-        return r.id if r else None
+        return await self._reservation_repo.live_for_evse(station_id, evse_id)
+
+    async def _reservation_row(self, station_id: str, folded: Folded,
+                               holders: Reservation | None) -> UUID | None:
+        """Our reservation row for the transaction: the one it names, unless it is another
+        token's; else the EVSE's live one when its holder starts there without naming it."""
+        if self._reservation_repo is None:
+            return None
+        if folded.reservation_id is not None:
+            r = await self._reservation_repo.by_ocpp_id(station_id, folded.reservation_id)
+            return r.id if r is not None and _same_token(r, folded.id_token) else None
+        return holders.id if holders is not None else None
 
     async def _after(self, station_id: str, result: TxRecordResult, facts: EventFacts,
                      before: Transaction | None) -> None:
         if before is None and facts.id_token is not None and facts.id_token_type is not None:
             self._auth.cache.forget(facts.id_token, facts.id_token_type)  # now in a transaction
-        if self._reservations is not None and facts.reservation_id is not None:
-            await self._reservations.use(station_id, facts.reservation_id)
         tx = result.transaction
-        if tx is not None and tx.status is TxStatus.ENDED:
+        if tx is None:
+            return
+        if self._reservations is not None and tx.reservation_id is not None and (
+                result.duplicate or before is None or before.reservation_id != tx.reservation_id):
+            await self._reservations.use_row(tx.reservation_id)  # a retry repairs a crash here
+        if tx.status is TxStatus.ENDED:
             self.last_settlement = await self._billing.settle(tx)
+        for observer in self._observers:
+            observer.committed(tx, facts.event_type, result.duplicate)
+
+
+def reserved_for_other(held: Reservation | None, facts: EventFacts, own: AuthDecision,
+                       now: datetime) -> AuthDecision:
+    """A live reservation of the EVSE answers every other token NotAtThisTime (even one that
+    names the reservation: only its holder may use it)."""
+    if own.status is AuthorizationStatusEnum.ACCEPTED and blocks_start(held, facts.id_token, now):
+        return msgspec.structs.replace(own, status=AuthorizationStatusEnum.NOT_AT_THIS_TIME)
+    return own
+
+
+def _holders(held: Reservation | None, facts: EventFacts,
+             own: AuthDecision | None) -> Reservation | None:
+    """`held` when this event's token is its holder's and was accepted, else None."""
+    if held is None or own is None or own.status is not AuthorizationStatusEnum.ACCEPTED:
+        return None
+    return held if facts.id_token is not None and _same_token(held, facts.id_token) else None
+
+
+def _same_token(r: Reservation, id_token: str | None) -> bool:
+    """Unknown token (None) or the holder's (tokens compare case-insensitively)."""
+    return id_token is None or id_token.casefold() == r.id_token.casefold()
 
 
 def _checked(current: Transaction | None, history: Sequence[EventFacts], facts: EventFacts,
@@ -169,8 +198,3 @@ def _checked(current: Transaction | None, history: Sequence[EventFacts], facts: 
 def _never_called(current: Transaction | None) -> TxDecision:
     raise AssertionError("a stored seqNo is a duplicate; the store never decides it")
 
-
-def cost_updated(tx: Transaction) -> CostUpdatedRequest:
-    """The CostUpdated CALL for a running transaction (for stations that show the cost)."""
-    return CostUpdatedRequest(total_cost=centavos_to_wire(tx.cost_centavos),
-                              transaction_id=tx.station_transaction_id)
