@@ -104,6 +104,9 @@ class StationRepository(Protocol):
     async def connectors(self, station_id: str) -> list[Connector]: ...
     async def set_credentials(self, station_id: str, password_hash: str | None,
                               security_profile: int) -> None: ...
+    async def set_admin_status(self, station_id: str, admin_status: str) -> None:
+        """Operative / Inoperative / Retired; raises UnknownStation."""
+        ...
 
 
 class IdTokenRepository(Protocol):

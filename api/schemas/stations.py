@@ -183,7 +183,7 @@ class DeviceStatusBody(Body, frozen=True, kw_only=True):
 class DeviceStatusOut(Out, frozen=True, kw_only=True):
     id: str
     admin_status: v201.OperationalStatusEnum
-    station_answer: v201.ChangeAvailabilityResponse
+    station_answer: v201.ChangeAvailabilityResponse | None
 
 
 class FirmwareStatusOut(Out, frozen=True, kw_only=True):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from api.commands import Commands
-from api.errors import NotFound
+from api.commands import CommandOffline, Commands
+from api.errors import Conflict, NotFound
 from api.ports import LiveStations, LiveStatus
 from api.schemas.stations import (
     ConnectorOut,
@@ -70,9 +70,20 @@ class Devices:
 
     async def set_status(self, station_id: str,
                          status: v201.OperationalStatusEnum) -> DeviceStatusOut:
-        """Ask the station to become Operative or Inoperative (ChangeAvailability, whole CS)."""
-        answer = await self._commands.send(station_id, self._commands.availability(status))
-        assert isinstance(answer, v201.ChangeAvailabilityResponse), type(answer)
+        """Make the station Operative or Inoperative: stored, and sent as ChangeAvailability
+        (whole station) when it is online. A station that rejects it leaves the stored status
+        unchanged (409); an offline one gets the stored status and no answer."""
+        await self._get(station_id)
+        answer: v201.ChangeAvailabilityResponse | None = None
+        try:
+            sent = await self._commands.send(station_id, self._commands.availability(status))
+            assert isinstance(sent, v201.ChangeAvailabilityResponse), type(sent)
+            answer = sent
+        except CommandOffline:
+            pass  # stored below; the station is told by an operator command once online
+        if answer is not None and answer.status.value == "Rejected":
+            raise Conflict("station", station_id, f"rejected ChangeAvailability {status.value}")
+        await self._stations.set_admin_status(station_id, status.value)
         return DeviceStatusOut(id=station_id, admin_status=status, station_answer=answer)
 
     async def firmware(self, station_id: str) -> FirmwareStatusOut:

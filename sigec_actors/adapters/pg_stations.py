@@ -208,6 +208,15 @@ class PgStationRepository:
                 raise UnknownStation(station_id) from exc
 
 
+    async def set_admin_status(self, station_id: str, admin_status: str) -> None:
+        async with self._pool.acquire() as conn:
+            done = await conn.execute(
+                "UPDATE charge_points SET admin_status = $2 WHERE id = $1",
+                station_id, admin_status)
+        if done == "UPDATE 0":
+            raise UnknownStation(station_id)
+
+
 async def _get(conn: DbConn, station_id: str) -> Station | None:
     row = await conn.fetchrow(_STATION + " WHERE cp.id = $1", station_id)
     return None if row is None else to_record(row, Station)

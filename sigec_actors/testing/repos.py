@@ -203,6 +203,9 @@ class InMemoryStations:
         self._update(station_id, security_profile=security_profile)
         self._creds[station_id] = StationCredentials(station_id, security_profile, password_hash)
 
+    async def set_admin_status(self, station_id: str, admin_status: str) -> None:
+        self._update(station_id, admin_status=admin_status)
+
     def _get(self, station_id: str) -> Station:
         if station_id not in self._stations:
             raise e.UnknownStation(station_id)

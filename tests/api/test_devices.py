@@ -96,6 +96,8 @@ async def test_operator_sets_availability_of_an_online_station(api: Api) -> None
                     "stationAnswer": {"status": "Accepted"}}
     assert api.commander.sent == [("CP-1", v201.ChangeAvailabilityRequest(
         operational_status=v201.OperationalStatusEnum.INOPERATIVE))]
+    stored = await api.json("GET", "/api/v1/devices/CP-1", "operator")
+    assert stored["adminStatus"] == "Inoperative"
 
 
 async def test_status_change_validation_and_offline(api: Api) -> None:
@@ -105,8 +107,12 @@ async def test_status_change_validation_and_offline(api: Api) -> None:
     problem = await api.json("PATCH", "/api/v1/devices/CP-1/status", "operator",
                              json={"adminStatus": "Operative", "online": True}, status=422)
     assert problem["field"] == "online"
-    await api.json("PATCH", "/api/v1/devices/CP-2/status", "operator",
-                   json={"adminStatus": "Operative"}, status=409)
+    # an offline station: the status is stored, there is no station answer
+    body = await api.json("PATCH", "/api/v1/devices/CP-2/status", "operator",
+                          json={"adminStatus": "Inoperative"})
+    assert body == {"id": "CP-2", "adminStatus": "Inoperative", "stationAnswer": None}
+    assert (await api.json("GET", "/api/v1/devices/CP-2", "operator"))["adminStatus"] == (
+        "Inoperative")
     await api.json("PATCH", "/api/v1/devices/NOPE/status", "operator",
                    json={"adminStatus": "Operative"}, status=404)
 

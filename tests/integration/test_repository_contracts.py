@@ -174,6 +174,11 @@ async def test_station_register_credentials_and_duplicates(repos: Repos) -> None
     assert await repos.stations.credentials("nope") is None
     with pytest.raises(e.UnknownStation):
         await repos.stations.set_credentials("nope", HASH, 1)
+    await repos.stations.set_admin_status(sid, "Inoperative")
+    stored = await repos.stations.get(sid)
+    assert stored is not None and stored.admin_status == "Inoperative"
+    with pytest.raises(e.UnknownStation):
+        await repos.stations.set_admin_status("nope", "Operative")
 
 
 async def test_station_boot_online_touch_and_filters(repos: Repos) -> None:
