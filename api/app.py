@@ -18,6 +18,7 @@ from api.routes import (
     id_tokens,
     metrics,
     openapi,
+    reservations,
     stations,
     transactions,
     users,
@@ -28,7 +29,7 @@ from api.services import SERVICES, ApiServices
 RESOURCES: tuple[Resource, ...] = (
     health.resource, metrics.resource, openapi.resource, auth.resource, users.resource,
     devices.resource, commands.resource, stations.resource, admin.resource,
-    id_tokens.resource, transactions.resource,
+    id_tokens.resource, transactions.resource, reservations.resource,
 )
 
 

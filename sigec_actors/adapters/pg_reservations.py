@@ -91,6 +91,17 @@ class PgReservationRepository:
                 user_id, limit, offset)
         return [_reservation(r) for r in rows]
 
+    async def page(self, station_id: str | None = None, status: ReservationStatus | None = None,
+                   limit: int = 50, offset: int = 0) -> list[Reservation]:
+        """ReservationListing: every reservation, newest first, by station and status."""
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                _SELECT + " WHERE ($1::text IS NULL OR charge_point_id = $1)"
+                " AND ($2::text IS NULL OR status = $2)"
+                " ORDER BY created_at DESC, id LIMIT $3 OFFSET $4",
+                station_id, status.value if status else None, limit, offset)
+        return [_reservation(r) for r in rows]
+
     async def _one(self, query: str, *args: Any) -> Reservation | None:
         async with self._pool.acquire() as conn:
             row = await conn.fetchrow(query, *args)
