@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,6 +32,7 @@ from sigec_actors.testing import (
 )
 from sigec_actors.transactions.authorize import Authorizer
 from sigec_actors.transactions.billing import BillingService
+from sigec_actors.transactions.ports import AfterCommit
 from sigec_actors.transactions.service import TransactionService
 from sigec_actors.transactions.tariffs import Tariff
 
@@ -105,19 +107,26 @@ class World:
     service: TransactionService
 
 
-def world(tariff: Tariff | None = None, min_balance: int = 0) -> World:
-    clock = FakeClock(start=T0)
+Observers = Callable[[InMemoryTransactionEvents], Iterable[AfterCommit]]
+
+
+def world(tariff: Tariff | None = None, min_balance: int = 0, *, clock: FakeClock | None = None,
+          observers: Observers = lambda _: (),
+          reservations: InMemoryReservations | None = None) -> World:
+    """The service on fakes; `observers(store)` builds its AfterCommit hooks."""
+    clock = clock or FakeClock(start=T0)
     now = clock.now
     store = InMemoryTransactionEvents(now=now)
     ledger = InMemoryLedger(now=now)
     tokens = InMemoryIdTokens(now=now)
     tariffs = InMemoryTariffs(now=now)
-    reservations = InMemoryReservations(now=now)
+    reservations = reservations or InMemoryReservations(now=now)
     queries = InMemoryTransactionQueries(store, ledger)
     authorizer = Authorizer(tokens, ledger, queries, clock=now, min_balance_centavos=min_balance)
     billing = BillingService(ledger)
     service = TransactionService(
         store, tariffs, authorizer, billing, clock=now, reservations=reservations,
-        default_tariff=tariff or Tariff(price_per_kwh_centavos=150, session_fee_centavos=100))
+        default_tariff=tariff or Tariff(price_per_kwh_centavos=150, session_fee_centavos=100),
+        observers=observers(store))
     return World(clock, store, ledger, tokens, tariffs, reservations, queries, authorizer,
                  billing, service)

@@ -154,3 +154,98 @@ async def test_reserved_evse_only_starts_for_its_holder() -> None:
     assert (await w.reservations.get(r.id)).status is S.USED  # type: ignore[union-attr]
     tx = await w.store.find("CP1", "tx-r")
     assert tx is not None and tx.reservation_id == r.id
+
+
+async def test_expiry_cancels_accepted_reservations_at_their_station() -> None:
+    repo = InMemoryReservations(now=lambda: T0)
+    service = ReservationService(repo)
+    accepted = await service.reserve(Commander(), _new("CP1", uuid.uuid4(), minutes=1))
+    refused = await service.reserve(Commander(reserve="Faulted"), _new("CP1", uuid.uuid4(), 2))
+    pending = await repo.create(_new("CP2", uuid.uuid4(), minutes=1))  # never answered
+    cmd = Commander()
+    expired = await service.expire_due(T0 + timedelta(minutes=2), cmd)
+    assert {r.id for r in expired} == {accepted.id, pending.id}
+    assert [(sid, req.reservation_id) for sid, req in cmd.sent] == [("CP1", accepted.ocpp_id)]
+    assert (await repo.get(refused.id)).status is S.FAULTED  # type: ignore[union-attr]
+    assert await service.expire_due(T0 + timedelta(minutes=3), cmd) == []  # once
+
+
+async def test_expiry_timer_runs_until_cancelled_and_wakes_when_poked() -> None:
+    import asyncio
+
+    from sigec_actors.charge_point.errors import StationOffline
+
+    class Offline:
+        async def send(self, *_: Any) -> msgspec.Struct:
+            raise StationOffline("CP1", "CancelReservation")
+
+    repo = InMemoryReservations(now=lambda: T0)
+    service = ReservationService(repo)
+    now = [T0]
+    rounds = asyncio.Queue[float]()
+
+    async def sleep(wait: float) -> None:
+        rounds.put_nowait(wait)
+        await asyncio.Event().wait()  # only a poke ends this wait
+
+    timer = ExpiryTimer(service, now=lambda: now[0], sleep=sleep, max_wait_s=30)
+    timer.bind(Offline())  # an offline station: logged, the timer goes on
+    task = asyncio.create_task(timer.run())
+    assert await asyncio.wait_for(rounds.get(), 1) == 30
+    r = await service.reserve(Commander(), _new("CP1", uuid.uuid4(), minutes=1))
+    timer.poke()
+    assert await asyncio.wait_for(rounds.get(), 1) == 30  # capped by max_wait_s
+    now[0] = T0 + timedelta(minutes=1)
+    timer.poke()
+    assert await asyncio.wait_for(rounds.get(), 1) == 30
+    assert (await repo.get(r.id)).status is S.EXPIRED  # type: ignore[union-attr]
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_naming_the_reservation_does_not_let_another_token_use_it() -> None:
+    w = world()
+    holder, stranger = uuid.uuid4(), uuid.uuid4()
+    await w.tokens.add(holder, "CARD-R", IdTokenType.ISO14443)
+    await w.tokens.add(stranger, "CARD-X", IdTokenType.ISO14443)
+    r = await ReservationService(w.reservations).reserve(Commander(), _new("CP1", holder))
+    sneaky = await w.service.handle_event("CP1", event(
+        E.STARTED, 0, T0, tx="tx-x", wh=0, token="CARD-X", reservation=r.ocpp_id), T0)
+    assert sneaky.id_token_info is not None
+    assert sneaky.id_token_info.status is A.NOT_AT_THIS_TIME
+    assert (await w.reservations.get(r.id)).status is S.ACCEPTED  # type: ignore[union-attr]
+    tx = await w.store.find("CP1", "tx-x")
+    assert tx is not None and tx.reservation_id is None
+
+
+async def test_the_holder_uses_the_reservation_without_naming_it() -> None:
+    w = world()
+    holder = uuid.uuid4()
+    await w.tokens.add(holder, "card-r", IdTokenType.ISO14443)  # tokens compare caselessly
+    r = await ReservationService(w.reservations).reserve(Commander(), _new("CP1", holder))
+    ok = await w.service.handle_event(
+        "CP1", event(E.STARTED, 0, T0, tx="tx-r", wh=0, token="card-r"), T0)
+    assert ok.id_token_info is not None and ok.id_token_info.status is A.ACCEPTED
+    assert (await w.reservations.get(r.id)).status is S.USED  # type: ignore[union-attr]
+    tx = await w.store.find("CP1", "tx-r")
+    assert tx is not None and tx.reservation_id == r.id
+    # the EVSE is free for anyone once its holder has used it
+    await w.tokens.add(uuid.uuid4(), "CARD-Y", IdTokenType.ISO14443)
+    other = await w.service.handle_event(
+        "CP1", event(E.STARTED, 0, T0, tx="tx-y", wh=0, token="CARD-Y"), T0)
+    assert other.id_token_info is not None and other.id_token_info.status is A.ACCEPTED
+
+
+async def test_a_refused_holder_does_not_consume_the_reservation() -> None:
+    from sigec_actors.domain.records import IdTokenStatus
+
+    w = world()
+    holder = uuid.uuid4()
+    card = await w.tokens.add(holder, "CARD-R", IdTokenType.ISO14443)
+    r = await ReservationService(w.reservations).reserve(Commander(), _new("CP1", holder))
+    await w.tokens.set_status(card.id, IdTokenStatus.BLOCKED)
+    no = await w.service.handle_event(
+        "CP1", event(E.STARTED, 0, T0, tx="tx-r", wh=0, token="CARD-R"), T0)
+    assert no.id_token_info is not None and no.id_token_info.status is A.BLOCKED
+    assert (await w.reservations.get(r.id)).status is S.ACCEPTED  # type: ignore[union-attr]
