@@ -165,9 +165,10 @@ class TransactionService:
 
 def reserved_for_other(held: Reservation | None, facts: EventFacts, own: AuthDecision,
                        now: datetime) -> AuthDecision:
-    """A live reservation of the EVSE answers every other token NotAtThisTime (even one that
-    names the reservation: only its holder may use it)."""
-    if own.status is AuthorizationStatusEnum.ACCEPTED and blocks_start(held, facts.id_token, now):
+    """A live reservation of the EVSE answers NotAtThisTime to every token but its holder's
+    (any token of the holding user: app token or card), even one naming the reservation."""
+    if (own.status is AuthorizationStatusEnum.ACCEPTED and blocks_start(held, facts.id_token, now)
+            and not _same_user(held, own)):
         return msgspec.structs.replace(own, status=AuthorizationStatusEnum.NOT_AT_THIS_TIME)
     return own
 
@@ -177,7 +178,12 @@ def _holders(held: Reservation | None, facts: EventFacts,
     """`held` when this event's token is its holder's and was accepted, else None."""
     if held is None or own is None or own.status is not AuthorizationStatusEnum.ACCEPTED:
         return None
-    return held if facts.id_token is not None and _same_token(held, facts.id_token) else None
+    mine = facts.id_token is not None and _same_token(held, facts.id_token)
+    return held if mine or _same_user(held, own) else None
+
+
+def _same_user(held: Reservation | None, own: AuthDecision) -> bool:
+    return held is not None and own.user_id is not None and own.user_id == held.user_id
 
 
 def _same_token(r: Reservation, id_token: str | None) -> bool:

@@ -249,3 +249,17 @@ async def test_a_refused_holder_does_not_consume_the_reservation() -> None:
         "CP1", event(E.STARTED, 0, T0, tx="tx-r", wh=0, token="CARD-R"), T0)
     assert no.id_token_info is not None and no.id_token_info.status is A.BLOCKED
     assert (await w.reservations.get(r.id)).status is S.ACCEPTED  # type: ignore[union-attr]
+
+
+async def test_any_token_of_the_holding_user_may_start() -> None:
+    w = world()
+    holder = uuid.uuid4()
+    await w.tokens.add(holder, "app-token", IdTokenType.CENTRAL)  # what REST reserves with
+    await w.tokens.add(holder, "CARD-H", IdTokenType.ISO14443)  # what the holder taps
+    new = msgspec.structs.replace(_new("CP1", holder), id_token="app-token",
+                                  id_token_type="Central")
+    r = await ReservationService(w.reservations).reserve(Commander(), new)
+    ok = await w.service.handle_event(
+        "CP1", event(E.STARTED, 0, T0, tx="tx-h", wh=0, token="CARD-H"), T0)
+    assert ok.id_token_info is not None and ok.id_token_info.status is A.ACCEPTED
+    assert (await w.reservations.get(r.id)).status is S.USED  # type: ignore[union-attr]
