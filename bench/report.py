@@ -17,9 +17,10 @@ OUT_DIR = BENCH_DIR / "out"
 RESULTS_MD = BENCH_DIR / "RESULTS.md"
 REFERENCES = ("bare", "ocpp-lib")
 
-# (scenario, label, path into the run report, higher is better)
-METRICS: tuple[tuple[str, str, tuple[str, ...], bool], ...] = (
+# (scenario, label, path into the run report, higher is better; None: no direction)
+METRICS: tuple[tuple[str, str, tuple[str, ...], bool | None], ...] = (
     ("steady", "messages/s", ("window", "messages_per_s"), True),
+    ("steady", "server CPU % (100 = 1 core)", ("window", "server_cpu_pct"), None),
     ("steady", "server CPU us/msg", ("window", "server_cpu_us_per_msg"), False),
     ("steady", "Heartbeat p50 ms", ("latency", "Heartbeat", "p50_ms"), False),
     ("steady", "Heartbeat p99 ms", ("latency", "Heartbeat", "p99_ms"), False),
@@ -107,12 +108,21 @@ def _by_scenario(runs: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, An
     return grouped
 
 
+def _worker_ratios(targets: list[str]) -> list[tuple[str, str]]:
+    """sigec-wN / sigec-w1 for N > 1 (issue 8: 2 workers >= 1.6x one worker)."""
+    if "sigec-w1" not in targets:
+        return []
+    return [(t, "sigec-w1") for t in targets
+            if t.startswith("sigec-w") and t[7:].isdigit() and int(t[7:]) > 1]
+
+
 def ratio_table(runs: list[dict[str, Any]]) -> str:
     """Markdown: one row per scenario metric, a column per target, then SIGEC ratios."""
     grouped = _by_scenario(runs)
     targets = sorted({r["target"] for r in runs}, key=_target_order)
     sigecs = [t for t in targets if t.startswith("sigec")]
     ratio_cols = [(s, ref) for s in sigecs for ref in REFERENCES if ref in targets]
+    ratio_cols += _worker_ratios(targets)
     header = ["scenario", "metric", *targets, "ocpp-lib / bare",
               *(f"{s} / {ref}" for s, ref in ratio_cols)]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -124,7 +134,7 @@ def ratio_table(runs: list[dict[str, Any]]) -> str:
         cells = [_cell(by_target.get(t), values[t]) for t in targets]
         ratios = [_ratio(values.get("ocpp-lib"), values.get("bare"))]
         ratios += [_ratio(values[s], values[ref]) for s, ref in ratio_cols]
-        metric = f"{label} {'↑' if higher else '↓'}"
+        metric = label if higher is None else f"{label} {'↑' if higher else '↓'}"
         lines.append("| " + " | ".join([scenario, metric, *cells, *ratios]) + " |")
     return "\n".join(lines)
 
@@ -148,7 +158,9 @@ def results_section(data: dict[str, Any], command: str) -> str:
     lines = [f"## {meta['date']} · commit `{meta['commit']}`", "",
              f"Machine: {meta['nproc']} cores, {meta['cpu']}, {meta['mem_gib']} GiB RAM, "
              f"load average at start {meta['loadavg_at_start']}. Command: `{command}`. "
-             f"Raw JSON: `bench/out/{data.get('json_name', '?')}`.", ""]
+             f"Raw JSON: `bench/out/{data.get('json_name', '?')}`."
+             + (f" Wall time of the whole run: {data['wall_s']:.0f} s." if data.get("wall_s")
+                else ""), ""]
     runs = data.get("runs", [])
     if runs:
         lines += [ratio_table(runs), ""]
@@ -156,6 +168,9 @@ def results_section(data: dict[str, Any], command: str) -> str:
     for name, micro in data.get("micro", {}).items():
         lines.append(f"- micro `{name}`: {micro.get('status')}"
                      + (f" ({micro['summary']})" if micro.get("summary") else ""))
+    for name, micro in data.get("micro", {}).items():
+        if micro.get("table"):  # rendered by the suite with the module's own table function
+            lines += ["", f"### `{micro.get('command', name)}`", "", micro["table"]]
     lines.append("")
     return "\n".join(lines)
 
@@ -186,3 +201,27 @@ def append_results(data: dict[str, Any], command: str) -> None:
                               "bench/README.md for what each number means). Newest last.\n\n")
     with RESULTS_MD.open("a") as fh:
         fh.write(results_section(data, command) + "\n")
+
+
+def txevents_table(result: dict[str, Any]) -> str:
+    """bench.txevents: a row per load and path (floor, sigec side by side), then issue 7."""
+    lines = ["| load | path | events/s | p50 ms | p95 ms | p99 ms | sigec / floor | python CPU %"
+             " (µs/event) | PG backends CPU % (µs/event) | errors |",
+             "|---|---|---:|---:|---:|---:|---|---:|---:|---|"]
+    floors = {r["load"]: r for r in result["runs"] if r["path"] == "floor"}
+    for r in result["runs"]:
+        f = floors.get(r["load"], {})
+        ratio = "" if r["path"] == "floor" else (
+            f"{_ratio(r['events_per_s'], f.get('events_per_s'))} events/s, "
+            if "concurrency" in r else "") + f"{_ratio(r.get('p99_ms'), f.get('p99_ms'))} p99"
+        errors = ", ".join(f"{k} {v}" for k, v in r["errors"].items()) or "0"
+        lines.append(f"| {r['load']} | {r['path']} | {r['events_per_s']:,.0f} | "
+                     f"{r.get('p50_ms')} | {r.get('p95_ms')} | {r.get('p99_ms')} | {ratio} | "
+                     f"{r['python_cpu_pct']} ({r.get('python_cpu_us_per_event')}) | "
+                     f"{r['pg_backends_cpu_pct']} ({r.get('pg_cpu_us_per_event')}) | {errors} |")
+    t = result["targets"]
+    lines += ["", f"Issue 7: ≥ {t['target_rate']:,.0f} events/s: **"
+              f"{'met' if t['max_rate_met'] else 'not met'}** (best {t['max_events_per_s']:,.0f}"
+              f"); p99 < {t['target_p99_ms']:g} ms at {t['rate'] or 0:g} events/s: **"
+              f"{'met' if t['p99_met'] else 'not met'}** ({t['p99_ms_at_rate']} ms)."]
+    return "\n".join(lines)
