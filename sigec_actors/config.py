@@ -84,6 +84,11 @@ class BillingConfig(_Section, frozen=True, forbid_unknown_fields=True):
     station_auth_cache_s: Annotated[int, msgspec.Meta(ge=0)]
     tx_timeout_s: PositiveFloat
     settle_interval_s: PositiveFloat
+    send_cost_updated: bool
+    cost_updated_interval_s: PositiveFloat
+    reconcile_interval_s: PositiveFloat
+    reconcile_grace_s: PositiveFloat
+    reconcile_retry_s: PositiveFloat
 
 
 class ClusterConfig(_Section, frozen=True, forbid_unknown_fields=True):

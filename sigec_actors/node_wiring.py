@@ -6,7 +6,6 @@ import hashlib
 import hmac
 
 from api.context import AppContext
-from api.routes.id_tokens import EXTRAS_KEY as TRANSACTIONS_KEY
 from sigec_actors.adapters.memory_cache import MemoryCache
 from sigec_actors.adapters.nats_bus import NatsEventBus
 from sigec_actors.adapters.pg_audit import PgAuditLog
@@ -85,11 +84,11 @@ class NodeWiring:
         self.actors_view = NodeActorsView(self.actors, self.bus,
                                           control.tree if control is not None else None)
         ctx.actors = self.actors_view
-        ctx.extras[TRANSACTIONS_KEY] = self.transactions.ports()
+        self.transactions.fill(ctx)
 
     async def start(self) -> None:
         """Start the node's background sweeps and its answer to forwarded actor actions."""
-        self.transactions.start()
+        self.transactions.start(self.router.commander)
         await self.actors_view.serve()
 
     async def _taken_over(self, station_id: str, node: str) -> None:

@@ -66,7 +66,11 @@ class TransactionsWiring:
 
     def __init__(self, pool: DbPool, cfg: BillingConfig, tuning: Tuning | None = None) -> None:
         self.cfg = cfg
-        self.tuning = tuning = tuning or Tuning()
+        self.tuning = tuning = tuning or Tuning(
+            send_cost_updated=cfg.send_cost_updated,
+            cost_updated_interval_s=cfg.cost_updated_interval_s,
+            reconcile_interval_s=cfg.reconcile_interval_s,
+            reconcile_grace_s=cfg.reconcile_grace_s, reconcile_retry_s=cfg.reconcile_retry_s)
         self.queries = PgTransactionQueries(pool)
         self.ledger = PgLedgerRepository(pool)
         self.id_tokens = PgIdTokenRepository(pool)

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from api.app import create_app
 from api.context import AppContext
 from api.ports import LiveStations
-from api.routes import id_tokens
+from api.routes import id_tokens, reservations
 from api.testing import FakeActors, FakeCommander, FakeLiveStations, actor_tree
 from sigec_actors.config import load_settings
 from sigec_actors.domain.records import NewLocation, NewStation, NewUser, Role
@@ -107,6 +107,16 @@ def _transaction_ports() -> id_tokens.TransactionPorts:
                                       ledger=w.ledger, authorizer=w.authorizer)
 
 
+def _reservation_ports() -> reservations.ReservationPorts:
+    """In-memory reservation ports, so the matrix covers the reservation routes too."""
+    from sigec_actors.transactions.reservations import ReservationService
+    from tests.transactions.fakes import ListedReservations
+
+    repo = ListedReservations()
+    return reservations.ReservationPorts(service=ReservationService(repo), repo=repo,
+                                         listing=repo)
+
+
 async def start_api(*, users: UserRepository | None = None,
                     stations: StationRepository | None = None,
                     refresh_tokens: RefreshTokenRepository | None = None,
@@ -125,6 +135,7 @@ async def start_api(*, users: UserRepository | None = None,
         commander=commander, live=live or FakeLiveStations(),
         actors=ctx_fields.pop("actors", FakeActors(actor_tree())), **ctx_fields)
     ctx.extras.setdefault(id_tokens.EXTRAS_KEY, _transaction_ports())
+    ctx.extras.setdefault(reservations.EXTRAS_KEY, _reservation_ports())
     client = TestClient(TestServer(create_app(ctx)))
     await client.start_server()
     api = Api(client, ctx, clock, commander, audit)
