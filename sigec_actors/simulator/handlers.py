@@ -63,6 +63,12 @@ class CommandHandlers:
 
     config: SimConfig
     stats: SimStats
+    costs: list[tuple[str, float]]
+    """(transactionId, totalCost) of every CostUpdated received."""
+
+    def _ongoing(self, transaction_id: str) -> bool:
+        """Whether a transaction with this id runs (SimulatedStation knows)."""
+        return False
 
     async def _gate(self, action: str) -> bool:
         """Count, apply the knobs; True when the command is to be accepted."""
@@ -192,6 +198,21 @@ class CommandHandlers:
     @_on(Action.clear_cache)
     async def on_clear_cache(self, **kw: Any) -> Any:
         return call_result.ClearCache(status=_status(await self._gate("ClearCache")))
+
+    @_on(Action.get_transaction_status)
+    async def on_get_transaction_status(self, transaction_id: str | None = None,
+                                        **kw: Any) -> Any:
+        await self._gate("GetTransactionStatus")
+        ongoing = self._ongoing(transaction_id or "")
+        # the simulator sends every event at once: nothing is ever left queued
+        return call_result.GetTransactionStatus(
+            messages_in_queue=False, ongoing_indicator=ongoing if transaction_id else None)
+
+    @_on(Action.cost_updated)
+    async def on_cost_updated(self, total_cost: float, transaction_id: str, **kw: Any) -> Any:
+        await self._gate("CostUpdated")
+        self.costs.append((transaction_id, total_cost))
+        return call_result.CostUpdated()
 
     @_on(Action.data_transfer)
     async def on_data_transfer(self, vendor_id: str, data: Any = None, **kw: Any) -> Any:

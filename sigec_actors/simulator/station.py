@@ -78,6 +78,7 @@ class SimulatedStation(CommandHandlers, ChargePoint):  # type: ignore[misc]
         self._reader: asyncio.Task[None] | None = None
         self.transactions: dict[int, SimTransaction] = {}
         self.follow_ups: list[str] = []
+        self.costs = []
 
     @classmethod
     async def connect(cls, url: str, config: SimConfig, *, password: str | None = None,
@@ -156,14 +157,15 @@ class SimulatedStation(CommandHandlers, ChargePoint):  # type: ignore[misc]
 
     async def start_transaction(self, id_token: str | None = None, *, evse_id: int = 1,
                                 connector_id: int = 1, meter_wh: int = 0,
-                                remote_start_id: int | None = None) -> SimTransaction:
+                                remote_start_id: int | None = None,
+                                token_type: str = "ISO14443") -> SimTransaction:  # noqa: S107
         """TransactionEvent Started (seqNo 0) with the start meter value."""
         tx = SimTransaction(str(uuid.uuid4()), evse_id, connector_id, meter_wh,
                             remote_start_id=remote_start_id)
         self.transactions[evse_id] = tx
         extra: dict[str, Any] = {}
         if id_token is not None:
-            extra["id_token"] = {"id_token": id_token, "type": "ISO14443"}
+            extra["id_token"] = {"id_token": id_token, "type": token_type}
         trigger = "RemoteStart" if remote_start_id is not None else "Authorized"
         await self._tx_event(tx, "Started", trigger, **extra)
         return tx
@@ -208,6 +210,9 @@ class SimulatedStation(CommandHandlers, ChargePoint):  # type: ignore[misc]
 
     # -- follow-ups of accepted commands ---------------------------------------------------------
 
+    def _ongoing(self, transaction_id: str) -> bool:
+        return any(tx.transaction_id == transaction_id for tx in self.transactions.values())
+
     def _after(self, action: str, **kwargs: Any) -> None:
         self.follow_ups.append(action)
         self._spawn(self._follow_up(action, kwargs))
@@ -216,9 +221,10 @@ class SimulatedStation(CommandHandlers, ChargePoint):  # type: ignore[misc]
         await asyncio.sleep(0)  # let the CALLRESULT go out first
         match action:
             case "RequestStartTransaction":
-                await self.start_transaction(kw["id_token"]["id_token"],
-                                             evse_id=kw.get("evse_id") or 1,
-                                             remote_start_id=kw["remote_start_id"])
+                token = kw["id_token"]  # the CSMS's token, with its own type (e.g. Central)
+                await self.start_transaction(token["id_token"], evse_id=kw.get("evse_id") or 1,
+                                             remote_start_id=kw["remote_start_id"],
+                                             token_type=token["type"])
             case "RequestStopTransaction":
                 for evse_id, tx in list(self.transactions.items()):
                     if tx.transaction_id == kw["transaction_id"]:

@@ -25,7 +25,9 @@ async def server(tmp_path: Path, fresh_pg_dsn: str, nats_url: str) -> AsyncItera
     proc = ServerProcess(tmp_path / "data", server_env(
         tmp_path / "data", DATABASE_URL=fresh_pg_dsn, NATS_URL=nats_url,
         SIGEC_BILLING__DEFAULT_PRICE_PER_KWH_CENTAVOS=str(PRICE_PER_KWH),
-        SIGEC_BILLING__DEFAULT_SESSION_FEE_CENTAVOS=str(SESSION_FEE)), tmp_path / "server.log")
+        SIGEC_BILLING__DEFAULT_SESSION_FEE_CENTAVOS=str(SESSION_FEE),
+        SIGEC_BILLING__SEND_COST_UPDATED="true", SIGEC_BILLING__COST_UPDATED_INTERVAL_S="0.1"),
+        tmp_path / "server.log")
     await asyncio.to_thread(proc.start)
     proc.dsn = fresh_pg_dsn  # type: ignore[attr-defined]
     yield proc
@@ -97,3 +99,49 @@ async def test_session_from_card_to_bill(server: ServerProcess) -> None:
         assert drift == 0
     finally:
         await conn.close()
+
+
+async def test_app_starts_and_stops_a_session_and_sees_running_cost(server: ServerProcess) -> None:
+    station_id = f"CP-APP-{uuid.uuid4().hex[:6]}"
+    async with aiohttp.ClientSession() as http:
+        admin = Api(server.http, http)
+        await admin.login()
+        status, created = await admin.call("POST", "/api/v1/admin/stations",
+                                           {"id": station_id, "securityProfile": 1})
+        assert status == 201, created
+        bia = Api(server.http, http)
+        await bia.call("POST", "/api/v1/auth/register", {
+            "name": "Bia", "email": "bia@example.com", "password": "bia's passphrase"})
+        await bia.login("bia@example.com", "bia's passphrase")
+        async with await SimulatedStation.connect(
+                server.ocpp, SimConfig(station_id), password=created["password"]) as station:
+            assert (await station.boot()).status == "Accepted"
+            status, started = await bia.call("POST", "/api/v1/transactions/start",
+                                             {"chargePointId": station_id})
+            assert status == 200 and started["accepted"] is True, started
+            active = await _eventually_active(bia)
+            await station.update_transaction(add_wh=4_000)
+            for _ in range(50):  # CostUpdated is sent in the background after the commit
+                if station.costs:
+                    break
+                await asyncio.sleep(0.1)
+            assert station.costs and station.costs[-1][1] > 0
+            status, _ = await bia.call("POST", f"/api/v1/transactions/{active['id']}/stop")
+            assert status == 200
+            for _ in range(50):
+                status, one = await bia.call("GET", f"/api/v1/transactions/{active['id']}")
+                if one["endedAt"]:
+                    break
+                await asyncio.sleep(0.1)
+        assert one["energyWh"] == 4_000
+        assert one["cost"]["amountCentavos"] == 4_000 * PRICE_PER_KWH // 1000 + SESSION_FEE
+
+
+async def _eventually_active(api: Api) -> dict[str, object]:
+    for _ in range(50):
+        status, active = await api.call("GET", "/api/v1/transactions/active")
+        items = active if isinstance(active, list) else active.get("items", [])
+        if status == 200 and items:
+            return dict(items[0])
+        await asyncio.sleep(0.1)
+    raise AssertionError("no active session after the remote start")
