@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any, assert_never
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, assert_never
 
 import msgspec
 from msgspec.structs import replace
@@ -54,6 +54,9 @@ from sigec_actors.ocpp.link import LinkClosed
 from sigec_actors.ocpp.rpc import encode_call, encode_call_error, encode_call_result
 from sigec_actors.runtime import Actor, ActorDead, ExitKind, ExitReason, MailboxFull, TimerHandle
 
+T = TypeVar("T")
+FRESH_LOAD_S = 2.0
+"""A registration read this recently is not read again for a BootNotification."""
 ChannelLookup = Callable[[str], Channel | None]
 """The station's current link, kept by StationSessions so it outlives actor restarts."""
 
@@ -66,8 +69,8 @@ class ChargePoint(Actor[ChargePointMsg]):
     awaited inside `receive`: its answer arrives as a later message and resolves a future.
     """
 
-    __slots__ = ("_channel", "_deps", "_futures", "_loaded", "_log", "_lookup", "_state",
-                 "_station_id", "_timers")
+    __slots__ = ("_channel", "_deps", "_futures", "_loaded", "_loaded_at", "_log", "_lookup",
+                 "_state", "_station_id", "_timers")
 
     def __init__(self, station_id: str, deps: ChargePointDeps, lookup: ChannelLookup) -> None:
         self._station_id = station_id
@@ -78,7 +81,15 @@ class ChargePoint(Actor[ChargePointMsg]):
         self._futures: dict[str, asyncio.Future[Any]] = {}
         self._timers: dict[str, TimerHandle] = {}
         self._loaded = False
+        self._loaded_at = float("-inf")
         self._log: Any = None
+
+    @property
+    def _logger(self) -> Any:
+        """Bound on first use: most actors never log, and a bound logger costs memory."""
+        if self._log is None:
+            self._log = self.ctx.log.bind(station_id=self._station_id)
+        return self._log
 
     @property
     def state(self) -> ChargePointState:
@@ -87,7 +98,6 @@ class ChargePoint(Actor[ChargePointMsg]):
 
     async def on_start(self) -> None:
         """Rebuild from storage, then re-adopt the station's live link, if any."""
-        self._log = self.ctx.log.bind(station_id=self._station_id)
         task = asyncio.current_task()
         if task is not None:  # also covers a killed task, when on_stop does not run
             task.add_done_callback(lambda _: self._fail_futures())
@@ -100,7 +110,7 @@ class ChargePoint(Actor[ChargePointMsg]):
             try:
                 self.ctx.self_ref.tell(AbandonCalls(channel, lost))
             except MailboxFull:
-                self._log.warning("charge_point.abandon_dropped", calls=len(lost))
+                self._logger.warning("charge_point.abandon_dropped", calls=len(lost))
         await self._handle(Attached(channel, fresh=channel.claim_announcement()))
 
     async def receive(self, msg: ChargePointMsg) -> Any:
@@ -197,7 +207,7 @@ class ChargePoint(Actor[ChargePointMsg]):
                 case MarkSeen(at=at):
                     self._deps.last_seen.mark(self._station_id, at)
                 case Log(level=level, event=event, fields=fields):
-                    getattr(self._log, level)(event, **fields)
+                    getattr(self._logger, level)(event, **fields)
                 case _:
                     assert_never(effect)
         return True
@@ -206,7 +216,7 @@ class ChargePoint(Actor[ChargePointMsg]):
         try:
             await channel.reply(message_id, frame)
         except LinkClosed:
-            self._log.info("charge_point.reply_lost", message_id=message_id)
+            self._logger.info("charge_point.reply_lost", message_id=message_id)
 
     async def _fail_call(self, channel: Channel, message_id: str, why: str) -> None:
         await self._answer(channel, message_id,
@@ -222,14 +232,14 @@ class ChargePoint(Actor[ChargePointMsg]):
                 await self._deps.store.write_soon(op)
                 return True
         try:
-            async with deadline(self.ctx.clock, self._deps.persist_timeout_s):
-                if op is None:
-                    assert isinstance(write, WriteAudit)
+            if op is None:
+                assert isinstance(write, WriteAudit)
+                async with deadline(self.ctx.clock, self._deps.persist_timeout_s):
                     await self._deps.audit.record(write.entry)
-                else:
-                    await self._deps.store.write(op)
+            else:
+                await self._stored(self._deps.store.write(op))
         except Exception as exc:  # storage boundary: any failure becomes InternalError
-            self._log.error("charge_point.persist_failed", write=type(write).__name__,
+            self._logger.error("charge_point.persist_failed", write=type(write).__name__,
                             error=repr(exc))
             if effect.required:
                 if reply is not None:
@@ -253,6 +263,14 @@ class ChargePoint(Actor[ChargePointMsg]):
             case _:
                 assert_never(write)
 
+    async def _stored(self, call: Awaitable[T]) -> T:
+        """A StationStore call. Batched, the store bounds each DB round trip itself and time
+        spent queued behind other stations is back-pressure, not failure; else a deadline."""
+        if self._deps.store.batched:
+            return await call
+        async with deadline(self.ctx.clock, self._deps.persist_timeout_s):
+            return await call
+
     async def _delegate(self, effect: HandleTransactionEvent | HandleAuthorize) -> None:
         payload: msgspec.Struct
         try:
@@ -265,7 +283,7 @@ class ChargePoint(Actor[ChargePointMsg]):
                                                                  effect.request.id_token)
                     payload = AuthorizeResponse(id_token_info=info)
         except Exception as exc:  # not stored / not decided: the station retries later
-            self._log.error("charge_point.handler_failed", action=type(effect).__name__,
+            self._logger.error("charge_point.handler_failed", action=type(effect).__name__,
                             error=repr(exc))
             await self._fail_call(effect.channel, effect.message_id,
                                   "could not process the request now, retry later")
@@ -283,7 +301,7 @@ class ChargePoint(Actor[ChargePointMsg]):
             try:
                 self.ctx.self_ref.tell(CallSendFailed(message_id))
             except MailboxFull:  # the call timer fails it instead
-                self._log.warning("charge_point.send_failed_dropped", message_id=message_id)
+                self._logger.warning("charge_point.send_failed_dropped", message_id=message_id)
 
     def _settle(self, message_id: str, result: Any, error: BaseException | None) -> None:
         fut = self._futures.pop(message_id, None)
@@ -305,10 +323,9 @@ class ChargePoint(Actor[ChargePointMsg]):
     async def _load(self) -> None:
         deps = self._deps
         try:
-            async with deadline(self.ctx.clock, deps.persist_timeout_s):
-                snapshot = await deps.store.snapshot(self._station_id)
+            snapshot = await self._stored(deps.store.snapshot(self._station_id))
         except Exception as exc:  # storage down: answer InternalError until a reload works
-            self._log.error("charge_point.load_failed", error=repr(exc))
+            self._logger.error("charge_point.load_failed", error=repr(exc))
             self.ctx.after(deps.reload_after_s, ReloadState())
             return
         station, connectors = (None, []) if snapshot is None else (
@@ -317,18 +334,24 @@ class ChargePoint(Actor[ChargePointMsg]):
         current = self._state
         self._state = replace(rebuilt, session=current.session, outbound=current.outbound)
         self._loaded = True
+        self._loaded_at = self.ctx.clock.monotonic()
 
     async def _reload(self) -> None:
         if not self._loaded:
             await self._load()
 
     async def _refresh(self, msg: StationCall) -> bool:
-        """Re-read the registration before answering a BootNotification."""
+        """Re-read the registration before answering a BootNotification.
+
+        Not when the state was loaded from storage moments ago (a station boots right after
+        connecting): that read is as fresh as a second one would be.
+        """
+        if self.ctx.clock.monotonic() - self._loaded_at < FRESH_LOAD_S:
+            return True
         try:
-            async with deadline(self.ctx.clock, self._deps.persist_timeout_s):
-                snapshot = await self._deps.store.snapshot(self._station_id)
+            snapshot = await self._stored(self._deps.store.snapshot(self._station_id))
         except Exception as exc:  # storage down: the station boots again after its retry
-            self._log.error("charge_point.refresh_failed", error=repr(exc))
+            self._logger.error("charge_point.refresh_failed", error=repr(exc))
             await self._fail_call(msg.channel, msg.call.message_id, "storage unavailable")
             return False
         registered = snapshot is not None

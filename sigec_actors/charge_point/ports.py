@@ -67,5 +67,6 @@ class ChargePointDeps:
     store: StationStore = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        store = StationStore(self.stations, timeout_s=self.persist_timeout_s)
+        # bounds one bulk DB call; a loaded node's event loop lag counts too, hence the margin
+        store = StationStore(self.stations, timeout_s=3 * self.persist_timeout_s)
         object.__setattr__(self, "store", store)  # frozen: set once, here

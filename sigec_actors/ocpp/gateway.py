@@ -15,6 +15,7 @@ from websockets.http11 import Request, Response
 
 from sigec_actors.config import Settings
 from sigec_actors.ocpp.admission import Admission
+from sigec_actors.ocpp.gc_tuning import tune_for_connections
 from sigec_actors.ocpp.handshake import (
     OCPP201,
     Admitted,
@@ -50,10 +51,13 @@ class OcppGateway:
 
     def __init__(self, settings: Settings, stations: StationRepository, passwords: Passwords,
                  cache: Cache, sessions: StationSessions, *, digest_key: bytes | None = None,
-                 close_timeout_s: float | None = None, open_timeout_s: float = 10.0) -> None:
+                 close_timeout_s: float | None = None, open_timeout_s: float = 10.0,
+                 tune_gc: bool = True) -> None:
         """`digest_key`: a secret shared by the nodes so they share verified-credential entries
         in the cache (default: random per process). `close_timeout_s`: how long a closing
-        handshake may take before the socket is dropped (default: min(ping_timeout_s, 5))."""
+        handshake may take before the socket is dropped (default: min(ping_timeout_s, 5)).
+        `tune_gc`: on the first `start`, set the process's garbage collector for many
+        connections (see ocpp.gc_tuning)."""
         self._settings = settings
         self._sessions = sessions
         admission = Admission(cache, passwords, concurrency=settings.auth.hash_concurrency,
@@ -66,6 +70,7 @@ class OcppGateway:
         self._close_timeout = (close_timeout_s if close_timeout_s is not None
                                else min(settings.ocpp.ping_timeout_s, 5.0))
         self._open_timeout = open_timeout_s
+        self._tune_gc = tune_gc
 
     @property
     def live_count(self) -> int:
@@ -81,6 +86,8 @@ class OcppGateway:
         Raises TlsConfigError when `tls` is asked for without usable `ocpp.tls_*` files.
         """
         ocpp = self._settings.ocpp
+        if self._tune_gc and tune_for_connections():
+            log.info("gc_tuned_for_connections")
         context = server_context(ocpp.tls_cert, ocpp.tls_key, ocpp.tls_client_ca) if tls else None
         server = await serve(
             self._handle, host, port,
