@@ -133,10 +133,8 @@ async def register(pool: DbPool, count: int, updates: int) -> list[Station]:
             PostingIn(wallet.id, 10_000_000), PostingIn(psp.id, -10_000_000))))
         return Station(sid, token, updates)
 
-    out: list[Station] = []
-    for start in range(0, count, 50):
-        out += await asyncio.gather(*(one(i) for i in range(start, min(start + 50, count))))
-    return out
+    return [st for start in range(0, count, 50) for st in await asyncio.gather(
+        *(one(i) for i in range(start, min(start + 50, count))))]
 
 
 @dataclass
@@ -149,21 +147,18 @@ class Recorder:
     async def timed(self, call: Call, event: Event, since: float) -> None:
         try:
             await call(event)
+            self.done.append((end := time.perf_counter(), end - since))
         except Exception as exc:  # counted; the station goes on (as it would retry)
             self.errors[type(exc).__name__] += 1
-            return
-        end = time.perf_counter()
-        self.done.append((end, end - since))
 
     def summary(self, start: float, end: float) -> dict[str, Any]:
         lat = sorted(d for t, d in self.done if start <= t <= end)
         out: dict[str, Any] = {"events": len(lat), "errors": dict(self.errors),
                                "completed": len(self.done),
                                "events_per_s": round(len(lat) / max(end - start, 1e-9), 1)}
-        for name, q in (("p50_ms", 0.50), ("p95_ms", 0.95), ("p99_ms", 0.99), ("max_ms", 1)):
-            if lat:
-                out[name] = round(1000 * lat[min(len(lat) - 1, int(q * len(lat)))], 2)
-        return out
+        return out | ({name: round(1000 * lat[min(len(lat) - 1, int(q * len(lat)))], 2) for
+                       name, q in (("p50_ms", .5), ("p95_ms", .95), ("p99_ms", .99),
+                                   ("max_ms", 1))} if lat else {})
 
 
 async def closed_loop(call: Call, stations: list[Station], phase: str, duration_s: float,
@@ -229,12 +224,11 @@ class Probe:
         self._dsn, self._db, self._profile = dsn, dsn.rsplit("/", 1)[1], profile
 
     async def around(self, name: str, run: Awaitable[dict[str, Any]]) -> dict[str, Any]:
-        conn, states = await asyncpg.connect(self._dsn), Counter[str]()
-        rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1"
-                                " AND pid <> pg_backend_pid()", self._db)
-        procs = [psutil.Process(r["pid"]) for r in rows if psutil.pid_exists(r["pid"])]
-        t0, py0, pg0 = time.perf_counter(), time.process_time(), _cpu(procs)
-        sampler = asyncio.create_task(self._sample(conn, states))
+        conn, states, pg = await asyncpg.connect(self._dsn), Counter[str](), BackendCpu()
+        await self._look(conn, states, pg)
+        states.clear()
+        t0, py0 = time.perf_counter(), time.process_time()
+        sampler = asyncio.create_task(self._sample(conn, states, pg))
         profiler = cProfile.Profile() if self._profile and name == "sigec" else None
         try:
             if profiler:
@@ -246,13 +240,12 @@ class Probe:
             sampler.cancel()
             await asyncio.gather(sampler, return_exceptions=True)
             await conn.close()
-        wall, total = time.perf_counter() - t0, max(sum(states.values()), 1)
-        py, pg = time.process_time() - py0, _cpu(procs) - pg0
-        per = 1e6 / max(result["completed"], 1)  # CPU % of one core; per event, in µs
+        wall, py, total = time.perf_counter() - t0, time.process_time() - py0, pg.total()
+        per, n = 1e6 / max(result["completed"], 1), max(sum(states.values()), 1)
         result = {"path": name, **result, "python_cpu_pct": round(100 * py / wall, 1),
-                  "pg_backends_cpu_pct": round(100 * pg / wall, 1), "python_cpu_us_per_event":
-                  round(py * per), "pg_cpu_us_per_event": round(pg * per),
-                  "pg_states": {k: round(v / total, 3) for k, v in states.most_common(6)}}
+                  "pg_backends_cpu_pct": round(100 * total / wall, 1), "python_cpu_us_per_event":
+                  round(py * per), "pg_cpu_us_per_event": round(total * per),
+                  "pg_states": {k: round(v / n, 3) for k, v in states.most_common(6)}}
         print(f"txevents: {name:5s} {result['load']}: {result['events_per_s']} ev/s, p50 "
               f"{result.get('p50_ms')} p99 {result.get('p99_ms')} ms, errors "
               f"{result['errors']}", file=sys.stderr, flush=True)
@@ -260,23 +253,38 @@ class Probe:
             pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(30)
         return result
 
-    async def _sample(self, conn: asyncpg.Connection, states: Counter[str]) -> None:
+    async def _look(self, conn: asyncpg.Connection, states: Counter[str], pg: BackendCpu) -> None:
+        rows = await conn.fetch("SELECT pid, state, wait_event_type AS t, wait_event AS w FROM"
+                                " pg_stat_activity WHERE datname = $1 AND pid <>"
+                                " pg_backend_pid()", self._db)
+        for r in rows:
+            states[f"{r['state']}" + (f" ({r['t']}:{r['w']})" if r["w"] else "")] += 1
+        pg.update([r["pid"] for r in rows])
+
+    async def _sample(self, conn: asyncpg.Connection, states: Counter[str],
+                      pg: BackendCpu) -> None:
         while True:
-            for r in await conn.fetch("SELECT state, wait_event_type AS t, wait_event AS w FROM"
-                                      " pg_stat_activity WHERE datname = $1 AND pid <>"
-                                      " pg_backend_pid()", self._db):
-                states[f"{r['state']}" + (f" ({r['t']}:{r['w']})" if r["w"] else "")] += 1
             await asyncio.sleep(0.02)
+            await self._look(conn, states, pg)
 
 
-def _cpu(procs: list[psutil.Process]) -> float:
-    total = 0.0
-    for proc in procs:
-        try:
-            total += sum(proc.cpu_times()[:2])
-        except psutil.Error:
-            continue
-    return total
+class BackendCpu:
+    """CPU seconds of backends seen so far: a replaced or closed one keeps its last reading."""
+
+    def __init__(self) -> None:
+        self._seen: dict[int, tuple[psutil.Process, float, float]] = {}
+
+    def update(self, pids: list[int]) -> None:
+        for pid in {*pids, *self._seen}:
+            try:
+                proc = self._seen[pid][0] if pid in self._seen else psutil.Process(pid)
+                now = sum(proc.cpu_times()[:2])
+            except psutil.Error:
+                continue
+            self._seen[pid] = (proc, self._seen.get(pid, (proc, now))[1], now)
+
+    def total(self) -> float:
+        return sum(last - first for _, first, last in self._seen.values())
 
 
 async def measure(opts: argparse.Namespace) -> dict[str, Any]:
@@ -291,10 +299,15 @@ async def measure(opts: argparse.Namespace) -> dict[str, Any]:
             stations = await register(pool, max(*opts.concurrency, opts.open_stations),
                                       opts.updates)
             runs = await _runs(opts, _paths(pool, wiring), stations, Probe(url, opts.profile))
-            facts = await _facts(pool)
+            async with pool.acquire() as conn:  # no outbox relay ran: the rows written stay
+                left = await conn.fetchval("SELECT count(*) FROM event_outbox")
+                server = " ".join([str(await conn.fetchval("SHOW server_version")).split()[0],
+                                   "synchronous_commit", await conn.fetchval(
+                                       "SHOW synchronous_commit")])
         finally:
             await pool.close()
-    return {"benchmark": "txevents", **facts, "pool_max": db.pool_max, "runs": runs,
+    return {"benchmark": "txevents", "server": server, "outbox_rows_left": left,
+            "pool_max": db.pool_max, "runs": runs,
             "updates_per_session": opts.updates, "open_stations": opts.open_stations,
             "targets": _targets(runs)}
 
@@ -324,15 +337,6 @@ async def _runs(opts: argparse.Namespace, paths: dict[str, Call], stations: list
     return runs
 
 
-async def _facts(pool: DbPool) -> dict[str, Any]:
-    """Outbox rows written (no relay runs here), the server version and synchronous_commit."""
-    async with pool.acquire() as conn:
-        rows = await conn.fetchval("SELECT count(*) FROM event_outbox")
-        version = str(await conn.fetchval("SHOW server_version")).split()[0]
-        sync = await conn.fetchval("SHOW synchronous_commit")
-    return {"server": f"{version}, synchronous_commit {sync}", "outbox_rows_left": rows}
-
-
 def _targets(runs: list[dict[str, Any]]) -> dict[str, Any]:
     best = max((r["events_per_s"] for r in runs if r["path"] == "sigec" and "concurrency" in r),
                default=0.0)
@@ -345,18 +349,15 @@ def _targets(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def section(result: dict[str, Any], command: str) -> str:
-    """The block appended to RESULTS.md."""
+    """The block appended to RESULTS.md (what the paths and loads are: bench/README.md)."""
     m = result["machine"]
     return (f"## {m['date']} · commit `{m['commit']}` · durable TransactionEvent commit rate\n\n"
-            f"Machine: {m['nproc']} cores, {m['cpu']}, {m['mem_gib']} GiB RAM, load average at "
-            f"start {m['loadavg_at_start']}. Command: `{command}`. PostgreSQL {result['server']}, "
-            f"pool max {result['pool_max']} (the node's); sessions Started, Updated x "
-            f"{result['updates_per_session']}, Ended; `sigec` = `TransactionsWiring.service."
-            "handle` (what the ChargePoint actor awaits before the CALLRESULT); `floor` = one "
-            "INSERT ... ON CONFLICT DO NOTHING per event in its own transaction, same pool. Open"
-            f" loop: Poisson arrivals over {result['open_stations']} stations, latency from the"
-            f" scheduled arrival. Raw JSON: `bench/out/{result.get('json_name', '?')}`.\n\n"
-            f"{txevents_table(result)}\n")
+            f"Machine: {m['nproc']} cores, {m['cpu']}, load average at start "
+            f"{m['loadavg_at_start']}. Command: `{command}`. PostgreSQL {result['server']}, pool "
+            f"max {result['pool_max']} (the node's), Updated x {result['updates_per_session']} "
+            f"per session, open loop over {result['open_stations']} stations; `sigec`, `floor` "
+            f"and the loads: bench/README.md. Raw JSON: `bench/out/{result.get('json_name')}`."
+            f"\n\n{txevents_table(result)}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -367,10 +368,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=10.0, help="closed-loop window, s")
     p.add_argument("--rate", type=float, default=500.0, help="open loop: events/s offered")
     p.add_argument("--rate-s", type=float, default=20.0, help="open loop: duration, s")
-    p.add_argument("--drain-s", type=float, default=10.0,
-                   help="open loop: wait this long for late answers, then count them unfinished")
-    p.add_argument("--open-stations", type=int, default=200,
-                   help="open loop: stations (at 500/s, 2.5 events/s each: rarely one waits)")
+    p.add_argument("--drain-s", type=float, default=10.0, help="open loop: then unfinished")
+    p.add_argument("--open-stations", type=int, default=200, help="open loop: stations")
     p.add_argument("--updates", type=int, default=10, help="Updated events per session")
     p.add_argument("--short", action="store_true", help="make bench's: 50 stations, 4 s + 6 s")
     p.add_argument("--profile", action="store_true", help="cProfile sigec's runs (stderr)")
@@ -391,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     print(txevents_table(result))
     if args.append:
         with RESULTS_MD.open("a") as fh:
-            fh.write("\n" + section(result, " ".join(["python -m bench.txevents", *argv])))
+            fh.write("\n" + section(result, " ".join(["python -m bench.txevents", *argv])) + "\n")
     print(json.dumps(result, default=str))
     return 0
 
