@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 
+from sigec_actors.adapters.migrate import apply_migrations
+from sigec_actors.adapters.pg import connect, create_pool
 from sigec_actors.dsn import with_database
 from sigec_actors.embedded import EmbeddedNats, EmbeddedPostgres
+from sigec_actors.ports import DbPool
 
 
 @pytest.fixture(scope="session")
@@ -91,3 +94,26 @@ def redis_url() -> str:
     if not url:
         pytest.skip("REDIS_URL is not set")
     return url
+
+
+async def _migrate(dsn: str) -> None:
+    conn = await connect(dsn)
+    try:
+        await apply_migrations(conn)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="module")
+def migrated_pg_dsn(pg_dsn: str) -> str:
+    """The module's fresh database with every migration applied."""
+    asyncio.run(_migrate(pg_dsn))
+    return pg_dsn
+
+
+@pytest.fixture
+async def pg_pool(migrated_pg_dsn: str) -> AsyncIterator[DbPool]:
+    """A small asyncpg pool on the migrated database (one per test: pools bind to a loop)."""
+    pool = await create_pool(migrated_pg_dsn, min_size=1, max_size=10)
+    yield pool
+    await pool.close()

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
 
-from sigec_actors.adapters.migrate import apply_migrations
-from sigec_actors.adapters.pg import connect, create_pool
+from sigec_actors.adapters.pg import create_pool
 from sigec_actors.adapters.pg_ledger import PgLedgerRepository
 from sigec_actors.adapters.pg_reservations import PgReservationRepository
 from sigec_actors.adapters.pg_tariffs import PgTariffRepository
@@ -28,23 +26,9 @@ from tests.transactions.builders import T0
 HASH = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"
 
 
-async def _migrate(dsn: str) -> None:
-    conn = await connect(dsn)
-    try:
-        await apply_migrations(conn)
-    finally:
-        await conn.close()
-
-
-@pytest.fixture(scope="module")
-def tx_pg_dsn(pg_dsn: str) -> str:
-    asyncio.run(_migrate(pg_dsn))
-    return pg_dsn
-
-
 @pytest.fixture
-async def pool(tx_pg_dsn: str) -> AsyncIterator[DbPool]:
-    p = await create_pool(tx_pg_dsn, min_size=1, max_size=12)
+async def pool(migrated_pg_dsn: str) -> AsyncIterator[DbPool]:
+    p = await create_pool(migrated_pg_dsn, min_size=1, max_size=12)
     yield p
     await p.close()
 

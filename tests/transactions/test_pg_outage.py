@@ -22,11 +22,11 @@ pytestmark = pytest.mark.pg
 
 
 @pytest.fixture
-async def proxy(tx_pg_dsn: str) -> AsyncIterator[tuple[TcpProxy, str]]:
-    _, target = proxied_dsn(tx_pg_dsn, 0)
+async def proxy(migrated_pg_dsn: str) -> AsyncIterator[tuple[TcpProxy, str]]:
+    _, target = proxied_dsn(migrated_pg_dsn, 0)
     p = TcpProxy(*target)
     await p.start()
-    yield p, proxied_dsn(tx_pg_dsn, p.port)[0]
+    yield p, proxied_dsn(migrated_pg_dsn, p.port)[0]
     await p.close()
 
 
