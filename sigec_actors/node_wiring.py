@@ -51,6 +51,7 @@ class NodeWiring:
             transactions=self.transactions.service, authorizer=self.transactions.authorizer,
             audit=self.audit, events=EventPublisher(self.bus),
             last_seen=LastSeenBatcher(self.stations, SystemClock(), LAST_SEEN_FLUSH_S),
+            reservations=self.transactions.reservation_service,
             persist_timeout_s=settings.billing.tx_timeout_s + 1.0)
         self.sessions = StationSessions(tree.charge_points, deps)
         self.local = LocalCommander(self.sessions)

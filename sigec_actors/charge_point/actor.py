@@ -15,6 +15,7 @@ from sigec_actors.charge_point.effects import (
     Effect,
     FailCommand,
     HandleAuthorize,
+    HandleReservationStatus,
     HandleTransactionEvent,
     Log,
     MarkSeen,
@@ -49,7 +50,7 @@ from sigec_actors.charge_point.ports import ChargePointDeps
 from sigec_actors.charge_point.state import ChargePointView, decide, view_of
 from sigec_actors.charge_point.store import BootWrite, OnlineWrite, StationWrite, StatusWrite
 from sigec_actors.ocpp.errors import ErrorCode
-from sigec_actors.ocpp.generated.v201 import AuthorizeResponse
+from sigec_actors.ocpp.generated.v201 import AuthorizeResponse, ReservationStatusUpdateResponse
 from sigec_actors.ocpp.link import LinkClosed
 from sigec_actors.ocpp.rpc import encode_call, encode_call_error, encode_call_result
 from sigec_actors.runtime import Actor, ActorDead, ExitKind, ExitReason, MailboxFull, TimerHandle
@@ -188,7 +189,7 @@ class ChargePoint(Actor[ChargePointMsg]):
                 case Persist():
                     if not await self._persist(effect):
                         return False
-                case HandleTransactionEvent() | HandleAuthorize():
+                case HandleTransactionEvent() | HandleAuthorize() | HandleReservationStatus():
                     await self._delegate(effect)
                 case SendCall(message_id=mid, request=request):
                     await self._send_call(mid, request)
@@ -271,13 +272,18 @@ class ChargePoint(Actor[ChargePointMsg]):
         async with deadline(self.ctx.clock, self._deps.persist_timeout_s):
             return await call
 
-    async def _delegate(self, effect: HandleTransactionEvent | HandleAuthorize) -> None:
+    async def _delegate(self, effect: HandleTransactionEvent | HandleAuthorize
+                        | HandleReservationStatus) -> None:
         payload: msgspec.Struct
         try:
             async with deadline(self.ctx.clock, self._deps.persist_timeout_s):
                 if isinstance(effect, HandleTransactionEvent):
                     payload = await self._deps.transactions.handle(self._station_id,
                                                                    effect.request)
+                elif isinstance(effect, HandleReservationStatus):
+                    handler = self._deps.reservations
+                    payload = (ReservationStatusUpdateResponse() if handler is None else
+                               await handler.on_status_update(self._station_id, effect.request))
                 else:
                     info = await self._deps.authorizer.authorize(self._station_id,
                                                                  effect.request.id_token)

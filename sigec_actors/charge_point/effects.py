@@ -13,6 +13,7 @@ from sigec_actors.domain.records import AuditEntry, BootInfo, ConnectorStatus, O
 from sigec_actors.ocpp.errors import ErrorCode
 from sigec_actors.ocpp.generated.v201 import (
     AuthorizeRequest,
+    ReservationStatusUpdateRequest,
     TransactionEventRequest,
 )
 
@@ -89,6 +90,14 @@ class HandleAuthorize(msgspec.Struct, frozen=True):
     request: AuthorizeRequest
 
 
+class HandleReservationStatus(msgspec.Struct, frozen=True):
+    """Record the station's reservation change (ReservationService), then answer it."""
+
+    channel: Channel
+    message_id: str
+    request: ReservationStatusUpdateRequest
+
+
 class SendCall(msgspec.Struct, frozen=True):
     """Write the CSMS CALL on the current link."""
 
@@ -135,6 +144,7 @@ class Log(msgspec.Struct, frozen=True):
 
 
 Effect = (
-    Reply | ReplyError | Persist | HandleTransactionEvent | HandleAuthorize | SendCall
+    Reply | ReplyError | Persist | HandleTransactionEvent | HandleAuthorize
+    | HandleReservationStatus | SendCall
     | ResolveCommand | FailCommand | StartTimer | CancelTimer | Publish | MarkSeen | Log
 )

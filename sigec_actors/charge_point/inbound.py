@@ -11,6 +11,7 @@ from msgspec.structs import replace
 from sigec_actors.charge_point.effects import (
     Effect,
     HandleAuthorize,
+    HandleReservationStatus,
     HandleTransactionEvent,
     Log,
     MarkSeen,
@@ -108,7 +109,7 @@ def _status_reports(state: ChargePointState, channel: Channel, mid: str, action:
             reservations = {**state.reservations,
                             req.reservation_id: req.reservation_update_status.value}
             return (replace(state, reservations=reservations),
-                    [Reply(channel, mid, m.ReservationStatusUpdateResponse())])
+                    [HandleReservationStatus(channel, mid, req)])
         case _:
             return state, [ReplyError(channel, mid, ErrorCode.NOT_SUPPORTED,
                                       f"{action} is not supported by this CSMS")]

@@ -10,6 +10,8 @@ from sigec_actors.ocpp.generated.v201 import (
     AuthorizationStatusEnum,
     IdToken,
     IdTokenInfo,
+    ReservationStatusUpdateRequest,
+    ReservationStatusUpdateResponse,
     TransactionEventRequest,
     TransactionEventResponse,
 )
@@ -48,6 +50,13 @@ class UnknownTokens:
         return IdTokenInfo(status=AuthorizationStatusEnum.UNKNOWN)
 
 
+class ReservationStatusHandler(Protocol):
+    """Records a station's ReservationStatusUpdate (Expired/Removed); unknown ids are fine."""
+
+    async def on_status_update(self, station_id: str, request: ReservationStatusUpdateRequest
+                               ) -> ReservationStatusUpdateResponse: ...
+
+
 @dataclass(frozen=True, slots=True)
 class ChargePointDeps:
     """Everything a ChargePoint actor needs, built once per node (see StationSessions).
@@ -62,6 +71,7 @@ class ChargePointDeps:
     audit: AuditLog
     events: EventPublisher
     last_seen: LastSeenBatcher
+    reservations: ReservationStatusHandler | None = None
     persist_timeout_s: float = 5.0
     reload_after_s: float = 5.0
     store: StationStore = field(init=False, repr=False, compare=False)

@@ -125,6 +125,14 @@ async def test_reserve_cancel_holder_only_and_reconcile(server: ServerProcess) -
             status, tx = await ana.call("GET", "/api/v1/transactions/history")
             assert tx["items"][0]["incomplete"] is True
 
+            # the station reports a reservation it let expire: the CSMS records it
+            status, later = await ana.call("POST", "/api/v1/reservations", body)
+            assert status == 201 and later["accepted"], later
+            await station.call(call.ReservationStatusUpdate(
+                reservation_id=later["reservationId"], reservation_update_status="Expired"))
+            status, seen = await ana.call("GET", f"/api/v1/reservations/{later['id']}")
+            assert status == 200 and seen["status"] == "Expired", seen
+
 
 async def _asked(station: ReconcilingStation) -> bool:
     return bool(getattr(station, "asked", []))
