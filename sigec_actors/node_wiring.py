@@ -23,6 +23,7 @@ from sigec_actors.node_ports import ApiCommander, LocalCommander, SessionsLiveVi
 from sigec_actors.node_tree import NodeTree
 from sigec_actors.ocpp.gateway import OcppGateway
 from sigec_actors.runtime import ActorSystem, SystemClock
+from sigec_actors.services.metrics import Metrics
 from sigec_actors.services.passwords import Passwords
 from sigec_actors.transactions_wiring import TransactionsWiring
 
@@ -46,12 +47,13 @@ class NodeWiring:
         self.audit = PgAuditLog(pool)
         self.bus = NatsEventBus(services.require_nats())
         self.transactions = TransactionsWiring(pool, settings.billing)
+        self.metrics = Metrics()
         deps = ChargePointDeps(
             policy=policy_from(settings.ocpp), stations=self.stations,
             transactions=self.transactions.service, authorizer=self.transactions.authorizer,
             audit=self.audit, events=EventPublisher(self.bus),
             last_seen=LastSeenBatcher(self.stations, SystemClock(), LAST_SEEN_FLUSH_S),
-            reservations=self.transactions.reservation_service,
+            reservations=self.transactions.reservation_service, observer=self.metrics,
             persist_timeout_s=settings.billing.tx_timeout_s + 1.0)
         self.sessions = StationSessions(tree.charge_points, deps)
         self.local = LocalCommander(self.sessions)
@@ -85,6 +87,9 @@ class NodeWiring:
         self.actors_view = NodeActorsView(self.actors, self.bus,
                                           control.tree if control is not None else None)
         ctx.actors = self.actors_view
+        ctx.metrics = self.metrics
+        self.metrics.scrape_hooks.append(
+            lambda m: m.connected_stations.set(self.gateway.live_count))
         self.transactions.fill(ctx)
 
     async def start(self) -> None:

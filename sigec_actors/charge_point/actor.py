@@ -71,7 +71,7 @@ class ChargePoint(Actor[ChargePointMsg]):
     """
 
     __slots__ = ("_channel", "_deps", "_futures", "_loaded", "_loaded_at", "_log", "_lookup",
-                 "_state", "_station_id", "_timers")
+                 "_sent", "_state", "_station_id", "_timers")
 
     def __init__(self, station_id: str, deps: ChargePointDeps, lookup: ChannelLookup) -> None:
         self._station_id = station_id
@@ -80,6 +80,7 @@ class ChargePoint(Actor[ChargePointMsg]):
         self._state = ChargePointState(station_id=station_id, policy=deps.policy)
         self._channel: Channel | None = None
         self._futures: dict[str, asyncio.Future[Any]] = {}
+        self._sent: dict[str, tuple[str, float]] = {}  # CALL id -> (action, sent at), metrics
         self._timers: dict[str, TimerHandle] = {}
         self._loaded = False
         self._loaded_at = float("-inf")
@@ -116,6 +117,8 @@ class ChargePoint(Actor[ChargePointMsg]):
 
     async def receive(self, msg: ChargePointMsg) -> Any:
         """One message at a time; only GetView returns something."""
+        if self._deps.observer is not None and isinstance(msg, StationCall):
+            self._deps.observer.message("in", msg.call.action)
         match msg:
             case GetView():
                 return self.view()
@@ -303,6 +306,10 @@ class ChargePoint(Actor[ChargePointMsg]):
             if channel is None:
                 raise LinkClosed(self._station_id, -1)
             await channel.send(encode_call(message_id, request))
+            if self._deps.observer is not None:
+                action = type(request).__name__.removesuffix("Request")
+                self._deps.observer.message("out", action)
+                self._sent[message_id] = (action, self.ctx.clock.monotonic())
         except LinkClosed:
             try:
                 self.ctx.self_ref.tell(CallSendFailed(message_id))
@@ -310,6 +317,9 @@ class ChargePoint(Actor[ChargePointMsg]):
                 self._logger.warning("charge_point.send_failed_dropped", message_id=message_id)
 
     def _settle(self, message_id: str, result: Any, error: BaseException | None) -> None:
+        sent = self._sent.pop(message_id, None)
+        if sent is not None and self._deps.observer is not None:
+            self._deps.observer.call_answered(sent[0], self.ctx.clock.monotonic() - sent[1])
         fut = self._futures.pop(message_id, None)
         if fut is None or fut.done():
             return

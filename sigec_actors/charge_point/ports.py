@@ -57,6 +57,14 @@ class ReservationStatusHandler(Protocol):
                                ) -> ReservationStatusUpdateResponse: ...
 
 
+class ChargePointObserver(Protocol):
+    """Counts OCPP traffic for metrics (sigec_actors.services.metrics.Metrics fits)."""
+
+    def message(self, direction: str, action: str) -> None: ...
+
+    def call_answered(self, action: str, seconds: float) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class ChargePointDeps:
     """Everything a ChargePoint actor needs, built once per node (see StationSessions).
@@ -72,6 +80,7 @@ class ChargePointDeps:
     events: EventPublisher
     last_seen: LastSeenBatcher
     reservations: ReservationStatusHandler | None = None
+    observer: ChargePointObserver | None = None
     persist_timeout_s: float = 5.0
     reload_after_s: float = 5.0
     store: StationStore = field(init=False, repr=False, compare=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter as Tally
+from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -36,8 +37,11 @@ class Metrics:
         self.mailbox_depth_max = Gauge(
             "sigec_actor_mailbox_depth_max", "Deepest mailbox among the actors of a kind",
             ["kind"], registry=r)
-        self.actor_restarts = Counter(
-            "sigec_actor_restarts_total", "Actor restarts by kind", ["kind"], registry=r)
+        self.actor_restarts = Gauge(
+            "sigec_actor_restarts", "Restarts of the live actors of a kind (from the tree)",
+            ["kind"], registry=r)
+        self.scrape_hooks: list[Callable[[Metrics], None]] = []
+        """Run before each render, e.g. to read the gateway's connection count."""
         self.http_requests = Counter(
             "sigec_http_requests_total", "HTTP requests by method, route template and status",
             ["method", "route", "status"], registry=r)
@@ -52,8 +56,6 @@ class Metrics:
     def call_answered(self, action: str, seconds: float) -> None:
         self.call_latency.labels(action).observe(seconds)
 
-    def actor_restarted(self, kind: str) -> None:
-        self.actor_restarts.labels(kind).inc()
 
     def http_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.http_requests.labels(method, route, str(status)).inc()
@@ -62,17 +64,22 @@ class Metrics:
     def observe_actors(self, root: ActorSnapshot) -> None:
         """Set the mailbox gauges from a tree snapshot (called at scrape time)."""
         total: Tally[str] = Tally()
+        restarts: Tally[str] = Tally()
         deepest: dict[str, int] = {}
         stack = [root]
         while stack:
             node = stack.pop()
             total[node.kind] += node.mailbox_depth
+            restarts[node.kind] += node.restarts
             deepest[node.kind] = max(deepest.get(node.kind, 0), node.mailbox_depth)
             stack.extend(node.children)
         for kind, depth in total.items():
             self.mailbox_depth.labels(kind).set(depth)
             self.mailbox_depth_max.labels(kind).set(deepest[kind])
+            self.actor_restarts.labels(kind).set(restarts[kind])
 
     def render(self) -> tuple[bytes, str]:
         """The Prometheus text exposition and its content type."""
+        for hook in self.scrape_hooks:
+            hook(self)
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -72,6 +72,15 @@ async def test_station_lifecycle_through_the_real_server(server: ServerProcess, 
             assert status == 200, answer
             assert station.ws.state.name == "OPEN"
 
+            # the node's metrics count this traffic
+            async with http.get(f"{server.http}/metrics") as resp:
+                text = await resp.text()
+            assert "sigec_connected_stations 1.0" in text
+            assert 'sigec_ocpp_messages_total{action="BootNotification",direction="in"} 1.0' in text
+            assert 'sigec_ocpp_messages_total{action="Reset",direction="out"} 10.0' in text
+            assert 'sigec_ocpp_call_latency_seconds_count{action="Reset"} 10.0' in text
+            assert 'sigec_actor_restarts{kind="ChargePoint"}' in text
+
             # the boot event went through the outbox to NATS (other servers may share it)
             await _wait_for_event(boots, station_id)
         finally:
