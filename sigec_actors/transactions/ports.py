@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
 import msgspec
@@ -16,6 +16,16 @@ from sigec_actors.transactions.reservation_model import (
     ReservationStatus,
 )
 from sigec_actors.transactions.tariffs import Tariff
+
+
+@runtime_checkable
+class Snapshots(Protocol):
+    """A TransactionEventStore that reads a transaction and its events in one round trip."""
+
+    async def snapshot(self, station_id: str, station_transaction_id: str
+                       ) -> tuple[Transaction | None, list[dict[str, Any]]]:
+        """The transaction row (None if new) and its events' payloads in seqNo order."""
+        ...
 
 
 class TariffRepository(Protocol):

@@ -9,7 +9,13 @@ from uuid import UUID
 
 import msgspec
 
-from sigec_actors.domain.transactions import Transaction, TxDecision, TxRecordResult, TxStatus
+from sigec_actors.domain.transactions import (
+    Transaction,
+    TransactionEventIn,
+    TxDecision,
+    TxRecordResult,
+    TxStatus,
+)
 from sigec_actors.ocpp.generated.v201 import (
     AuthorizationStatusEnum,
     TransactionEventRequest,
@@ -24,7 +30,13 @@ from sigec_actors.transactions.decide import DecideContext, decide
 from sigec_actors.transactions.errors import StaleHistory, TransactionStoreUnavailable
 from sigec_actors.transactions.facts import EventFacts, event_in, facts_of, request_of_payload
 from sigec_actors.transactions.fold import Folded, fold
-from sigec_actors.transactions.ports import AfterCommit, ReservationRepository, TariffRepository
+from sigec_actors.transactions.history_cache import HistoryCache
+from sigec_actors.transactions.ports import (
+    AfterCommit,
+    ReservationRepository,
+    Snapshots,
+    TariffRepository,
+)
 from sigec_actors.transactions.reservation_model import Reservation, blocks_start
 from sigec_actors.transactions.reservations import ReservationService
 from sigec_actors.transactions.tariffs import Tariff, pick
@@ -57,6 +69,7 @@ class TransactionService:
         self._timeout = timeout_s
         self._attempts = attempts
         self._observers = tuple(observers)
+        self._cache = HistoryCache()
         self.last_settlement: Settlement | None = None
 
     async def handle(self, station_id: str,
@@ -79,23 +92,53 @@ class TransactionService:
                       now: datetime) -> TransactionEventResponse:
         record = event_in(station_id, request)
         facts = facts_of(request)
+        key = (station_id, record.station_transaction_id)
         for _ in range(self._attempts):
-            current = await self._store.find(station_id, record.station_transaction_id)
-            history = await self._history(current)
-            if any(h.seq_no == facts.seq_no for h in history):
-                result = await self._store.record(record, _never_called)
-            else:
-                ctx = await self._context(station_id, record.station_transaction_id, facts,
-                                          history, now)
-                try:
-                    result = await self._store.record(
-                        record, _checked(current, history, facts, ctx))
-                except StaleHistory:
-                    continue
+            current, history = await self._look(*key)
+            try:
+                result = await self._record(record, facts, current, history, now)
+            except StaleHistory:
+                self._cache.forget(key)
+                continue
+            except BaseException:
+                self._cache.forget(key)
+                raise
+            self._remember(key, record, result, history)
             await self._after(station_id, result, facts, current)
             return msgspec.convert(result.response, TransactionEventResponse)
         raise TransactionStoreUnavailable(station_id, record.station_transaction_id,
                                           facts.seq_no, "transaction kept changing concurrently")
+
+    async def _record(self, record: TransactionEventIn, facts: EventFacts,
+                      current: Transaction | None, history: list[EventFacts],
+                      now: datetime) -> TxRecordResult:
+        if any(h.seq_no == facts.seq_no for h in history):
+            return await self._store.record(record, _never_called)
+        ctx = await self._context(record.station_id, record.station_transaction_id, facts,
+                                  history, now)
+        return await self._store.record(record, _checked(current, history, facts, ctx))
+
+    def _remember(self, key: tuple[str, str], record: TransactionEventIn,
+                  result: TxRecordResult, history: list[EventFacts]) -> None:
+        """After our own commit: the row and history the next event of `key` starts from."""
+        if result.duplicate or result.transaction is None:
+            self._cache.forget(key)
+        else:  # the facts as a later read of the stored payload would give them
+            stored = facts_of(request_of_payload(record.payload))
+            self._cache.committed(key, result.transaction, history, stored)
+
+    async def _look(self, station_id: str,
+                    tx_id: str) -> tuple[Transaction | None, list[EventFacts]]:
+        """The transaction (None if new) and its stored events' facts in seqNo order: this
+        node's last commit if it has one (checked under the lock by `_checked`), else read."""
+        hit = self._cache.get((station_id, tx_id))
+        if hit is not None:
+            return hit
+        if isinstance(self._store, Snapshots):
+            current, payloads = await self._store.snapshot(station_id, tx_id)
+            return current, [facts_of(request_of_payload(p)) for p in payloads]
+        current = await self._store.find(station_id, tx_id)
+        return current, await self._history(current)
 
     async def _history(self, current: Transaction | None) -> list[EventFacts]:
         if current is None:
