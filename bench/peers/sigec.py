@@ -13,11 +13,11 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.load.target import Target, Unavailable, free_port
+from bench.load.target import Target, Unavailable, Usage, free_port, tree_usage
 
 START_TIMEOUT_S = 120.0  # embedded PostgreSQL's first initdb is the slow part
 ADMIN_EMAIL = "bench@sigec.local"
@@ -34,6 +34,7 @@ class SigecTarget(Target):
     ocpp_url: str = ""
     admin_password: str = ""
     admin_email: str = ADMIN_EMAIL
+    node_pids: list[int] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -63,11 +64,28 @@ class SigecTarget(Target):
         try:
             info = self._wait_runtime(runtime)
             self.http_url, self.ocpp_url = info["httpUrl"], info["ocppUrl"]
+            # with workers the node processes live under thespian's daemonized admin, not
+            # under `serve`: follow them by the pids serve advertises
+            self.node_pids = [int(n["pid"]) for n in info.get("nodes") or []]
             self._wait_ready()
             self._wait_ocpp_port()
         except Unavailable:
             self.stop()
             raise
+
+    def usage(self) -> Usage:
+        """serve's own tree plus every node process (they are not serve's descendants)."""
+        total = super().usage()
+        if self.proc is None:
+            return total
+        for pid in self.node_pids:
+            part = tree_usage(pid)
+            total.cpu_s += part.cpu_s
+            total.rss += part.rss
+            total.services_cpu_s += part.services_cpu_s
+            total.services_rss += part.services_rss
+            total.processes += part.processes
+        return total
 
     def _add_admin(self) -> None:
         """A shared DATABASE_URL already has users, so serve creates no first admin: add a
