@@ -30,6 +30,7 @@ from sigec_actors.domain.transactions import (
     TxRecordResult,
 )
 from sigec_actors.ports import DbConn, DbPool
+from sigec_actors.transactions.tariffs import Tariff
 
 _STATE_FIELDS: tuple[str, ...] = TransactionState.__struct_fields__
 _N = len(_STATE_FIELDS)
@@ -52,6 +53,13 @@ _SNAPSHOT = (  # per key: the transaction row and its events' payloads in seqNo 
     " FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(s, x, i)"
     " LEFT JOIN transactions t ON t.charge_point_id = k.s AND t.station_transaction_id = k.x"
     " ORDER BY k.i")
+_TARIFFS = (  # per station: its own and the network-wide tariffs (as TariffRepository.candidates)
+    "SELECT k.i AS batch_ord, t.* FROM unnest($1::text[]) WITH ORDINALITY AS k(s, i)"
+    " JOIN tariffs t ON t.charge_point_id = k.s OR t.charge_point_id IS NULL"
+    " ORDER BY k.i, t.valid_from")
+_OWNERS = (  # per (idToken, type): the user holding it (as IdTokenRepository.find)
+    "SELECT k.i AS batch_ord, o.user_id FROM unnest($1::text[], $2::text[])"
+    " WITH ORDINALITY AS k(tok, typ, i) JOIN id_tokens o ON o.id_token = k.tok AND o.type = k.typ")
 _E = _N + 3  # first parameter after the state: the event's columns, meter values, outbox
 _WRITE = (
     "WITH tx AS (INSERT INTO transactions (charge_point_id, station_transaction_id, "  # noqa: S608 -- columns are struct fields
@@ -78,6 +86,8 @@ Item = tuple[TransactionEventIn, Decide]
 Outcome = TxRecordResult | BaseException
 Key = tuple[str, str]
 Snapshot = tuple[Transaction | None, list[dict[str, Any]]]
+Lookup = tuple[str, tuple[str, str] | None]
+Found = tuple[list[Tariff], UUID | None]
 
 
 class PgTransactionEventStore:
@@ -96,6 +106,8 @@ class PgTransactionEventStore:
             key=_key) if group_commit else None
         self._reads: Batcher[Key, Snapshot] = Batcher(
             self._snapshots, max_batch=max_batch, max_inflight=max_inflight)
+        self._lookups: Batcher[Lookup, Found] = Batcher(
+            self._lookup_many, max_batch=max_batch, max_inflight=max_inflight)
 
     async def record(self, event: TransactionEventIn, decide: Decide) -> TxRecordResult:
         if self._batcher is None:
@@ -117,6 +129,23 @@ class PgTransactionEventStore:
         """The transaction row (None if new) and its stored events' payloads in seqNo order;
         concurrent calls share one query."""
         return await self._reads.submit((station_id, station_transaction_id))
+
+    async def lookups(self, station_id: str, token: tuple[str, str] | None) -> Found:
+        """The station's tariff candidates (valid_from order) and the owner of `token`
+        (idToken, type); concurrent calls share one round trip per table."""
+        return await self._lookups.submit((station_id, token))
+
+    async def _lookup_many(self, items: Sequence[Lookup]) -> list[Found]:
+        tokens = [t if t is not None else (None, None) for _, t in items]
+        async with self._pool.acquire() as conn:
+            tariffs = await conn.fetch(_TARIFFS, [s for s, _ in items])
+            owners = await conn.fetch(_OWNERS, [t[0] for t in tokens], [t[1] for t in tokens])
+        found: list[Found] = [([], None) for _ in items]
+        for row in tariffs:
+            found[row["batch_ord"] - 1][0].append(to_record(row, Tariff))
+        for row in owners:
+            found[row["batch_ord"] - 1] = (found[row["batch_ord"] - 1][0], row["user_id"])
+        return found
 
     async def _snapshots(self, keys: Sequence[Key]) -> list[Snapshot]:
         async with self._pool.acquire() as conn:

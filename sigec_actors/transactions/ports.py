@@ -28,6 +28,17 @@ class Snapshots(Protocol):
         ...
 
 
+@runtime_checkable
+class ContextReads(Protocol):
+    """A store that also answers the lookups of an event's context in one round trip."""
+
+    async def lookups(self, station_id: str, token: tuple[str, str] | None
+                      ) -> tuple[list[Tariff], UUID | None]:
+        """TariffRepository.candidates(station_id), and the user holding `token`
+        (idToken, type) as IdTokenRepository.find sees it (None if unknown or no token)."""
+        ...
+
+
 class TariffRepository(Protocol):
     async def add(self, tariff: Tariff) -> Tariff:
         """Store a tariff (its id and valid_from are set if missing) and return it."""

@@ -9,6 +9,7 @@ from uuid import UUID
 
 import msgspec
 
+from sigec_actors.domain.records import IdTokenType
 from sigec_actors.domain.transactions import (
     Transaction,
     TransactionEventIn,
@@ -33,6 +34,7 @@ from sigec_actors.transactions.fold import Folded, fold
 from sigec_actors.transactions.history_cache import HistoryCache
 from sigec_actors.transactions.ports import (
     AfterCommit,
+    ContextReads,
     ReservationRepository,
     Snapshots,
     TariffRepository,
@@ -42,6 +44,8 @@ from sigec_actors.transactions.reservations import ReservationService
 from sigec_actors.transactions.tariffs import Tariff, pick
 
 __all__ = ["DB_FAILURES", "TransactionService", "cost_updated"]
+
+_TOKEN_TYPES = frozenset(t.value for t in IdTokenType)
 
 class TransactionService:
     """Handles TransactionEvents for the ChargePoint actor (its TransactionEventHandler port).
@@ -149,8 +153,9 @@ class TransactionService:
     async def _context(self, station_id: str, tx_id: str, facts: EventFacts,
                        history: Sequence[EventFacts], now: datetime) -> DecideContext:
         folded = fold([*history, facts])
-        tariff = pick(await self._tariffs.candidates(station_id), station_id, folded.evse_id,
-                      folded.connector_id, folded.started_at, self._default)
+        candidates, owner = await self._lookups(station_id, folded)
+        tariff = pick(candidates, station_id, folded.evse_id, folded.connector_id,
+                      folded.started_at, self._default)
         own = held = None
         if facts.id_token is not None and facts.id_token_type is not None:
             own = await self._auth.check(facts.id_token, facts.id_token_type, now,
@@ -159,18 +164,32 @@ class TransactionService:
             own = reserved_for_other(held, facts, own, now)
         return DecideContext(
             station_id=station_id, station_transaction_id=tx_id, tariff=tariff,
-            user_id=await self._owner(folded, facts, own, now),
+            user_id=await self._owner(folded, facts, own, owner),
             reservation_id=await self._reservation_row(
                 station_id, folded, _holders(held, facts, own)),
             id_token_info=self._auth.info(own, now) if own is not None else None)
 
+    async def _lookups(self, station_id: str,
+                       folded: Folded) -> tuple[list[Tariff], tuple[UUID | None] | None]:
+        """Tariff candidates, and (owner,) of the transaction's token when the store reads
+        both in one round trip (else None: `_owner` asks the Authorizer)."""
+        if not isinstance(self._store, ContextReads):
+            return await self._tariffs.candidates(station_id), None
+        token = None
+        if folded.id_token is not None and folded.id_token_type in _TOKEN_TYPES:
+            token = (folded.id_token, folded.id_token_type)
+        candidates, owner = await self._store.lookups(station_id, token)
+        return candidates, (owner,)
+
     async def _owner(self, folded: Folded, facts: EventFacts, own: AuthDecision | None,
-                     now: datetime) -> UUID | None:
+                     known: tuple[UUID | None] | None) -> UUID | None:
         if folded.id_token is None or folded.id_token_type is None:
             return None
         if own is not None and (folded.id_token, folded.id_token_type) == (
                 facts.id_token, facts.id_token_type):
             return own.user_id
+        if known is not None:  # read with the tariffs (an invalid token type owns nothing)
+            return known[0]
         return await self._auth.owner(folded.id_token, folded.id_token_type)
 
     async def _held(self, station_id: str, evse_id: int | None) -> Reservation | None:
