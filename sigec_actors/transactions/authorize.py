@@ -18,6 +18,7 @@ from sigec_actors.ocpp.generated.v201 import (
 )
 from sigec_actors.ocpp.generated.v201 import IdToken as WireIdToken
 from sigec_actors.ports import IdTokenRepository, LedgerRepository
+from sigec_actors.transactions.accounts import AccountCache
 from sigec_actors.transactions.ports import TransactionQueries
 
 A = AuthorizationStatusEnum
@@ -108,6 +109,7 @@ class Authorizer:
                  station_cache_s: int = 300, concurrent_window_h: int = 24) -> None:
         self._tokens = id_tokens
         self._ledger = ledger
+        self._accounts = AccountCache(ledger)
         self._queries = queries
         self._clock = clock
         self._min = min_balance_centavos
@@ -144,8 +146,8 @@ class Authorizer:
         active = await self._queries.active_with_token(token.id_token, token.type.value,
                                                        since=now - self._window)
         concurrent = any((t.station_id, t.station_transaction_id) != exclude for t in active)
-        wallet = await self._ledger.account(AccountKind.USER_WALLET, token.user_id)
-        debt = await self._ledger.account(AccountKind.USER_RECEIVABLE, token.user_id)
+        wallet = await self._accounts.account(AccountKind.USER_WALLET, token.user_id)
+        debt = await self._accounts.account(AccountKind.USER_RECEIVABLE, token.user_id)
         available = await self._ledger.balance(wallet.id) + await self._ledger.balance(debt.id)
         return account_status(concurrent, available, self._min)
 

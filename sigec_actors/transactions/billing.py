@@ -13,6 +13,7 @@ from sigec_actors.domain.ledger import AccountKind, JournalEntry, NewJournalEntr
 from sigec_actors.domain.records import OutboxMessage
 from sigec_actors.domain.transactions import Transaction, TxStatus
 from sigec_actors.ports import LedgerRepository
+from sigec_actors.transactions.accounts import AccountCache
 from sigec_actors.transactions.ports import TransactionQueries
 
 SOURCE_TYPE = "charging_session"
@@ -68,6 +69,7 @@ class BillingService:
 
     def __init__(self, ledger: LedgerRepository) -> None:
         self._ledger = ledger
+        self._accounts = AccountCache(ledger)
 
     async def settle(self, tx: Transaction, *, force: bool = False) -> Settlement:
         """Post `tx` (force: also when incomplete, for an operator's decision)."""
@@ -92,9 +94,9 @@ class BillingService:
 
     async def _post(self, tx: Transaction, key: str) -> Settlement:
         assert tx.user_id is not None
-        wallet = await self._ledger.account(AccountKind.USER_WALLET, tx.user_id, tx.currency)
-        debt = await self._ledger.account(AccountKind.USER_RECEIVABLE, tx.user_id, tx.currency)
-        revenue = await self._ledger.account(AccountKind.PLATFORM_REVENUE, None, tx.currency)
+        wallet = await self._accounts.account(AccountKind.USER_WALLET, tx.user_id, tx.currency)
+        debt = await self._accounts.account(AccountKind.USER_RECEIVABLE, tx.user_id, tx.currency)
+        revenue = await self._accounts.account(AccountKind.PLATFORM_REVENUE, None, tx.currency)
         paid, owed = split(tx.cost_centavos, await self._ledger.balance(wallet.id))
         legs = [PostingIn(revenue.id, tx.cost_centavos)]
         legs += [PostingIn(wallet.id, -paid)] if paid else []
@@ -111,7 +113,7 @@ class BillingService:
 
     async def _replayed(self, entry: JournalEntry, tx: Transaction) -> Settlement:
         assert tx.user_id is not None
-        wallet = await self._ledger.account(AccountKind.USER_WALLET, tx.user_id, tx.currency)
+        wallet = await self._accounts.account(AccountKind.USER_WALLET, tx.user_id, tx.currency)
         paid = -sum(p.amount_centavos for p in entry.postings if p.account_id == wallet.id)
         total = sum(p.amount_centavos for p in entry.postings if p.amount_centavos > 0)
         return Settlement(kind=SettlementKind.POSTED, entry_id=entry.id, wallet_centavos=paid,

@@ -74,6 +74,8 @@ class TransactionService:
         self._attempts = attempts
         self._observers = tuple(observers)
         self._cache = HistoryCache()
+        self._snapshots = store if isinstance(store, Snapshots) else None
+        self._context_reads = store if isinstance(store, ContextReads) else None
         self.last_settlement: Settlement | None = None
 
     async def handle(self, station_id: str,
@@ -138,8 +140,8 @@ class TransactionService:
         hit = self._cache.get((station_id, tx_id))
         if hit is not None:
             return hit
-        if isinstance(self._store, Snapshots):
-            current, payloads = await self._store.snapshot(station_id, tx_id)
+        if self._snapshots is not None:
+            current, payloads = await self._snapshots.snapshot(station_id, tx_id)
             return current, [facts_of(request_of_payload(p)) for p in payloads]
         current = await self._store.find(station_id, tx_id)
         return current, await self._history(current)
@@ -173,12 +175,12 @@ class TransactionService:
                        folded: Folded) -> tuple[list[Tariff], tuple[UUID | None] | None]:
         """Tariff candidates, and (owner,) of the transaction's token when the store reads
         both in one round trip (else None: `_owner` asks the Authorizer)."""
-        if not isinstance(self._store, ContextReads):
+        if self._context_reads is None:
             return await self._tariffs.candidates(station_id), None
         token = None
         if folded.id_token is not None and folded.id_token_type in _TOKEN_TYPES:
             token = (folded.id_token, folded.id_token_type)
-        candidates, owner = await self._store.lookups(station_id, token)
+        candidates, owner = await self._context_reads.lookups(station_id, token)
         return candidates, (owner,)
 
     async def _owner(self, folded: Folded, facts: EventFacts, own: AuthDecision | None,
