@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
 import time
 from datetime import timedelta
 from typing import Any
@@ -47,6 +48,9 @@ from sigec_actors.cluster.policy import RestartIntensity
 from sigec_actors.cluster.tree import ClusterTree
 from sigec_actors.config import Settings
 
+LIFELINE_INTERVAL = timedelta(seconds=1)
+"""How often the director checks that `sigec serve` is still alive."""
+
 log = structlog.get_logger("cluster.director")
 
 
@@ -74,6 +78,7 @@ class CsmsDirector(Actor):  # type: ignore[misc]  # thespian is untyped
         self._stopping = False
         self._escalated = False
         self._started_at = time.monotonic()
+        self._launcher_pid = 0
 
     def receiveMessage(self, message: Any, sender: Any) -> None:
         match message:
@@ -121,6 +126,9 @@ class CsmsDirector(Actor):  # type: ignore[misc]  # thespian is untyped
         for _ in range(message.workers):
             self._add_slot(message.host)
         self.wakeupAfter(timedelta(seconds=message.start_timeout_s), payload=("start",))
+        self._launcher_pid = message.launcher_pid
+        if self._launcher_pid:
+            self.wakeupAfter(LIFELINE_INTERVAL, payload=("lifeline",))
         self.notifyOnSystemRegistrationChanges(True)
         log.info("director_started", workers=message.workers, host=message.host,
                  max_restarts=message.max_restarts, within_s=message.within_s)
@@ -262,6 +270,25 @@ class CsmsDirector(Actor):  # type: ignore[misc]  # thespian is untyped
                 log.warning("nodes_did_not_stop", nodes=sorted(barrier.waiting))
             self.send(barrier.requester, ClusterStopped(barrier.ref, barrier.pids))
 
+    def _check_lifeline(self) -> None:
+        """`serve` was killed without stopping us: end this host's thespian process group.
+
+        thespian daemonizes its admin (setsid), so nothing else would ever stop the admin, the
+        director and the nodes; the group holds exactly those processes.
+        """
+        if self._stopping:
+            return
+        try:
+            os.kill(self._launcher_pid, 0)
+        except ProcessLookupError:
+            log.error("launcher_gone", launcher_pid=self._launcher_pid,
+                      action="terminating the thespian process group")
+            os.killpg(os.getpgrp(), signal.SIGTERM)
+            return
+        except PermissionError:
+            pass  # alive, owned by someone else
+        self.wakeupAfter(LIFELINE_INTERVAL, payload=("lifeline",))
+
     def _wakeup(self, payload: Any) -> None:
         match payload:
             case ("start",) if self._awaiting_start:
@@ -269,6 +296,8 @@ class CsmsDirector(Actor):  # type: ignore[misc]  # thespian is untyped
                 self._escalated = True
                 pending = [s.name for s in self._slots if s.info is None]
                 self.send(self._launcher, ClusterStartFailed(f"not started in time: {pending}"))
+            case ("lifeline",):
+                self._check_lifeline()
             case ("tree", int(ref)):
                 self._finish_tree(ref)
             case ("stop", int(ref)) if self._stop is not None and self._stop.ref == ref:

@@ -130,7 +130,7 @@ class ClusterLauncher:
         """Start the nodes; return when every local node reported ready."""
         message = StartCluster(settings=node_settings, workers=self.settings.server.workers,
                                host=self.host, max_restarts=self.max_restarts,
-                               within_s=self.within_s)
+                               within_s=self.within_s, launcher_pid=os.getpid())
         reply = await self.client.request(message, message.start_timeout_s + 5.0)
         if isinstance(reply, ClusterStartFailed):
             raise ClusterError(f"cluster did not start: {reply.reason}")

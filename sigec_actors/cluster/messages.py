@@ -46,6 +46,9 @@ class StartCluster(msgspec.Struct, frozen=True):
     max_restarts: int = 5
     within_s: float = 60.0
     start_timeout_s: float = 30.0
+    launcher_pid: int = 0
+    """`sigec serve`'s pid: if it dies without stopping the cluster (SIGKILL), the director
+    ends the daemonized thespian processes of this host rather than leave them running."""
 
 
 class ClusterStarted(msgspec.Struct, frozen=True):

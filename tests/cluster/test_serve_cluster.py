@@ -122,6 +122,30 @@ def test_sigterm_stops_every_process_within_the_deadline(
     assert "cluster_stop_unanswered" not in serve.log()
 
 
+def test_sigkill_of_serve_takes_the_daemonized_cluster_down(
+        tmp_path: Path, cluster_env: dict[str, str], serves: list[Serve]) -> None:
+    serve = start_serve(tmp_path, cluster_env, ["--workers", "2"])
+    serves.append(serve)
+    serve.wait_ready()
+    family = [p for p in processes_of(serve.data_dir) if p.pid != serve.proc.pid]
+    assert len(family) >= 4  # thespian admin (+ logger), director, two nodes
+    serve.proc.send_signal(signal.SIGKILL)
+    serve.proc.wait(5)
+    deadline = time.monotonic() + 10
+    alive = family
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = [p for p in family if _alive(p)]
+    assert not alive, [p.pid for p in alive]
+
+
+def _alive(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def test_repeated_crashes_escalate_and_serve_exits_non_zero(
         tmp_path: Path, cluster_env: dict[str, str], serves: list[Serve]) -> None:
     env = {**cluster_env, "SIGEC_CLUSTER__MAX_RESTARTS": "1", "SIGEC_CLUSTER__WITHIN_S": "60"}
