@@ -48,6 +48,8 @@ from sigec_actors.cluster.policy import RestartIntensity
 from sigec_actors.cluster.tree import ClusterTree
 from sigec_actors.config import Settings
 
+NODE_START_TIMEOUT = timedelta(seconds=10)
+"""A node not ready by then is restarted (normal starts take 1-2 s)."""
 LIFELINE_INTERVAL = timedelta(seconds=1)
 """How often the director checks that `sigec serve` is still alive."""
 
@@ -144,6 +146,7 @@ class CsmsDirector(Actor):  # type: ignore[misc]  # thespian is untyped
         slot.started_at = time.monotonic()
         slot.address = self.createActor(NodeHost, targetActorRequirements={CAP_HOST: slot.host})
         self.send(slot.address, StartNode(NodeSpec(slot.name, slot.host, self._settings)))
+        self.wakeupAfter(NODE_START_TIMEOUT, payload=("node-start", slot.name, slot.started_at))
 
     def _node_started(self, message: NodeStarted) -> None:
         slot = self._slot_named(message.info.name)
@@ -270,6 +273,17 @@ class CsmsDirector(Actor):  # type: ignore[misc]  # thespian is untyped
                 log.warning("nodes_did_not_stop", nodes=sorted(barrier.waiting))
             self.send(barrier.requester, ClusterStopped(barrier.ref, barrier.pids))
 
+    def _check_node_started(self, name: str, started_at: float) -> None:
+        """A node that has not reported ready in time is stuck: let it crash, so it restarts
+        like any crashed node (within the restart intensity)."""
+        slot = self._slot_named(name)
+        if (slot is None or slot.info is not None or slot.started_at != started_at
+                or slot.address is None or slot.stopping or self._stopping):
+            return
+        log.warning("node_start_timed_out", node=name,
+                    timeout_s=NODE_START_TIMEOUT.total_seconds())
+        self.send(slot.address, ActorExitRequest())
+
     def _check_lifeline(self) -> None:
         """`serve` was killed without stopping us: end this host's thespian process group.
 
@@ -298,6 +312,8 @@ class CsmsDirector(Actor):  # type: ignore[misc]  # thespian is untyped
                 self.send(self._launcher, ClusterStartFailed(f"not started in time: {pending}"))
             case ("lifeline",):
                 self._check_lifeline()
+            case ("node-start", str(name), float(started_at)):
+                self._check_node_started(name, started_at)
             case ("tree", int(ref)):
                 self._finish_tree(ref)
             case ("stop", int(ref)) if self._stop is not None and self._stop.ref == ref:
