@@ -15,6 +15,7 @@ from api.routes.id_tokens import EXTRAS_KEY as TRANSACTIONS_KEY
 from api.routes.id_tokens import TransactionPorts
 from api.routes.reservations import EXTRAS_KEY as RESERVATIONS_KEY
 from api.routes.reservations import ReservationPorts
+from sigec_actors.adapters.pg import DB_FAILURES
 from sigec_actors.adapters.pg_audit import PgAuditLog
 from sigec_actors.adapters.pg_ledger import PgLedgerRepository
 from sigec_actors.adapters.pg_reservations import PgReservationRepository
@@ -24,7 +25,7 @@ from sigec_actors.adapters.pg_users import PgIdTokenRepository
 from sigec_actors.config import BillingConfig
 from sigec_actors.ports import DbPool
 from sigec_actors.transactions.authorize import AuthCache, Authorizer
-from sigec_actors.transactions.background import DB_FAILURES, Background
+from sigec_actors.transactions.background import Background
 from sigec_actors.transactions.billing import BillingService
 from sigec_actors.transactions.costs import CostNotifier
 from sigec_actors.transactions.pg_queries import PgTransactionQueries

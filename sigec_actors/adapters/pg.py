@@ -18,6 +18,9 @@ UniqueViolation: type[Exception] = asyncpg.UniqueViolationError
 ForeignKeyViolation: type[Exception] = asyncpg.ForeignKeyViolationError
 CheckViolation: type[Exception] = asyncpg.CheckViolationError
 IntegrityViolation: type[Exception] = asyncpg.IntegrityConstraintViolationError
+DB_FAILURES: tuple[type[BaseException], ...] = (
+    OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+"""What a database outage looks like to a caller: refused, reset, timed out, terminated."""
 PostgresError: type[Exception] = asyncpg.PostgresError
 
 _json_encoder = msgspec.json.Encoder()

@@ -9,6 +9,7 @@ from typing import Any, TypeVar, assert_never
 import msgspec
 from msgspec.structs import replace
 
+from sigec_actors.adapters.pg import DB_FAILURES
 from sigec_actors.charge_point.deadline import deadline
 from sigec_actors.charge_point.effects import (
     CancelTimer,
@@ -49,6 +50,7 @@ from sigec_actors.charge_point.model import ChargePointState, rebuild
 from sigec_actors.charge_point.ports import ChargePointDeps
 from sigec_actors.charge_point.state import ChargePointView, decide, view_of
 from sigec_actors.charge_point.store import BootWrite, OnlineWrite, StationWrite, StatusWrite
+from sigec_actors.errors import SigecError
 from sigec_actors.ocpp.errors import ErrorCode
 from sigec_actors.ocpp.generated.v201 import AuthorizeResponse, ReservationStatusUpdateResponse
 from sigec_actors.ocpp.link import LinkClosed
@@ -60,6 +62,12 @@ FRESH_LOAD_S = 2.0
 """A registration read this recently is not read again for a BootNotification."""
 ChannelLookup = Callable[[str], Channel | None]
 """The station's current link, kept by StationSessions so it outlives actor restarts."""
+
+
+STORAGE_FAILURES: tuple[type[BaseException], ...] = (*DB_FAILURES, SigecError)
+"""Expected failures of storage and of the services behind it (outage, timeout, typed
+errors): answered with CALLERROR InternalError. Anything else is a bug: the actor crashes,
+its supervisor restarts it and the station's CALL is answered InternalError on the way."""
 
 
 class ChargePoint(Actor[ChargePointMsg]):
@@ -242,7 +250,7 @@ class ChargePoint(Actor[ChargePointMsg]):
                     await self._deps.audit.record(write.entry)
             else:
                 await self._stored(self._deps.store.write(op))
-        except Exception as exc:  # storage boundary: any failure becomes InternalError
+        except STORAGE_FAILURES as exc:  # storage boundary: an outage becomes InternalError
             self._logger.error("charge_point.persist_failed", write=type(write).__name__,
                             error=repr(exc))
             if effect.required:
@@ -291,7 +299,7 @@ class ChargePoint(Actor[ChargePointMsg]):
                     info = await self._deps.authorizer.authorize(self._station_id,
                                                                  effect.request.id_token)
                     payload = AuthorizeResponse(id_token_info=info)
-        except Exception as exc:  # not stored / not decided: the station retries later
+        except STORAGE_FAILURES as exc:  # not stored / not decided: the station retries later
             self._logger.error("charge_point.handler_failed", action=type(effect).__name__,
                             error=repr(exc))
             await self._fail_call(effect.channel, effect.message_id,
@@ -340,7 +348,7 @@ class ChargePoint(Actor[ChargePointMsg]):
         deps = self._deps
         try:
             snapshot = await self._stored(deps.store.snapshot(self._station_id))
-        except Exception as exc:  # storage down: answer InternalError until a reload works
+        except STORAGE_FAILURES as exc:  # storage down: InternalError until a reload works
             self._logger.error("charge_point.load_failed", error=repr(exc))
             self.ctx.after(deps.reload_after_s, ReloadState())
             return
@@ -366,7 +374,7 @@ class ChargePoint(Actor[ChargePointMsg]):
             return True
         try:
             snapshot = await self._stored(self._deps.store.snapshot(self._station_id))
-        except Exception as exc:  # storage down: the station boots again after its retry
+        except STORAGE_FAILURES as exc:  # storage down: the station boots again after its retry
             self._logger.error("charge_point.refresh_failed", error=repr(exc))
             await self._fail_call(msg.channel, msg.call.message_id, "storage unavailable")
             return False

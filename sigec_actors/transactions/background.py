@@ -6,17 +6,12 @@ import asyncio
 from collections.abc import Coroutine
 from typing import Any
 
-import asyncpg
 import structlog
 
 from sigec_actors.charge_point.errors import CommandError
 from sigec_actors.runtime import ActorDead, MailboxFull
 
 log = structlog.get_logger("transactions")
-
-DB_FAILURES: tuple[type[BaseException], ...] = (
-    OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
-"""What a database outage looks like from here: refused, reset, timed out, terminated."""
 
 COMMAND_FAILURES: tuple[type[BaseException], ...] = (CommandError, ActorDead, MailboxFull)
 """How a CSMS -> station command fails without a bug: offline, timeout, busy, CALLERROR."""

@@ -9,6 +9,7 @@ from uuid import UUID
 
 import structlog
 
+from sigec_actors.adapters.pg import DB_FAILURES
 from sigec_actors.ocpp.generated.v201 import (
     CancelReservationRequest,
     CancelReservationResponse,
@@ -21,7 +22,7 @@ from sigec_actors.ocpp.generated.v201 import (
     ReserveNowRequest,
     ReserveNowResponse,
 )
-from sigec_actors.transactions.background import COMMAND_FAILURES, DB_FAILURES
+from sigec_actors.transactions.background import COMMAND_FAILURES
 from sigec_actors.transactions.errors import UnknownReservation
 from sigec_actors.transactions.ports import Commander, ReservationRepository
 from sigec_actors.transactions.reservation_model import (

@@ -9,6 +9,7 @@ from uuid import UUID
 
 import msgspec
 
+from sigec_actors.adapters.pg import DB_FAILURES
 from sigec_actors.domain.records import IdTokenType
 from sigec_actors.domain.transactions import (
     Transaction,
@@ -24,7 +25,6 @@ from sigec_actors.ocpp.generated.v201 import (
 )
 from sigec_actors.ports import TransactionEventStore
 from sigec_actors.transactions.authorize import AuthDecision, Authorizer
-from sigec_actors.transactions.background import DB_FAILURES
 from sigec_actors.transactions.billing import BillingService, Settlement
 from sigec_actors.transactions.costs import cost_updated
 from sigec_actors.transactions.decide import DecideContext, decide

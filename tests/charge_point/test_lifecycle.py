@@ -87,6 +87,30 @@ async def test_crash_restarts_one_station_only() -> None:
         assert h.system.context(PATH + "CP-B").restarts == 0
 
 
+class BuggyAuthorizer:
+    """An authorizer with a bug (not a storage failure)."""
+
+    async def authorize(self, station_id: str, id_token: m.IdToken) -> m.IdTokenInfo:
+        raise KeyError("a bug, not an outage")
+
+
+async def test_a_bug_crashes_the_actor_and_the_call_still_gets_internal_error() -> None:
+    """Only storage failures are caught in the actor; a bug crashes it (let it crash), the
+    supervisor restarts it, and the station's CALL is answered InternalError on the way."""
+    async with ChargePointHarness(authorizer=BuggyAuthorizer()) as h:
+        link, sink = await booted(h, "CP-BUG")
+        ctx = h.system.context(PATH + "CP-BUG")
+        before = ctx.incarnation
+        token = {"idToken": {"idToken": "T", "type": "ISO14443"}}
+        await sink.on_frame(msgspec.json.encode([2, "b1", "Authorize", token]))
+        await h.settle()
+        assert ctx.incarnation == before + 1
+        assert ctx.last_error is not None and "KeyError" in ctx.last_error
+        [lost] = link.replies("b1")
+        assert lost[2] == "InternalError"
+        assert (await h.call(sink, link, "Heartbeat", {}))[0] == 3
+
+
 async def test_crash_fails_pending_commands_with_actor_dead(harness: ChargePointHarness) -> None:
     link, sink = await booted(harness, "CP-1")
     assert harness.sessions is not None
