@@ -9,8 +9,6 @@ from typing import Any
 import msgspec
 import pytest
 
-from sigec_actors.adapters.migrate import apply_migrations
-from sigec_actors.adapters.pg import connect, create_pool
 from sigec_actors.adapters.pg_audit import PgAuditLog
 from sigec_actors.adapters.pg_stations import PgStationRepository
 from sigec_actors.adapters.pg_transactions import PgTransactionEventStore
@@ -28,25 +26,10 @@ from tests.charge_point.conftest import BOOT, status, tx_event
 pytestmark = pytest.mark.pg
 
 
-async def _migrate(dsn: str) -> None:
-    conn = await connect(dsn)
-    try:
-        await apply_migrations(conn)
-    finally:
-        await conn.close()  # type: ignore[attr-defined]
-
-
-@pytest.fixture(scope="module")
-def migrated(pg_dsn: str) -> str:
-    asyncio.run(_migrate(pg_dsn))
-    return pg_dsn
-
-
 @pytest.fixture
-async def pool(migrated: str) -> AsyncIterator[DbPool]:
-    pool = await create_pool(migrated, min_size=1, max_size=5)
-    yield pool
-    await pool.close()
+def pool(pg_pool: DbPool) -> DbPool:
+    """The root conftest's pool on a migrated database of this module."""
+    return pg_pool
 
 
 @pytest.fixture

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sigec_actors.adapters.migrate import apply_migrations
-from sigec_actors.adapters.pg import IntegrityViolation, connect, create_pool
+from sigec_actors.adapters.pg import IntegrityViolation
 from sigec_actors.adapters.pg_stations import PgStationRepository
 from sigec_actors.charge_point.store import BootWrite, OnlineWrite, StationStore, StatusWrite
 from sigec_actors.domain.errors import UnknownStation
@@ -20,25 +18,10 @@ pytestmark = pytest.mark.pg
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 
-async def _migrate(dsn: str) -> None:
-    conn = await connect(dsn)
-    try:
-        await apply_migrations(conn)
-    finally:
-        await conn.close()  # type: ignore[attr-defined]
-
-
-@pytest.fixture(scope="module")
-def migrated(pg_dsn: str) -> str:
-    asyncio.run(_migrate(pg_dsn))
-    return pg_dsn
-
-
 @pytest.fixture
-async def pool(migrated: str) -> AsyncIterator[DbPool]:
-    pool = await create_pool(migrated, min_size=1, max_size=3)
-    yield pool
-    await pool.close()
+def pool(pg_pool: DbPool) -> DbPool:
+    """The root conftest's pool on a migrated database of this module."""
+    return pg_pool
 
 
 async def _outbox(pool: DbPool, prefix: str) -> list[tuple[str, str]]:

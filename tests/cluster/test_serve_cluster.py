@@ -13,6 +13,7 @@ import pytest
 
 from sigec_actors.cluster.client import fetch_tree
 from sigec_actors.cluster.tree import ClusterTree, find
+from tests.helpers.server import alive
 
 from .conftest import Serve, processes_of, start_serve
 
@@ -132,18 +133,11 @@ def test_sigkill_of_serve_takes_the_daemonized_cluster_down(
     serve.proc.send_signal(signal.SIGKILL)
     serve.proc.wait(5)
     deadline = time.monotonic() + 10
-    alive = family
-    while alive and time.monotonic() < deadline:
+    left = family
+    while left and time.monotonic() < deadline:
         time.sleep(0.2)
-        alive = [p for p in family if _alive(p)]
-    assert not alive, [p.pid for p in alive]
-
-
-def _alive(proc: psutil.Process) -> bool:
-    try:
-        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
+        left = [p for p in family if alive(p)]
+    assert not left, [p.pid for p in left]
 
 
 def test_repeated_crashes_escalate_and_serve_exits_non_zero(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import pytest
@@ -20,12 +19,7 @@ from sigec_actors.console.client import (
     server_url,
 )
 from tests.console.fake_server import EMAIL, FakeApi
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.helpers.server import free_port
 
 
 def test_server_url_prefers_the_flag(tmp_path: Path) -> None:
@@ -109,7 +103,7 @@ async def test_wrong_password_is_auth_failed(fake: FakeApi) -> None:
 
 
 async def test_unreachable_server(creds: Credentials) -> None:
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     async with ConsoleClient(url, creds, timeout_s=2) as client:
         with pytest.raises(Unreachable) as info:
             await client.snapshot()

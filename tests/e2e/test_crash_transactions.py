@@ -7,7 +7,6 @@ import asyncio
 import json
 import random
 import signal
-import socket
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,19 +16,13 @@ import aiohttp
 import asyncpg
 import websockets
 
-from tests.helpers.server import Api, ServerProcess, server_env
+from tests.helpers.server import Api, ServerProcess, free_port, server_env
 
 STATIONS = 4
 SESSIONS = 3
 UPDATES = 3
 KILLS = 3
 SEED = 20261129
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class RetryingStation:
@@ -128,7 +121,7 @@ async def test_sigkill_loses_nothing_acknowledged_and_bills_once(
         tmp_path: Path, fresh_pg_dsn: str, nats_url: str) -> None:
     data = tmp_path / "data"
     env = server_env(data, DATABASE_URL=fresh_pg_dsn, NATS_URL=nats_url,
-                     SIGEC_HTTP_PORT=str(_free_port()), SIGEC_OCPP_PORT=str(_free_port()),
+                     SIGEC_HTTP_PORT=str(free_port()), SIGEC_OCPP_PORT=str(free_port()),
                      SIGEC_BILLING__SETTLE_INTERVAL_S="1")
     server = ServerProcess(data, env, tmp_path / "server.log")
     await asyncio.to_thread(server.start)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import socket
 import ssl
 import uuid
 from pathlib import Path
@@ -16,19 +15,13 @@ import pytest
 import websockets
 
 from tests.helpers.pki import make_pki
-from tests.helpers.server import Api, ServerProcess, server_env
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.helpers.server import Api, ServerProcess, free_port, server_env
 
 
 async def test_profile_2_station_over_wss_only(tmp_path: Path, fresh_pg_dsn: str,
                                                 nats_url: str) -> None:
     pki = make_pki(tmp_path)
-    tls_port = _free_port()
+    tls_port = free_port()
     data = tmp_path / "data"
     server = ServerProcess(data, server_env(
         data, DATABASE_URL=fresh_pg_dsn, NATS_URL=nats_url,

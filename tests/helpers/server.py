@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -12,10 +13,26 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import psutil
 
 SIGEC = str(Path(sys.executable).parent / "sigec")
 ADMIN_EMAIL = "admin@sigec.local"
 ADMIN_PASSWORD = "e2e-admin-password-1"
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 (for fixed ports a restarted server must keep)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def alive(proc: psutil.Process) -> bool:
+    """Still the same process (not a reused pid) and not a zombie."""
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def server_env(data_dir: Path, **extra: str) -> dict[str, str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,8 @@ from pathlib import Path
 
 import psutil
 import pytest
+
+from tests.helpers.server import alive, free_port
 
 SIGEC = str(Path(sys.executable).parent / "sigec")
 
@@ -84,17 +85,11 @@ def test_serve_is_ready_then_exits_cleanly_on_sigterm(serve_proc: tuple[subproce
     assert password not in err
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_default_serve_embedded_cluster_persists_and_leaves_no_process(tmp_path: Path) -> None:
     """What `make run` does: embedded PostgreSQL and NATS, one node process per core."""
     data_dir = tmp_path / "data"
     env = _env(data_dir, SIGEC_ADMIN_PASSWORD="first-admin-pw-123",
-               SIGEC_CLUSTER__ADMIN_PORT=str(_free_port()))
+               SIGEC_CLUSTER__ADMIN_PORT=str(free_port()))
     del env["SIGEC_WORKERS"]  # the default: "auto"
     for attempt in range(2):
         proc = subprocess.Popen([SIGEC, "serve"], env=env, stdout=subprocess.PIPE,
@@ -114,16 +109,8 @@ def test_default_serve_embedded_cluster_persists_and_leaves_no_process(tmp_path:
         assert ("admin@sigec.local" in out) == (attempt == 0)
         assert "first-admin-pw-123" not in out + err
         assert not Path(f"/proc/{nats_pid}").exists()
-        assert not any(_alive(node) for node in nodes)
+        assert not any(alive(node) for node in nodes)
     assert not _postgres_running(data_dir / "pg")
-
-
-def _alive(proc: psutil.Process) -> bool:
-    """Still our process (not a reused pid) and not a zombie."""
-    try:
-        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
 
 
 def _postgres_running(pgdata: Path) -> bool:
