@@ -7,7 +7,7 @@ from typing import Protocol
 
 import msgspec
 
-from sigec_actors.runtime.snapshot import ActorSnapshot
+from sigec_actors.runtime.snapshot import ActorDetail, ActorSnapshot
 
 
 class StationCommander(Protocol):
@@ -61,6 +61,10 @@ class ActorsView(Protocol):
 
     async def tree(self) -> msgspec.Struct:
         """The tree an operator sees: the whole cluster's when there is one."""
+        ...
+
+    async def detail(self, path: str) -> ActorDetail:
+        """The actor at `path` with its recent messages; raises ActorNotFound."""
         ...
 
     async def restart(self, path: str, *, by: str | None = None) -> None:

@@ -11,7 +11,8 @@ from api.commands import CommandError, CommandOffline
 from api.ports import LiveStatus
 from sigec_actors.ocpp.generated import v201
 from sigec_actors.runtime.errors import ActorNotFound
-from sigec_actors.runtime.snapshot import ActorSnapshot
+from sigec_actors.runtime.recent import RecentMessage
+from sigec_actors.runtime.snapshot import ActorDetail, ActorSnapshot
 
 Answer = Callable[[msgspec.Struct], msgspec.Struct]
 
@@ -86,12 +87,24 @@ class FakeActors:
 
     root: ActorSnapshot
     actions: list[tuple[str, str, str | None]] = field(default_factory=list)
+    recent: dict[str, list[RecentMessage]] = field(default_factory=dict)
 
     def snapshot(self) -> ActorSnapshot:
         return self.root
 
     async def tree(self) -> ActorSnapshot:
         return self.root
+
+    async def detail(self, path: str) -> ActorDetail:
+        node = _find(self.root, path)
+        if node is None:
+            raise ActorNotFound(path)
+        return ActorDetail(
+            path=node.path, kind=node.kind, state=node.state, mailbox_depth=node.mailbox_depth,
+            processed=node.processed, restarts=node.restarts, uptime_s=node.uptime_s,
+            last_error=node.last_error, child_keys=[c.path.rsplit("/", 1)[-1]
+                                                    for c in node.children],
+            recent=self.recent.get(path, []), node=self.root.path.strip("/"))
 
     async def restart(self, path: str, *, by: str | None = None) -> None:
         self._act("restart", path, by)
@@ -109,6 +122,12 @@ class FakeActors:
         for child in node.children:
             found |= self._paths(child)
         return found
+
+
+def _find(node: ActorSnapshot, path: str) -> ActorSnapshot | None:
+    if node.path == path:
+        return node
+    return next((f for c in node.children if (f := _find(c, path)) is not None), None)
 
 
 def actor_tree() -> ActorSnapshot:

@@ -38,6 +38,7 @@ class ServerConfig(_Section, frozen=True, forbid_unknown_fields=True):
 class LogConfig(_Section, frozen=True, forbid_unknown_fields=True):
     format: Literal["auto", "json", "console"]
     level: Literal["debug", "info", "warning", "error"]
+    actor_recent_messages: Annotated[int, msgspec.Meta(ge=0, le=1000)]
 
 
 class DatabaseConfig(_Section, frozen=True, forbid_unknown_fields=True):

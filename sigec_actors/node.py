@@ -41,7 +41,8 @@ class Node:
         self.first_admin_notice: dict[str, Any] | None = None
         self._runner: web.AppRunner | None = None
         self.app_context = AppContext(settings=settings)
-        self.actors = ActorSystem(name=name)
+        self.actors = ActorSystem(name=name,
+                                  recent_messages=settings.log.actor_recent_messages)
         self.tree: NodeTree | None = None
         self.relay: OutboxRelay | None = None
         self.wiring: NodeWiring | None = None

@@ -13,7 +13,7 @@ from sigec_actors.domain.errors import BusError
 from sigec_actors.ports import BusMessage, EventBus, Subscription
 from sigec_actors.runtime import ActorSystem
 from sigec_actors.runtime.errors import ActorNotFound
-from sigec_actors.runtime.snapshot import ActorSnapshot
+from sigec_actors.runtime.snapshot import ActorDetail, ActorSnapshot
 
 log = structlog.get_logger("node.actors")
 FORWARD_TIMEOUT_S = 5.0
@@ -23,7 +23,7 @@ TreeSource = Callable[[], Awaitable[msgspec.Struct]]
 
 
 class ActorAction(msgspec.Struct, frozen=True):
-    action: Literal["restart", "stop"]
+    action: Literal["restart", "stop", "detail"]
     path: str
     by: str | None = None
 
@@ -31,6 +31,7 @@ class ActorAction(msgspec.Struct, frozen=True):
 class ActorActionReply(msgspec.Struct, frozen=True):
     ok: bool
     error: str | None = None
+    detail: ActorDetail | None = None  # the answer to "detail"
 
 
 def actors_subject(node: str) -> str:
@@ -64,11 +65,17 @@ class NodeActorsView:
     async def stop(self, path: str, *, by: str | None = None) -> None:
         await self._act(ActorAction("stop", path, by))
 
-    async def _act(self, action: ActorAction) -> None:
+    async def detail(self, path: str) -> ActorDetail:
+        """The actor at `path` (on whichever node runs it) with its recent messages."""
+        detail = await self._act(ActorAction("detail", path))
+        if detail is None:
+            raise ActorNotFound(path)
+        return detail
+
+    async def _act(self, action: ActorAction) -> ActorDetail | None:
         node = action.path.strip("/").split("/", 1)[0]
         if node == self.system.name or self.bus is None:
-            await self._local(action)
-            return
+            return await self._local(action)
         try:
             raw = await self.bus.request(actors_subject(node), msgspec.json.encode(action),
                                          FORWARD_TIMEOUT_S)
@@ -77,10 +84,14 @@ class NodeActorsView:
         reply = msgspec.json.decode(raw, type=ActorActionReply)
         if not reply.ok:
             raise ActorNotFound(action.path)
+        return reply.detail
 
-    async def _local(self, action: ActorAction) -> None:
+    async def _local(self, action: ActorAction) -> ActorDetail | None:
+        if action.action == "detail":
+            return self.system.detail(action.path)
         operation = self.system.restart if action.action == "restart" else self.system.stop
         await operation(action.path, by=action.by)
+        return None
 
     async def serve(self) -> None:
         """Answer other nodes' forwarded actions on this node's actors."""
@@ -99,8 +110,10 @@ class NodeActorsView:
         except msgspec.DecodeError as exc:
             return msgspec.json.encode(ActorActionReply(ok=False, error=str(exc)))
         try:
-            await self._local(action)
+            detail = await self._local(action)
         except ActorNotFound:
             return msgspec.json.encode(ActorActionReply(ok=False, error="not found"))
-        log.info("actor_action_forwarded", action=action.action, path=action.path, by=action.by)
-        return msgspec.json.encode(ActorActionReply(ok=True))
+        if action.action != "detail":
+            log.info("actor_action_forwarded", action=action.action, path=action.path,
+                     by=action.by)
+        return msgspec.json.encode(ActorActionReply(ok=True, detail=detail))

@@ -6,13 +6,13 @@ import structlog
 from aiohttp import web
 
 from api.routing import Call, Resource, json_response
-from api.schemas.admin import ActorActionOut, ActorPathBody
+from api.schemas.admin import ActorActionOut, ActorPathBody, ActorPathQuery
 from api.schemas.auth import UserOut, UserPage
 from api.schemas.base import PageQuery
 from api.security import authenticate
 from api.services import need
 from sigec_actors.domain.records import AuditEntry, Role
-from sigec_actors.runtime.snapshot import ActorSnapshot
+from sigec_actors.runtime.snapshot import ActorDetail, ActorSnapshot
 
 resource = Resource("admin", authenticate)
 routes = resource.table
@@ -34,6 +34,14 @@ async def list_users(call: Call) -> web.Response:
               response=ActorSnapshot, errors=(503,))
 async def actors(call: Call) -> web.Response:
     return json_response(await need(call.ctx.actors, "actor system").tree())
+
+
+@resource.get("/api/v1/admin/actors/detail",
+              "One actor (on any node) with the messages it took last", role=Role.OPERATOR,
+              query=ActorPathQuery, response=ActorDetail, errors=(404, 503))
+async def actor_detail(call: Call) -> web.Response:
+    path = call.query(ActorPathQuery).path
+    return json_response(await need(call.ctx.actors, "actor system").detail(path))
 
 
 @resource.post("/api/v1/admin/actors/restart", "Restart the actor at a path (audited)",

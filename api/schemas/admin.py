@@ -13,6 +13,10 @@ class ActorPathBody(Body, frozen=True, kw_only=True):
     path: Annotated[str, msgspec.Meta(min_length=1, max_length=512, pattern=r"^/")]
 
 
+class ActorPathQuery(Body, frozen=True, kw_only=True):
+    path: Annotated[str, msgspec.Meta(min_length=1, max_length=512, pattern=r"^/")]
+
+
 class ActorActionOut(Out, frozen=True, kw_only=True):
     path: str
     action: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Iterator
 from datetime import datetime
 
+from msgspec.structs import replace
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -55,6 +56,9 @@ class ConsoleApp(App[int]):
         self._selected: str | None = None
         self._collapsed: set[str] = set()
         self._refreshing = False
+        self._fetched: t.ActorNode | None = None  # detail (recent messages) of the selection
+        self._detail_note = "loading..."
+        self._detail_busy = False
         # Kept, not queried: while a modal is up, app.query_one would search the modal.
         self._input: Input | None = None  # an Input with a value needs the running app
         self._tree: Tree[t.ActorNode] = Tree(Text("loading..."), id="tree")
@@ -121,6 +125,7 @@ class ConsoleApp(App[int]):
             self._rebuild(widget, shown)
         self._shown = shape
         self._show_detail()
+        self._fetch_detail()
 
     def _rebuild(self, widget: Tree[t.ActorNode], shown: t.ActorNode | None) -> None:
         widget.clear()
@@ -146,8 +151,11 @@ class ConsoleApp(App[int]):
 
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[t.ActorNode]) -> None:
         if event.node.data is not None:
+            changed = self._selected != event.node.data.path
             self._selected = event.node.data.path
             self._show_detail()
+            if changed:
+                self._fetch_detail()
 
     def on_tree_node_collapsed(self, event: Tree.NodeCollapsed[t.ActorNode]) -> None:
         if event.node.data is not None:
@@ -158,9 +166,38 @@ class ConsoleApp(App[int]):
             self._collapsed.discard(event.node.data.path)
 
     def _show_detail(self) -> None:
+        """The snapshot's fields of the selection, with the recent messages fetched for it."""
         actor = self.selected_actor()
-        text = "\n".join(t.detail_lines(actor)) if actor else "select an actor"
-        self._detail.update(Text(text))
+        if actor is None:
+            self._detail.update(Text("select an actor"))
+            return
+        fetched = self._fetched
+        note = "loading..."
+        if fetched is not None and fetched.path == actor.path:
+            actor = replace(actor, recent=fetched.recent)
+            note = self._detail_note
+        self._detail.update(Text("\n".join(t.detail_lines(actor, recent_note=note))))
+
+    def _fetch_detail(self) -> None:
+        """Ask for the selection's recent messages; one request at a time (scrolling through
+        the tree does not pile requests up: the newest selection is asked for next)."""
+        if self._selected is not None and not self._detail_busy:
+            self._detail_busy = True
+            self.run_worker(self._load_detail(self._selected), group="detail")
+
+    async def _load_detail(self, path: str) -> None:
+        try:
+            fetched = await self.client.detail(path)
+            note = "none"
+        except ConsoleError as exc:
+            fetched, note = t.ActorNode(path=path), f"unavailable ({_why(exc)})"
+        finally:
+            self._detail_busy = False
+        if path == self._selected:
+            self._fetched, self._detail_note = fetched, note
+            self._show_detail()
+        else:
+            self._fetch_detail()
 
     @property
     def latest(self) -> t.ActorNode | None:

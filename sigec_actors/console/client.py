@@ -8,11 +8,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import msgspec
 
-from sigec_actors.console.tree import ActorNode, StationCommand, decode_snapshot, describe_problem
+from sigec_actors.console.tree import (
+    ActorNode,
+    StationCommand,
+    decode_detail,
+    decode_snapshot,
+    describe_problem,
+)
 from sigec_actors.errors import SigecError
 
 EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
@@ -141,6 +148,14 @@ class ConsoleClient:
             return decode_snapshot(data)
         except msgspec.DecodeError as exc:
             raise ConsoleError(f"unexpected actor tree from the server: {exc}") from None
+
+    async def detail(self, path: str) -> ActorNode:
+        """One actor with its recent messages (ApiProblem 404 when it is gone)."""
+        data = await self._call("GET", "/api/v1/admin/actors/detail?path=" + quote(path, safe=""))
+        try:
+            return decode_detail(data)
+        except msgspec.DecodeError as exc:
+            raise ConsoleError(f"unexpected actor detail from the server: {exc}") from None
 
     async def restart(self, path: str) -> None:
         """Restart the actor at `path` (ApiProblem 404 when it is gone)."""

@@ -14,11 +14,13 @@ _STATION = re.compile(r"(?:^|/)charge-points/([^/]+)$")
 
 
 class RecentMessage(msgspec.Struct, frozen=True, rename="camel"):
-    """One entry of an actor's optional `recent` list (newest last)."""
+    """One entry of an actor's `recent` list (GET /api/v1/admin/actors/detail, newest last)."""
 
     at: str | float = ""
     direction: str = ""
     summary: str = ""
+    kind: str = ""
+    age_s: float | None = None
 
 
 class ActorNode(msgspec.Struct, frozen=True, rename="camel"):
@@ -36,6 +38,8 @@ class ActorNode(msgspec.Struct, frozen=True, rename="camel"):
     recent: tuple[RecentMessage, ...] | None = None
     pid: int | None = None
     host: str | None = None
+    child_keys: tuple[str, ...] | None = None  # the detail endpoint's instead of `children`
+    node: str | None = None
 
     @property
     def name(self) -> str:
@@ -159,8 +163,14 @@ def render_text(root: ActorNode | None) -> str:
     return "".join(render_line(depth, node) + "\n" for depth, node in walk(root))
 
 
-def detail_lines(node: ActorNode) -> list[str]:
-    """Every snapshot field of one actor, then its recent messages when the server sends them."""
+def decode_detail(data: bytes) -> ActorNode:
+    """Decode GET /api/v1/admin/actors/detail (raises msgspec.DecodeError on a foreign shape)."""
+    return msgspec.json.decode(data, type=ActorNode)
+
+
+def detail_lines(node: ActorNode, *, recent_note: str = "loading...") -> list[str]:
+    """Every snapshot field of one actor, then its recent messages (`node.recent`; while it is
+    None, `recent_note` says why: loading, or the error that kept them away)."""
     lines = [
         f"path        {node.path}",
         f"kind        {node.kind}",
@@ -170,7 +180,7 @@ def detail_lines(node: ActorNode) -> list[str]:
         f"restarts    {node.restarts}",
         f"uptime      {format_uptime(node.uptime_s)} ({node.uptime_s:g} s)",
         f"last error  {node.last_error or '-'}",
-        f"children    {len(node.children)}",
+        f"children    {len(node.children) if node.child_keys is None else len(node.child_keys)}",
     ]
     if node.pid is not None or node.host is not None:
         lines.append(f"process     pid {node.pid or '-'} on {node.host or '-'}")
@@ -179,13 +189,20 @@ def detail_lines(node: ActorNode) -> list[str]:
         lines.append(f"station     {station}  (c: send a command)")
     lines.append("")
     if node.recent is None:
-        lines.append("recent messages: not reported by this server")
+        lines.append(f"recent messages: {recent_note}")
     elif not node.recent:
         lines.append("recent messages: none")
     else:
-        lines.append("recent messages (newest last):")
-        lines.extend(f"  {m.at}  {m.direction:<3}  {m.summary}" for m in node.recent)
+        lines.append("recent messages (oldest first; the last one is being or was handled last):")
+        lines.extend(f"  {_clock(m.at)}  {m.summary}" for m in node.recent)
     return lines
+
+
+def _clock(at: str | float) -> str:
+    """The time of day of an ISO timestamp (HH:MM:SS.mmm), else the value as given."""
+    if isinstance(at, str) and "T" in at:
+        return at.split("T", 1)[1][:12]
+    return str(at)
 
 
 # -- station commands ------------------------------------------------------------------------

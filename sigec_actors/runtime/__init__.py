@@ -13,8 +13,9 @@ from sigec_actors.runtime.errors import (
     MailboxFull,
     RestartIntensityExceeded,
 )
+from sigec_actors.runtime.recent import RecentMessage
 from sigec_actors.runtime.ref import DEFAULT_ASK_TIMEOUT_S, ActorRef
-from sigec_actors.runtime.snapshot import ActorSnapshot
+from sigec_actors.runtime.snapshot import ActorDetail, ActorSnapshot
 from sigec_actors.runtime.spec import (
     DEFAULT_MAILBOX_SIZE,
     ChildSpec,
@@ -32,6 +33,7 @@ __all__ = [
     "Actor",
     "ActorContext",
     "ActorDead",
+    "ActorDetail",
     "ActorError",
     "ActorNotFound",
     "ActorRef",
@@ -46,6 +48,7 @@ __all__ = [
     "ExitKind",
     "ExitReason",
     "MailboxFull",
+    "RecentMessage",
     "Restart",
     "RestartIntensityExceeded",
     "Strategy",

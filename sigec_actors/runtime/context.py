@@ -19,6 +19,7 @@ import structlog
 
 from sigec_actors.runtime.errors import ActorDead, MailboxFull
 from sigec_actors.runtime.messages import ChildExited
+from sigec_actors.runtime.recent import Recent, RecentMessage, recent_of
 from sigec_actors.runtime.ref import ActorRef
 from sigec_actors.runtime.spec import KILLED, NORMAL, SHUTDOWN, ChildSpec, ExitReason, crash
 from sigec_actors.runtime.timers import Timer
@@ -37,7 +38,7 @@ class ActorContext(Generic[M]):
 
     __slots__ = (
         "_actor", "_busy", "_current", "_incarnation", "_last_error", "_log", "_mbox",
-        "_parent", "_processed", "_restarts", "_space", "_started", "_stop", "_sys",
+        "_parent", "_processed", "_recent", "_restarts", "_space", "_started", "_stop", "_sys",
         "_system", "_task", "_timers", "_waiter", "key", "path", "self_ref", "spec",
     )  # fmt: skip
 
@@ -61,6 +62,7 @@ class ActorContext(Generic[M]):
         self._stop: ExitReason | None = None
         self._log: Any = None
         self._last_error: str | None = None
+        self._recent: Recent | None = None  # created with the first message; kept on restart
         self._busy = True
         self._incarnation = self._processed = self._restarts = 0
         self._started = 0.0
@@ -125,6 +127,12 @@ class ActorContext(Generic[M]):
     def last_error(self) -> str | None:
         """`Type: message` of the last crash, if any."""
         return self._last_error
+
+    def recent(self) -> list[RecentMessage]:
+        """The last messages this slot took (oldest first), summarised for an operator."""
+        clock = self._system.clock
+        return recent_of(self._recent or (), monotonic_now=clock.monotonic(),
+                         wall_now=clock.now())
 
     def uptime_s(self) -> float:
         """Seconds since the current incarnation started (0 when stopped)."""
@@ -286,6 +294,11 @@ class ActorContext(Generic[M]):
                 self._busy = True
                 continue
             msg, reply = env
+            recent = self._recent
+            if recent is None and self._system.recent_messages > 0:
+                recent = self._recent = deque(maxlen=self._system.recent_messages)
+            if recent is not None:
+                recent.append((self._system.clock.monotonic(), msg))
             self._current = reply
             result = await actor.receive(msg)
             self._processed += 1

@@ -12,8 +12,9 @@ from sigec_actors.runtime.context import ActorContext
 from sigec_actors.runtime.deadlines import AskDeadlines
 from sigec_actors.runtime.errors import ActorNotFound
 from sigec_actors.runtime.messages import RestartChild, TerminateChild
+from sigec_actors.runtime.recent import DEFAULT_RECENT_MESSAGES
 from sigec_actors.runtime.ref import ActorRef
-from sigec_actors.runtime.snapshot import ActorSnapshot, snapshot_of
+from sigec_actors.runtime.snapshot import ActorDetail, ActorSnapshot, detail_of, snapshot_of
 from sigec_actors.runtime.spec import ChildSpec, ExitReason
 
 
@@ -25,8 +26,10 @@ class ActorSystem:
     A root exit is not restarted: it is recorded in `root_exit` (the node process decides).
     """
 
-    def __init__(self, *, clock: Clock | None = None, name: str = "node") -> None:
+    def __init__(self, *, clock: Clock | None = None, name: str = "node",
+                 recent_messages: int = DEFAULT_RECENT_MESSAGES) -> None:
         self.name = name
+        self.recent_messages = recent_messages  # per actor, for the console; 0 keeps none
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.registry: dict[str, ActorContext[Any]] = {}
         self.root_exit: ExitReason | None = None
@@ -101,6 +104,10 @@ class ActorSystem:
         if self._root is None:
             raise RuntimeError("ActorSystem.start() has not been called")
         return snapshot_of(self._root)
+
+    def detail(self, path: str) -> ActorDetail:
+        """One running actor with its recent messages; raises ActorNotFound."""
+        return detail_of(self.context(path), self.name)
 
     async def shutdown(self) -> None:
         """Stop the root, which stops its children in reverse start order, and wait."""

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sigec_actors.runtime.recent import DEFAULT_RECENT_MESSAGES
 from sigec_actors.runtime.ref import ActorRef
 from sigec_actors.runtime.spec import ChildSpec
 from sigec_actors.runtime.system import ActorSystem
@@ -116,7 +117,8 @@ async def advance(clock: FakeClock, system: ActorSystem, seconds: float) -> int:
 
 @asynccontextmanager
 async def running_system(
-    root: ChildSpec, *, clock: FakeClock | None = None, name: str = "test"
+    root: ChildSpec, *, clock: FakeClock | None = None, name: str = "test",
+    recent_messages: int = DEFAULT_RECENT_MESSAGES,
 ) -> AsyncIterator[tuple[ActorSystem, ActorRef[Any]]]:
     """Start a system on a FakeClock, settle, yield (system, root ref), then shut it down.
 
@@ -124,7 +126,7 @@ async def running_system(
     test never hangs in teardown.
     """
     fake = clock if clock is not None else FakeClock()
-    system = ActorSystem(clock=fake, name=name)
+    system = ActorSystem(clock=fake, name=name, recent_messages=recent_messages)
     root_ref = await system.start(root)
     await settle(system)
     try:

@@ -8,7 +8,7 @@ from structlog.testing import capture_logs
 
 from api.testing import FakeActors
 from sigec_actors.node_actors import NodeActorsView
-from sigec_actors.runtime import Actor, ChildSpec, Supervisor
+from sigec_actors.runtime import Actor, ChildSpec, RecentMessage, Supervisor
 from sigec_actors.testing import running_system, settle
 from tests.api.harness import Api, start_api
 
@@ -55,6 +55,24 @@ async def test_unknown_actor_path_is_404_and_not_audited(api: Api) -> None:
     assert api.audit.records == []
 
 
+async def test_actor_detail_has_recent_messages_and_validates_the_path(api: Api) -> None:
+    actors = api.ctx.actors
+    assert isinstance(actors, FakeActors)
+    actors.recent["/node/cps/CP-1"] = [RecentMessage("2026-11-29T10:00:00.000+00:00", 1.0, "in",
+                                                     "StationCall", "StationCall Heartbeat")]
+    detail = await api.json("GET", "/api/v1/admin/actors/detail?path=/node/cps/CP-1", "operator")
+    assert detail["recent"] == [{"at": "2026-11-29T10:00:00.000+00:00", "ageS": 1.0,
+                                 "direction": "in", "kind": "StationCall",
+                                 "summary": "StationCall Heartbeat"}]
+    assert detail["mailboxDepth"] == 2 and detail["childKeys"] == []
+    cps = await api.json("GET", "/api/v1/admin/actors/detail?path=/node/cps", "admin")
+    assert cps["childKeys"] == ["CP-1"] and cps["recent"] == []
+    await api.json("GET", "/api/v1/admin/actors/detail?path=/node/none", "admin", status=404)
+    await api.json("GET", "/api/v1/admin/actors/detail?path=node", "admin", status=422)
+    await api.json("GET", "/api/v1/admin/actors/detail", "admin", status=422)
+    await api.json("GET", "/api/v1/admin/actors/detail?path=/node", "user", status=403)
+
+
 async def test_users_may_not_touch_actors_but_operators_may_see_them(api: Api) -> None:
     await api.json("POST", "/api/v1/admin/actors/restart", "user",
                    json={"path": "/node/cps/CP-1"}, status=403)
@@ -81,6 +99,11 @@ async def test_the_real_actor_system_fits_the_view() -> None:
             assert system.snapshot().children[0].restarts == 1
             await api.json("POST", "/api/v1/admin/actors/stop", "admin",
                            json={"path": "/node/w/x"}, status=404)
+            await system.lookup("/node/w").ask("hello")
+            detail = await api.json("GET", "/api/v1/admin/actors/detail?path=/node/w", "operator")
+            assert (detail["path"], detail["kind"], detail["childKeys"]) == ("/node/w", "Worker", [])
+            assert [m["summary"] for m in detail["recent"]] == ['str "hello"']
+            await api.json("GET", "/api/v1/admin/actors/detail?path=/node/zz", "admin", status=404)
             metrics = await (await api.call("GET", "/metrics")).text()
             assert 'sigec_actor_mailbox_depth{kind="Worker"} 0.0' in metrics
         finally:

@@ -74,6 +74,12 @@ async def tree_and_restart_across_nodes(api: Api, sims: dict[str, SimulatedStati
         assert {c["path"] for c in tree["children"]} == {"/director/node-1", "/director/node-2"}
         text = msgspec.json.encode(tree).decode()
         assert all(sid in text for sid in sims)
+    for sid, node in where.items():  # a station actor's detail, whichever node answers
+        for _ in range(2):
+            status, detail = await api.call(
+                "GET", f"/api/v1/admin/actors/detail?path=/{node}/charge-points/{sid}")
+            assert status == 200 and detail["node"] == node, detail
+            assert any('"action":"BootNotification"' in m["summary"] for m in detail["recent"])
     for sid, node in where.items():
         for _ in range(2):
             status, body = await api.call("POST", "/api/v1/admin/actors/restart",

@@ -25,7 +25,7 @@ async def _screenshot(url: str) -> str:
             while app.latest is None:
                 await pilot.pause(0.05)
             await pilot.press(*["down"] * 4, "c", "enter", "y")  # CP-001: Reset (Immediate)
-            while "Reset" not in app.message_text:
+            while "Reset" not in app.message_text or "recent messages (" not in app.detail_text:
                 await pilot.pause(0.05)
             return app.export_screenshot(title="sigec console")
 

@@ -35,18 +35,18 @@ def _node_tree(node: str, stations: list[dict[str, Any]], v2g: list[dict[str, An
     ])
 
 
-RECENT = [
-    {"at": "2025-05-12T14:03:07Z", "direction": "in", "summary": "Heartbeat"},
-    {"at": "2025-05-12T14:03:21Z", "direction": "in",
-     "summary": "TransactionEvent Updated seqNo 41 (7.4 kW)"},
-    {"at": "2025-05-12T14:03:22Z", "direction": "out", "summary": "TransactionEventResponse"},
+RECENT = [  # the shape GET /api/v1/admin/actors/detail gives (sigec_actors.runtime.recent)
+    {"at": "2025-05-12T14:03:07.120+00:00", "ageS": 15.2, "direction": "in",
+     "kind": "StationCall", "summary": "StationCall Heartbeat"},
+    {"at": "2025-05-12T14:03:21.480+00:00", "ageS": 0.8, "direction": "in",
+     "kind": "StationCall", "summary": "StationCall TransactionEvent Updated seqNo 41 (7.4 kW)"},
 ]
 
 
 def cluster_snapshot() -> dict[str, Any]:
     """Director -> two NodeHosts -> each node's supervision tree, as in `serve --workers 2`."""
     node1 = _node_tree("node-1", [
-        _station("node-1", "CP-001", processed=1842, mailboxDepth=1, recent=RECENT),
+        _station("node-1", "CP-001", processed=1842, mailboxDepth=1),
         _station("node-1", "BR-SP-0042", processed=96, restarts=1,
                  lastError="KeyError: 'evseId'", uptimeS=312.0),
     ], [_actor("/node-1/v2g/V2G-7f3a", "V2GSession", "discharging, 6.2 kW", processed=57)])
@@ -74,6 +74,9 @@ class FakeApi:
     """State and records of the fake; tests change `snapshot`, `answers`, `fail_with`."""
 
     snapshot: dict[str, Any] = field(default_factory=cluster_snapshot)
+    recent: dict[str, list[dict[str, Any]]] = field(
+        default_factory=lambda: {"/node-1/charge-points/CP-001": RECENT})
+    gone: set[str] = field(default_factory=set)  # stopped since the snapshot: detail is 404
     answers: dict[str, Any] = field(default_factory=dict)
     fail_with: tuple[int, str, str] | None = None
     calls: list[tuple[str, str, Any]] = field(default_factory=list)
@@ -140,6 +143,25 @@ class FakeApi:
             return _problem(*self.fail_with)
         return web.json_response(copy.deepcopy(self.snapshot))
 
+    def _node(self, path: str, node: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        node = node or self.snapshot
+        if node["path"] == path:
+            return node
+        return next((f for c in node.get("children", []) if (f := self._node(path, c))), None)
+
+    async def detail(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return _problem(401, "Unauthorized", "token expired")
+        path = request.query.get("path", "")
+        self.calls.append(("detail", path, None))
+        node = None if path in self.gone else self._node(path)
+        if node is None:
+            return _problem(404, "Not Found", f"no actor at {path}")
+        out = {k: v for k, v in node.items() if k != "children"}
+        out["childKeys"] = [c["path"].rsplit("/", 1)[-1] for c in node.get("children", [])]
+        out["recent"] = self.recent.get(path, [])
+        return web.json_response(out)
+
     async def operate(self, request: web.Request) -> web.Response:
         if not self._authorized(request):
             return _problem(401, "Unauthorized", "token expired")
@@ -165,6 +187,7 @@ class FakeApi:
         app.router.add_post("/api/v1/auth/refresh", self.refresh)
         app.router.add_post("/api/v1/auth/logout", self.logout)
         app.router.add_get("/api/v1/admin/actors", self.actors)
+        app.router.add_get("/api/v1/admin/actors/detail", self.detail)
         app.router.add_post("/api/v1/admin/actors/{action:restart|stop}", self.operate)
         app.router.add_post("/api/v1/devices/{id}/{tail:.+}", self.command)
         return app

@@ -63,8 +63,19 @@ async def test_tree_shows_director_nodes_supervisors_and_actors(fake: FakeApi) -
         assert len(paths) == 16 and CP2 in paths and "/node-1/v2g/V2G-7f3a" in paths
         assert app.status_text.startswith("16 actors")
         await select(app, pilot, "/node-1/charge-points/CP-001")
-        detail = app.detail_text
-        assert "processed   1842" in detail and "TransactionEvent Updated seqNo 41" in detail
+        assert "processed   1842" in app.detail_text
+        await until(pilot, lambda: "TransactionEvent Updated seqNo 41" in app.detail_text)
+        assert "14:03:21.480  StationCall TransactionEvent" in app.detail_text
+        assert ("detail", "/node-1/charge-points/CP-001", None) in fake.calls
+
+
+async def test_detail_says_when_recent_messages_are_none_or_unavailable(fake: FakeApi) -> None:
+    async with console(fake) as (app, pilot):
+        fake.gone.add("/node-2/charge-points/RJ-0007")
+        await select(app, pilot, CP2)
+        await until(pilot, lambda: "recent messages: none" in app.detail_text)
+        await select(app, pilot, "/node-2/charge-points/RJ-0007")
+        await until(pilot, lambda: "recent messages: unavailable (gone (404" in app.detail_text)
 
 
 async def test_filter_narrows_to_one_station(fake: FakeApi) -> None:

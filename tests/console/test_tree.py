@@ -7,7 +7,7 @@ import pytest
 
 from sigec_actors.console import tree as t
 from sigec_actors.runtime.snapshot import ActorSnapshot
-from tests.console.fake_server import cluster_snapshot
+from tests.console.fake_server import RECENT, cluster_snapshot
 
 
 @pytest.fixture
@@ -26,12 +26,15 @@ def test_decodes_the_runtime_snapshot_shape() -> None:
     assert got.last_error == "RuntimeError: boom" and got.recent is None
 
 
-def test_unknown_keys_are_ignored_and_recent_is_decoded(root: t.ActorNode) -> None:
+def test_unknown_keys_are_ignored_and_a_detail_decodes(root: t.ActorNode) -> None:
     director = root
     assert director.pid == 4201 and director.host == "csms-a"
-    cp = t.find(root, "/node-1/charge-points/CP-001")
-    assert cp is not None and cp.recent is not None
-    assert [m.direction for m in cp.recent] == ["in", "in", "out"]
+    detail = t.decode_detail(msgspec.json.encode(
+        {"path": "/node-1/charge-points/CP-001", "kind": "ChargePoint", "childKeys": [],
+         "node": "node-1", "recent": RECENT, "futureKey": 1}))
+    assert detail.recent is not None and detail.child_keys == () and detail.node == "node-1"
+    assert [(m.kind, m.age_s) for m in detail.recent] == [("StationCall", 15.2),
+                                                          ("StationCall", 0.8)]
 
 
 def test_a_foreign_document_is_a_decode_error() -> None:
@@ -136,11 +139,13 @@ def test_label_marks_errors_and_uses_the_last_segment(root: t.ActorNode) -> None
 def test_detail_lines_show_recent_messages_or_say_they_are_missing(root: t.ActorNode) -> None:
     cp = t.find(root, "/node-1/charge-points/CP-001")
     assert cp is not None
-    text = "\n".join(t.detail_lines(cp))
+    recent = msgspec.convert(RECENT, tuple[t.RecentMessage, ...])
+    text = "\n".join(t.detail_lines(msgspec.structs.replace(cp, recent=recent)))
     assert "mailbox     1" in text and "station     CP-001" in text
-    assert "TransactionEvent Updated seqNo 41" in text
-    text = "\n".join(t.detail_lines(root))
-    assert "not reported by this server" in text and "pid 4201 on csms-a" in text
+    assert "  14:03:21.480  StationCall TransactionEvent Updated seqNo 41" in text
+    text = "\n".join(t.detail_lines(root, recent_note="unavailable (timeout)"))
+    assert "recent messages: unavailable (timeout)" in text and "pid 4201 on csms-a" in text
+    assert "children    2" in text
     empty = msgspec.structs.replace(root, recent=())
     assert "recent messages: none" in t.detail_lines(empty)
 

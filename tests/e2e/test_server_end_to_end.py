@@ -72,6 +72,14 @@ async def test_station_lifecycle_through_the_real_server(server: ServerProcess, 
             assert status == 200, answer
             assert station.ws.state.name == "OPEN"
 
+            # its recent messages, kept across the restart: the command and the Heartbeat
+            status, detail = await api.call(
+                "GET", f"/api/v1/admin/actors/detail?path={path}")
+            assert status == 200 and detail["restarts"] == 1, detail
+            kinds = [m["kind"] for m in detail["recent"]]
+            assert len(kinds) == 8 and {"SendCommand", "StationCall", "StationResult"} <= set(kinds)
+            assert any('"action":"Heartbeat"' in m["summary"] for m in detail["recent"])
+
             # the node's metrics count this traffic
             async with http.get(f"{server.http}/metrics") as resp:
                 text = await resp.text()
