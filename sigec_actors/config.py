@@ -52,6 +52,12 @@ class UrlConfig(_Section, frozen=True, forbid_unknown_fields=True):
     url: str
 
 
+class NatsConfig(_Section, frozen=True, forbid_unknown_fields=True):
+    url: str
+    outbox_retention_s: PositiveFloat
+    outbox_prune_interval_s: Annotated[float, msgspec.Meta(ge=0)]
+
+
 class AuthConfig(_Section, frozen=True, forbid_unknown_fields=True):
     jwt_secret: str
     admin_email: str
@@ -105,7 +111,7 @@ class Settings(_Section, frozen=True, forbid_unknown_fields=True):
     server: ServerConfig
     log: LogConfig
     database: DatabaseConfig
-    nats: UrlConfig
+    nats: NatsConfig
     redis: UrlConfig
     auth: AuthConfig
     ocpp: OcppConfig

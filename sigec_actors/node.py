@@ -11,7 +11,8 @@ from aiohttp import web
 from api.app import create_app
 from api.context import AppContext
 from sigec_actors.adapters.nats_bus import ensure_streams
-from sigec_actors.adapters.outbox import OutboxRelay
+from sigec_actors.adapters.outbox import OutboxRelay, PgOutbox
+from sigec_actors.adapters.outbox_prune import OutboxPruner
 from sigec_actors.bootstrap import Services
 from sigec_actors.config import Settings
 from sigec_actors.logs import step
@@ -45,6 +46,7 @@ class Node:
                                   recent_messages=settings.log.actor_recent_messages)
         self.tree: NodeTree | None = None
         self.relay: OutboxRelay | None = None
+        self.pruner: OutboxPruner | None = None
         self.wiring: NodeWiring | None = None
 
     async def prepare(self) -> None:
@@ -63,6 +65,11 @@ class Node:
         pool, nc = self.services.require_pool(), self.services.require_nats()
         self.relay = OutboxRelay(pool, nc.jetstream())
         await self.relay.start()
+        nats = self.settings.nats
+        if nats.outbox_prune_interval_s > 0:
+            self.pruner = OutboxPruner(PgOutbox(pool), retention_s=nats.outbox_retention_s,
+                                       interval_s=nats.outbox_prune_interval_s)
+            self.pruner.start()
         self.wiring = NodeWiring(self.settings, self.services, self.tree, self.actors)
         self.wiring.fill(self.app_context)
         await self.wiring.start()
@@ -105,6 +112,9 @@ class Node:
         if self.wiring is not None:
             await self.wiring.aclose()  # flush last-seen times and best-effort events
             self.wiring = None
+        if self.pruner is not None:
+            await self.pruner.stop()
+            self.pruner = None
         if self.relay is not None:
             await self.relay.stop()  # after the actors: their last events are in the outbox
             self.relay = None

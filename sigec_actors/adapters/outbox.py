@@ -50,12 +50,14 @@ class PgOutbox:
             return int(await conn.fetchval(
                 "SELECT count(*) FROM event_outbox WHERE sent_at IS NULL"))
 
-    async def prune_sent(self, older_than_s: float) -> int:
-        """Delete rows sent more than `older_than_s` seconds ago; return how many."""
+    async def prune_sent(self, older_than_s: float, limit: int = 10_000) -> int:
+        """Delete at most `limit` rows sent more than `older_than_s` seconds ago (oldest first;
+        rows another node is deleting are skipped); return how many."""
         async with self._pool.acquire() as conn:
             done = await conn.execute(
-                "DELETE FROM event_outbox WHERE sent_at < now() - make_interval(secs => $1)",
-                older_than_s)
+                "DELETE FROM event_outbox WHERE seq IN (SELECT seq FROM event_outbox"
+                " WHERE sent_at < now() - make_interval(secs => $1)"
+                " ORDER BY sent_at LIMIT $2 FOR UPDATE SKIP LOCKED)", older_than_s, limit)
         return int(done.split()[-1])
 
 
