@@ -14,6 +14,7 @@ from websockets.exceptions import InvalidHeader, NegotiationError
 from websockets.headers import parse_authorization_basic, parse_subprotocol
 from websockets.typing import Subprotocol
 
+from sigec_actors.adapters.pg import DB_FAILURES
 from sigec_actors.batching import Batcher
 from sigec_actors.domain.errors import CacheUnavailable, StationExists
 from sigec_actors.domain.records import NewStation, StationCredentials
@@ -202,6 +203,16 @@ class Handshake:
         return await self._lookup.submit(identity)
 
     async def _credentials(self, identity: str) -> StationCredentials:
+        """The station's credentials; a database outage is 503 (retry), never 500 or 404."""
+        try:
+            return await self._registered(identity)
+        except DB_FAILURES as exc:
+            log.warning("ocpp_handshake_db_unavailable", station_id=identity,
+                        error=f"{type(exc).__name__}: {exc}")
+            raise HandshakeRefused(503, "station registry unavailable", identity=identity,
+                                   retry_after_s=5) from exc
+
+    async def _registered(self, identity: str) -> StationCredentials:
         creds = await self._find(identity)
         if creds is not None:
             return creds

@@ -13,6 +13,7 @@ from sigec_actors.adapters.pg import connect as pg_connect
 from sigec_actors.adapters.pg import create_pool
 from sigec_actors.adapters.pg_stations import PgStationRepository
 from sigec_actors.domain.records import StationCredentials
+from tests.helpers.server import free_port
 from tests.ocpp.gateway.conftest import OCPP, PASSWORD, MakeGateway, basic, raw_status
 
 pytestmark = pytest.mark.pg
@@ -90,3 +91,17 @@ async def test_concurrent_handshakes_share_credential_queries(
     assert sum(repo.bulk) == 40 and repo.single == 0
     assert len(repo.bulk) < 40  # coalesced
     assert (await raw_status(h.port, "/ocpp/PGB-404")).status == 404
+
+
+async def test_a_database_outage_is_503_with_retry_after(make_gateway: MakeGateway) -> None:
+    """Nothing listens where the pool points: the station is told to retry, not 500/404."""
+    pool = await create_pool(f"postgresql://postgres@127.0.0.1:{free_port()}/gone",
+                             min_size=0, max_size=1)
+    try:
+        h = await make_gateway(stations=PgStationRepository(pool))
+        for path in ("/ocpp/PG-1", "/ocpp/PG-2"):
+            answer = await raw_status(h.port, path, authorization=basic("PG-1", PASSWORD))
+            assert answer.status == 503, answer
+            assert answer.headers.get("retry-after") == "5"
+    finally:
+        await pool.close()
