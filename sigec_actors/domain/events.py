@@ -28,6 +28,7 @@ PAYMENT_COMPLETED: Final = "payment.completed"
 PAYMENT_FAILED: Final = "payment.failed"
 WALLET_CREDITED: Final = "wallet.credited"
 WALLET_DEBITED: Final = "wallet.debited"
+ALERT_OPENED: Final = "alert.opened"
 
 STREAMS: Final[dict[str, str]] = {
     "SIGEC_OCPP": "ocpp.>",
@@ -36,6 +37,7 @@ STREAMS: Final[dict[str, str]] = {
     "SIGEC_FIRMWARE": "firmware.>",
     "SIGEC_PAYMENT": "payment.>",
     "SIGEC_WALLET": "wallet.>",
+    "SIGEC_ALERT": "alert.>",
 }
 """JetStream stream name -> subject filter; every outbox subject falls in exactly one."""
 

@@ -39,3 +39,7 @@ from sigec_actors.testing.transactions import InMemoryTariffs as InMemoryTariffs
 from sigec_actors.testing.transactions import (
     InMemoryTransactionQueries as InMemoryTransactionQueries,
 )
+
+# isort: split
+# Operator alerts.
+from sigec_actors.testing.alerts import InMemoryAlerts as InMemoryAlerts

@@ -1,0 +1,1 @@
+"""Operator alerts: records, the Alerts port and the pure rules that open them."""
