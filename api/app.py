@@ -11,6 +11,7 @@ from api.openapi import build_document
 from api.problems import problem_middleware
 from api.routes import (
     admin,
+    alerts,
     auth,
     commands,
     devices,
@@ -29,7 +30,7 @@ from api.services import SERVICES, ApiServices
 RESOURCES: tuple[Resource, ...] = (
     health.resource, metrics.resource, openapi.resource, auth.resource, users.resource,
     devices.resource, commands.resource, stations.resource, admin.resource,
-    id_tokens.resource, transactions.resource, reservations.resource,
+    id_tokens.resource, transactions.resource, reservations.resource, alerts.resource,
 )
 
 

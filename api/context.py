@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from api.ports import ActorsView, LiveStations, StationCommander
+from sigec_actors.alerts.ports import Alerts
 from sigec_actors.config import Settings
 from sigec_actors.ports import (
     AuditLog,
@@ -56,6 +57,7 @@ class AppContext:
     commander: StationCommander | None = None
     live: LiveStations | None = None
     actors: ActorsView | None = None
+    alerts: Alerts | None = None
     metrics: Metrics = field(default_factory=Metrics)
     request_ids: Callable[[], int] = field(default_factory=request_id_counter)
 

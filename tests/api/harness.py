@@ -20,6 +20,7 @@ from sigec_actors.ports import Cache, RefreshTokenRepository, StationRepository,
 from sigec_actors.services import tokens
 from sigec_actors.services.passwords import Passwords
 from sigec_actors.testing import (
+    InMemoryAlerts,
     InMemoryAuditLog,
     InMemoryRefreshTokens,
     InMemoryStations,
@@ -133,7 +134,8 @@ async def start_api(*, users: UserRepository | None = None,
         refresh_tokens=refresh_tokens or InMemoryRefreshTokens(), audit=audit,
         cache=cache or MemoryCache(), passwords=PASSWORDS, jwt_secret=SECRET, clock=clock,
         commander=commander, live=live or FakeLiveStations(),
-        actors=ctx_fields.pop("actors", FakeActors(actor_tree())), **ctx_fields)
+        actors=ctx_fields.pop("actors", FakeActors(actor_tree())),
+        alerts=ctx_fields.pop("alerts", None) or InMemoryAlerts(now=clock), **ctx_fields)
     ctx.extras.setdefault(id_tokens.EXTRAS_KEY, _transaction_ports())
     ctx.extras.setdefault(reservations.EXTRAS_KEY, _reservation_ports())
     client = TestClient(TestServer(create_app(ctx)))
