@@ -46,7 +46,12 @@ def decide(current: Transaction | None, history: Sequence[EventFacts], event: Ev
     The state is a function of the set of events (see fold), so duplicates, reordering and
     delays end in the same state and bill as the clean stream.
     """
-    folded = fold([*history, event])
+    return decide_folded(current, fold([*history, event]), event, ctx)
+
+
+def decide_folded(current: Transaction | None, folded: Folded, event: EventFacts,
+                  ctx: DecideContext) -> TxDecision:
+    """`decide` given the fold of the stored events and `event` (the shell folded already)."""
     state = state_of(folded, ctx, current)
     return TxDecision(
         state=state,

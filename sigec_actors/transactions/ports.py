@@ -9,7 +9,14 @@ from uuid import UUID
 
 import msgspec
 
-from sigec_actors.domain.transactions import Transaction, TxEventType, TxStatus
+from sigec_actors.domain.transactions import (
+    Transaction,
+    TransactionEventIn,
+    TxDecision,
+    TxEventType,
+    TxRecordResult,
+    TxStatus,
+)
 from sigec_actors.transactions.reservation_model import (
     NewReservation,
     Reservation,
@@ -36,6 +43,22 @@ class ContextReads(Protocol):
                       ) -> tuple[list[Tariff], UUID | None]:
         """TariffRepository.candidates(station_id), and the user holding `token`
         (idToken, type) as IdTokenRepository.find sees it (None if unknown or no token)."""
+        ...
+
+
+@runtime_checkable
+class GuardedWrites(Protocol):
+    """A store that commits a decision made outside it, if the transaction did not move."""
+
+    async def write(self, event: TransactionEventIn, expected: Transaction | None,
+                    decision: TxDecision) -> TxRecordResult:
+        """Commit `decision` for the new event `event` only if its transaction row is still
+        `expected` (None: there is none yet); else raise StaleHistory, nothing written."""
+        ...
+
+    async def stored(self, event: TransactionEventIn) -> TxRecordResult:
+        """The first answer to an event stored before (a duplicate), with its transaction;
+        StaleHistory if it is not stored."""
         ...
 
 

@@ -15,6 +15,7 @@ from sigec_actors.domain.transactions import (
     Transaction,
     TransactionEventIn,
     TxDecision,
+    TxEventType,
     TxRecordResult,
     TxStatus,
 )
@@ -27,7 +28,7 @@ from sigec_actors.ports import TransactionEventStore
 from sigec_actors.transactions.authorize import AuthDecision, Authorizer
 from sigec_actors.transactions.billing import BillingService, Settlement
 from sigec_actors.transactions.costs import cost_updated
-from sigec_actors.transactions.decide import DecideContext, decide
+from sigec_actors.transactions.decide import DecideContext, decide_folded
 from sigec_actors.transactions.errors import StaleHistory, TransactionStoreUnavailable
 from sigec_actors.transactions.facts import EventFacts, event_in, facts_of, request_of_payload
 from sigec_actors.transactions.fold import Folded, fold
@@ -35,6 +36,7 @@ from sigec_actors.transactions.history_cache import HistoryCache
 from sigec_actors.transactions.ports import (
     AfterCommit,
     ContextReads,
+    GuardedWrites,
     ReservationRepository,
     Snapshots,
     TariffRepository,
@@ -46,6 +48,7 @@ from sigec_actors.transactions.tariffs import Tariff, pick
 __all__ = ["DB_FAILURES", "TransactionService", "cost_updated"]
 
 _TOKEN_TYPES = frozenset(t.value for t in IdTokenType)
+_MAX_TARIFFS = 10_000
 
 class TransactionService:
     """Handles TransactionEvents for the ChargePoint actor (its TransactionEventHandler port).
@@ -76,6 +79,8 @@ class TransactionService:
         self._cache = HistoryCache()
         self._snapshots = store if isinstance(store, Snapshots) else None
         self._context_reads = store if isinstance(store, ContextReads) else None
+        self._guarded = store if isinstance(store, GuardedWrites) else None
+        self._tariff_ids: dict[UUID, Tariff] = {}  # tariff rows never change once stored
         self.last_settlement: Settlement | None = None
 
     async def handle(self, station_id: str,
@@ -99,8 +104,11 @@ class TransactionService:
         record = event_in(station_id, request)
         facts = facts_of(request)
         key = (station_id, record.station_transaction_id)
-        for _ in range(self._attempts):
-            current, history = await self._look(*key)
+        # A Started no node has cached is most likely new: write it as such, unread (the
+        # guarded write refuses it if the transaction exists, and we read it then).
+        guess = self._guarded is not None and facts.event_type is TxEventType.STARTED
+        for attempt in range(self._attempts):
+            current, history = await self._look(*key, guess_new=guess and attempt == 0)
             try:
                 result = await self._record(record, facts, current, history, now)
             except StaleHistory:
@@ -118,11 +126,17 @@ class TransactionService:
     async def _record(self, record: TransactionEventIn, facts: EventFacts,
                       current: Transaction | None, history: list[EventFacts],
                       now: datetime) -> TxRecordResult:
-        if any(h.seq_no == facts.seq_no for h in history):
+        duplicate = any(h.seq_no == facts.seq_no for h in history)
+        if self._guarded is not None and duplicate:
+            return await self._guarded.stored(record)
+        if duplicate:
             return await self._store.record(record, _never_called)
-        ctx = await self._context(record.station_id, record.station_transaction_id, facts,
-                                  history, now)
-        return await self._store.record(record, _checked(current, history, facts, ctx))
+        ctx, folded = await self._context(record.station_id, record.station_transaction_id,
+                                          facts, current, history, now)
+        if self._guarded is not None:
+            return await self._guarded.write(record, current,
+                                             decide_folded(current, folded, facts, ctx))
+        return await self._store.record(record, _checked(current, folded, facts, ctx))
 
     def _remember(self, key: tuple[str, str], record: TransactionEventIn,
                   result: TxRecordResult, history: list[EventFacts]) -> None:
@@ -133,13 +147,16 @@ class TransactionService:
             stored = facts_of(request_of_payload(record.payload))
             self._cache.committed(key, result.transaction, history, stored)
 
-    async def _look(self, station_id: str,
-                    tx_id: str) -> tuple[Transaction | None, list[EventFacts]]:
+    async def _look(self, station_id: str, tx_id: str, *,
+                    guess_new: bool = False) -> tuple[Transaction | None, list[EventFacts]]:
         """The transaction (None if new) and its stored events' facts in seqNo order: this
-        node's last commit if it has one (checked under the lock by `_checked`), else read."""
+        node's last commit if it has one (the store checks it is still current), else a new
+        transaction if `guess_new`, else read."""
         hit = self._cache.get((station_id, tx_id))
         if hit is not None:
             return hit
+        if guess_new:
+            return None, []
         if self._snapshots is not None:
             current, payloads = await self._snapshots.snapshot(station_id, tx_id)
             return current, [facts_of(request_of_payload(p)) for p in payloads]
@@ -153,11 +170,10 @@ class TransactionService:
         return [facts_of(request_of_payload(s.payload)) for s in stored]
 
     async def _context(self, station_id: str, tx_id: str, facts: EventFacts,
-                       history: Sequence[EventFacts], now: datetime) -> DecideContext:
+                       current: Transaction | None, history: Sequence[EventFacts],
+                       now: datetime) -> tuple[DecideContext, Folded]:
         folded = fold([*history, facts])
-        candidates, owner = await self._lookups(station_id, folded)
-        tariff = pick(candidates, station_id, folded.evse_id, folded.connector_id,
-                      folded.started_at, self._default)
+        tariff, owner = await self._priced(station_id, current, folded)
         own = held = None
         if facts.id_token is not None and facts.id_token_type is not None:
             own = await self._auth.check(facts.id_token, facts.id_token_type, now,
@@ -169,7 +185,34 @@ class TransactionService:
             user_id=await self._owner(folded, facts, own, owner),
             reservation_id=await self._reservation_row(
                 station_id, folded, _holders(held, facts, own)),
-            id_token_info=self._auth.info(own, now) if own is not None else None)
+            id_token_info=self._auth.info(own, now) if own is not None else None), folded
+
+    async def _priced(self, station_id: str, current: Transaction | None,
+                      folded: Folded) -> tuple[Tariff, tuple[UUID | None] | None]:
+        """The transaction's tariff, and (owner,) of its token when known without asking the
+        Authorizer. A session keeps the tariff picked for its row while what it was picked
+        for (connector, start time) holds, and the owner its token had: neither is read again.
+        """
+        tariff = self._kept_tariff(current, folded)
+        owner = _kept_owner(current, folded)
+        if tariff is not None and (owner is not None or folded.id_token is None):
+            return tariff, owner
+        candidates, looked = await self._lookups(station_id, folded)
+        if len(self._tariff_ids) > _MAX_TARIFFS:
+            self._tariff_ids.clear()
+        self._tariff_ids.update((t.id, t) for t in candidates if t.id is not None)
+        if tariff is None:
+            tariff = pick(candidates, station_id, folded.evse_id, folded.connector_id,
+                          folded.started_at, self._default)
+        return tariff, owner if owner is not None else looked
+
+    def _kept_tariff(self, current: Transaction | None, folded: Folded) -> Tariff | None:
+        if current is None or (current.started_at, current.evse_id, current.connector_id) != (
+                folded.started_at, folded.evse_id, folded.connector_id):
+            return None
+        if current.tariff_id is None:  # the row was priced with the configured default
+            return self._default
+        return self._tariff_ids.get(current.tariff_id)
 
     async def _lookups(self, station_id: str,
                        folded: Folded) -> tuple[list[Tariff], tuple[UUID | None] | None]:
@@ -255,13 +298,21 @@ def _same_token(r: Reservation, id_token: str | None) -> bool:
     return id_token is None or id_token.casefold() == r.id_token.casefold()
 
 
-def _checked(current: Transaction | None, history: Sequence[EventFacts], facts: EventFacts,
+def _kept_owner(current: Transaction | None, folded: Folded) -> tuple[UUID | None] | None:
+    """(owner,) stored on the row for the transaction's token, if the row has one."""
+    if current is None or current.user_id is None or (
+            current.id_token, current.id_token_type) != (folded.id_token, folded.id_token_type):
+        return None
+    return (current.user_id,)
+
+
+def _checked(current: Transaction | None, folded: Folded, facts: EventFacts,
              ctx: DecideContext) -> Callable[[Transaction | None], TxDecision]:
-    """`decide`, refusing (StaleHistory) if the row moved since `history` was read."""
+    """`decide`, refusing (StaleHistory) if the row moved since its history was read."""
     def run(locked: Transaction | None) -> TxDecision:
         if locked != current:
             raise StaleHistory(ctx.station_id, ctx.station_transaction_id)
-        return decide(locked, history, facts, ctx)
+        return decide_folded(locked, folded, facts, ctx)
     return run
 
 
