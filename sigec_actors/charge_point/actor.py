@@ -27,6 +27,8 @@ from sigec_actors.charge_point.effects import (
     ResolveCommand,
     SendCall,
     StartTimer,
+    Write,
+    WriteAlert,
     WriteAudit,
     WriteBoot,
     WriteOnline,
@@ -236,20 +238,11 @@ class ChargePoint(Actor[ChargePointMsg]):
 
     async def _persist(self, effect: Persist) -> bool:
         write, reply = effect.write, effect.reply
-        if isinstance(write, WriteAudit):
-            op: StationWrite | None = None
-        else:
-            op = self._station_write(write)
-            if effect.background:  # nobody waits: queue it, in order
-                await self._deps.store.write_soon(op)
-                return True
+        if effect.background and not isinstance(write, WriteAudit | WriteAlert):
+            await self._deps.store.write_soon(self._station_write(write))  # nobody waits
+            return True
         try:
-            if op is None:
-                assert isinstance(write, WriteAudit)
-                async with deadline(self.ctx.clock, self._deps.persist_timeout_s):
-                    await self._deps.audit.record(write.entry)
-            else:
-                await self._stored(self._deps.store.write(op))
+            await self._write(write)
         except STORAGE_FAILURES as exc:  # storage boundary: an outage becomes InternalError
             self._logger.error("charge_point.persist_failed", write=type(write).__name__,
                             error=repr(exc))
@@ -262,6 +255,22 @@ class ChargePoint(Actor[ChargePointMsg]):
             await self._answer(reply.channel, reply.message_id,
                                encode_call_result(reply.message_id, reply.payload))
         return True
+
+    async def _write(self, write: Write) -> None:
+        """Commit one write: station rows through the batching store, the rest directly."""
+        deps = self._deps
+        match write:
+            case WriteAudit(entry=entry):
+                async with deadline(self.ctx.clock, deps.persist_timeout_s):
+                    await deps.audit.record(entry)
+            case WriteAlert(alert=alert):
+                if deps.alerts is None:  # a node without alerts still logs the cause
+                    self._logger.warning("charge_point.alert_not_opened", kind=alert.kind)
+                    return
+                async with deadline(self.ctx.clock, deps.persist_timeout_s):
+                    await deps.alerts.open(alert)
+            case _:
+                await self._stored(deps.store.write(self._station_write(write)))
 
     def _station_write(self, write: WriteBoot | WriteStatus | WriteOnline) -> StationWrite:
         now, sid = self.ctx.clock.now(), self._station_id

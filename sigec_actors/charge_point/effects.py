@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 
+from sigec_actors.alerts.model import NewAlert
 from sigec_actors.charge_point.errors import CommandError
 from sigec_actors.charge_point.messages import Channel
 from sigec_actors.domain.records import AuditEntry, BootInfo, ConnectorStatus, OutboxMessage
@@ -56,7 +57,13 @@ class WriteAudit(msgspec.Struct, frozen=True):
     entry: AuditEntry
 
 
-Write = WriteBoot | WriteStatus | WriteOnline | WriteAudit
+class WriteAlert(msgspec.Struct, frozen=True):
+    """Open an operator alert (deduplicated by its key; an open one is left as is)."""
+
+    alert: NewAlert
+
+
+Write = WriteBoot | WriteStatus | WriteOnline | WriteAudit | WriteAlert
 
 
 class Persist(msgspec.Struct, frozen=True):

@@ -8,6 +8,7 @@ from typing import Any, Final
 import msgspec
 from msgspec.structs import replace
 
+from sigec_actors.alerts.rules import security_event_alert
 from sigec_actors.charge_point.effects import (
     Effect,
     HandleAuthorize,
@@ -19,6 +20,7 @@ from sigec_actors.charge_point.effects import (
     Publish,
     Reply,
     ReplyError,
+    WriteAlert,
     WriteAudit,
     WriteBoot,
     WriteStatus,
@@ -202,9 +204,11 @@ def _security_event(state: ChargePointState, channel: Channel, mid: str,
                        target_id=state.station_id, details=details)
     reply = Reply(channel, mid, m.SecurityEventNotificationResponse())
     effects: list[Effect] = [Persist(WriteAudit(entry), reply, required=False)]
-    if critical:
-        effects.insert(0, Log("warning", "ocpp.security_event.critical",
-                              {"type": req.type, "alert": True}))
+    if critical:  # S7: the alert is opened before the station hears back
+        alert = security_event_alert(state.station_id, req.type, req.timestamp, req.tech_info)
+        effects[:0] = [Log("warning", "ocpp.security_event.critical",
+                           {"type": req.type, "alert": True}),
+                       Persist(WriteAlert(alert), required=False)]
     return effects
 
 

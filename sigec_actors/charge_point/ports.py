@@ -17,6 +17,7 @@ from sigec_actors.ocpp.generated.v201 import (
 )
 
 if TYPE_CHECKING:
+    from sigec_actors.alerts.ports import Alerts
     from sigec_actors.charge_point.events import EventPublisher, LastSeenBatcher
     from sigec_actors.charge_point.model import Policy
     from sigec_actors.ports import AuditLog, StationRepository
@@ -81,6 +82,7 @@ class ChargePointDeps:
     last_seen: LastSeenBatcher
     reservations: ReservationStatusHandler | None = None
     observer: ChargePointObserver | None = None
+    alerts: Alerts | None = None  # None: critical security events are logged, not alerted
     persist_timeout_s: float = 5.0
     reload_after_s: float = 5.0
     store: StationStore = field(init=False, repr=False, compare=False)

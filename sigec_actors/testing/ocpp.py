@@ -15,6 +15,7 @@ import websockets
 from websockets.asyncio.server import Server, ServerConnection
 
 from sigec_actors.adapters.memory_bus import MemoryEventBus
+from sigec_actors.alerts.ports import Alerts
 from sigec_actors.charge_point.events import EventPublisher, LastSeenBatcher
 from sigec_actors.charge_point.model import Policy
 from sigec_actors.charge_point.ports import (
@@ -35,6 +36,7 @@ from sigec_actors.ocpp.generated.v201 import (
 from sigec_actors.ocpp.link import LinkClosed
 from sigec_actors.ports import AuditLog, EventBus, StationRepository
 from sigec_actors.runtime import ActorSystem, Clock
+from sigec_actors.testing.alerts import InMemoryAlerts
 from sigec_actors.testing.repos import InMemoryAuditLog, InMemoryOutbox, InMemoryStations
 from sigec_actors.testing.repos_money import InMemoryTransactionEvents
 from sigec_actors.testing.runtime import FakeClock, settle, shutdown
@@ -95,23 +97,27 @@ class Fakes:
     stations: InMemoryStations = field(init=False)
     tx_events: InMemoryTransactionEvents = field(init=False)
     audit: InMemoryAuditLog = field(init=False)
+    alerts: InMemoryAlerts = field(init=False)
 
     def __post_init__(self) -> None:
         self.stations = InMemoryStations(now=self.clock.now, outbox=self.outbox)
         self.tx_events = InMemoryTransactionEvents(now=self.clock.now, outbox=self.outbox,
                                                    stations=self.stations)
         self.audit = InMemoryAuditLog(now=self.clock.now)
+        self.alerts = InMemoryAlerts(now=self.clock.now, outbox=self.outbox,
+                                     stations=self.stations)
 
 
 def make_deps(clock: Clock, *, stations: StationRepository,
               transactions: TransactionEventHandler, audit: AuditLog, bus: EventBus,
               authorizer: Authorizer | None = None, policy: Policy | None = None,
-              persist_timeout_s: float = 5.0) -> ChargePointDeps:
+              persist_timeout_s: float = 5.0, alerts: Alerts | None = None) -> ChargePointDeps:
     """ChargePointDeps from explicit ports (fakes or real adapters)."""
     return ChargePointDeps(
         policy=policy or Policy(), stations=stations, transactions=transactions,
         authorizer=authorizer or UnknownTokens(), audit=audit, events=EventPublisher(bus),
-        last_seen=LastSeenBatcher(stations, clock), persist_timeout_s=persist_timeout_s)
+        last_seen=LastSeenBatcher(stations, clock), persist_timeout_s=persist_timeout_s,
+        alerts=alerts)
 
 
 class ChargePointHarness:
@@ -132,7 +138,7 @@ class ChargePointHarness:
             self.clock, stations=stations or self.fakes.stations,
             transactions=transactions or StoreTransactionEvents(self.fakes.tx_events, auth),
             audit=self.fakes.audit, bus=self.fakes.bus, authorizer=auth, policy=policy,
-            persist_timeout_s=persist_timeout_s)
+            persist_timeout_s=persist_timeout_s, alerts=self.fakes.alerts)
         self.system = ActorSystem(clock=self.clock, name="node-1")
         self._sessions_no = itertools.count(1)
         self.tree: NodeTree | None = None
