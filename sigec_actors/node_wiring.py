@@ -8,6 +8,7 @@ import hmac
 from api.context import AppContext
 from sigec_actors.adapters.memory_cache import MemoryCache
 from sigec_actors.adapters.nats_bus import NatsEventBus
+from sigec_actors.adapters.pg_alerts import PgAlerts
 from sigec_actors.adapters.pg_audit import PgAuditLog
 from sigec_actors.adapters.pg_stations import PgStationRepository
 from sigec_actors.adapters.pg_users import PgRefreshTokenRepository, PgUserRepository
@@ -45,6 +46,7 @@ class NodeWiring:
         self.users = PgUserRepository(pool)
         self.refresh_tokens = PgRefreshTokenRepository(pool)
         self.audit = PgAuditLog(pool)
+        self.alerts = PgAlerts(pool)
         self.bus = NatsEventBus(services.require_nats())
         self.transactions = TransactionsWiring(pool, settings.billing)
         self.metrics = Metrics()
@@ -54,7 +56,7 @@ class NodeWiring:
             audit=self.audit, events=EventPublisher(self.bus),
             last_seen=LastSeenBatcher(self.stations, SystemClock(), LAST_SEEN_FLUSH_S),
             reservations=self.transactions.reservation_service, observer=self.metrics,
-            persist_timeout_s=settings.billing.tx_timeout_s + 1.0)
+            alerts=self.alerts, persist_timeout_s=settings.billing.tx_timeout_s + 1.0)
         self.sessions = StationSessions(tree.charge_points, deps)
         self.local = LocalCommander(self.sessions)
         # nodes share "recently verified" handshake entries in Redis under a key derived
@@ -66,7 +68,7 @@ class NodeWiring:
                                   on_takeover=self._taken_over)
         self.gateway = OcppGateway(settings, self.stations, self.passwords, self.cache,
                                    RoutedSessions(self.sessions, self.router),
-                                   digest_key=digest_key)
+                                   digest_key=digest_key, alerts=self.alerts)
         self.tls = bool(settings.ocpp.tls_cert)
         self.actors_view = NodeActorsView(actors, self.bus)
 
@@ -76,6 +78,7 @@ class NodeWiring:
         ctx.stations = self.stations
         ctx.refresh_tokens = self.refresh_tokens
         ctx.audit = self.audit
+        ctx.alerts = self.alerts
         ctx.cache = self.cache
         ctx.passwords = self.passwords
         ctx.jwt_secret = jwt_secret(self.settings)

@@ -13,7 +13,12 @@ from websockets.exceptions import ConnectionClosed
 from websockets.headers import build_www_authenticate_basic
 from websockets.http11 import Request, Response
 
+from sigec_actors.adapters.pg import DB_FAILURES
+from sigec_actors.alerts.model import NewAlert
+from sigec_actors.alerts.ports import Alerts
+from sigec_actors.alerts.rules import new_ip_alert, remote_ip
 from sigec_actors.config import Settings
+from sigec_actors.errors import SigecError
 from sigec_actors.ocpp.admission import Admission
 from sigec_actors.ocpp.gc_tuning import tune_for_connections
 from sigec_actors.ocpp.handshake import (
@@ -33,6 +38,8 @@ log = structlog.get_logger("ocpp.gateway")
 
 INTERNAL_ERROR = 1011
 REPLACED = (1000, "replaced by a new connection")
+ALERT_TIMEOUT_S = 5.0
+_ALERT_FAILURES: tuple[type[BaseException], ...] = (*DB_FAILURES, SigecError)
 
 
 class _Connection(ServerConnection):
@@ -52,14 +59,16 @@ class OcppGateway:
     def __init__(self, settings: Settings, stations: StationRepository, passwords: Passwords,
                  cache: Cache, sessions: StationSessions, *, digest_key: bytes | None = None,
                  close_timeout_s: float | None = None, open_timeout_s: float = 10.0,
-                 tune_gc: bool = True) -> None:
+                 tune_gc: bool = True, alerts: Alerts | None = None) -> None:
         """`digest_key`: a secret shared by the nodes so they share verified-credential entries
         in the cache (default: random per process). `close_timeout_s`: how long a closing
         handshake may take before the socket is dropped (default: min(ping_timeout_s, 5)).
         `tune_gc`: on the first `start`, set the process's garbage collector for many
-        connections (see ocpp.gc_tuning)."""
+        connections (see ocpp.gc_tuning). `alerts`: where a profile-2/3 session replaced from
+        another address raises an alert (S4); None only logs it."""
         self._settings = settings
         self._sessions = sessions
+        self._alerts = alerts
         admission = Admission(cache, passwords, concurrency=settings.auth.hash_concurrency,
                               digest_key=digest_key)
         self._handshake = Handshake(stations, admission,
@@ -184,18 +193,32 @@ class OcppGateway:
         """Retire the previous session of the identity at once; close its socket in the background.
 
         The close runs in its own task so a dead old peer (no close frame back) cannot delay
-        the new session by close_timeout.
+        the new session by close_timeout; so does the S4 alert for a TLS-profile station
+        replaced from another address, which never holds up or fails the new session.
         """
         if old is None:
             return
-        same_ip = old.remote.rsplit(":", 1)[0] == new.remote.rsplit(":", 1)[0]
+        same_ip = remote_ip(old.remote) == remote_ip(new.remote)
         emit = log.info if same_ip else log.warning  # S4: a new address may be a hijack
         emit("ocpp_session_replaced", station_id=new.station_id, old_session=old.session,
              new_session=new.session, old_remote=old.remote, new_remote=new.remote)
         old.retire(*REPLACED)
-        task = asyncio.create_task(old.close(*REPLACED))
-        self._closers.add(task)
-        task.add_done_callback(self._closers.discard)
+        tasks = [asyncio.create_task(old.close(*REPLACED))]
+        alert = new_ip_alert(new.station_id, new.security_profile, old.remote, new.remote)
+        if alert is not None and self._alerts is not None:
+            tasks.append(asyncio.create_task(self._open_alert(self._alerts, alert)))
+        for task in tasks:  # stop() waits for them (bounded)
+            self._closers.add(task)
+            task.add_done_callback(self._closers.discard)
+
+    async def _open_alert(self, alerts: Alerts, alert: NewAlert) -> None:
+        """Best effort: the new session is already live; a failure is logged."""
+        try:
+            async with asyncio.timeout(ALERT_TIMEOUT_S):
+                await alerts.open(alert)
+        except _ALERT_FAILURES as exc:
+            log.error("ocpp_alert_failed", station_id=alert.charge_point_id, kind=alert.kind,
+                      error=repr(exc))
 
 
 async def _abort_all(servers: list[Server], within: float) -> None:
