@@ -12,7 +12,7 @@ from api.routing import Call, Resource, json_response
 from api.schemas.alerts import AlertOut, AlertPageOut, AlertQuery
 from api.security import authenticate
 from api.services import need
-from sigec_actors.alerts.model import Alert, AlertFilter, AlertResolved, UnknownAlert
+from sigec_actors.alerts.model import Alert, AlertResolved, UnknownAlert
 from sigec_actors.domain.records import AuditEntry, Role
 
 resource = Resource("alerts", authenticate)
@@ -26,9 +26,7 @@ UUID_PATH = {"id": {"type": "string", "format": "uuid"}}
               role=Role.OPERATOR, query=AlertQuery, response=AlertPageOut, errors=(422,))
 async def list_alerts(call: Call) -> web.Response:
     q = call.query(AlertQuery)
-    where = AlertFilter(status=q.status.status(), severity=q.severity, kind=q.kind,
-                        charge_point_id=q.charge_point_id)
-    page = await need(call.ctx.alerts, "alerts").page(where, q.limit, q.offset)
+    page = await need(call.ctx.alerts, "alerts").page(q.where(), q.limit, q.offset)
     return json_response(AlertPageOut(items=[AlertOut.of(a) for a in page.items],
                                       total=page.total, limit=q.limit, offset=q.offset))
 

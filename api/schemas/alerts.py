@@ -8,9 +8,11 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from api.schemas.base import Body, Limit, Offset, Out
-from sigec_actors.alerts.model import Alert, AlertStatus, Severity
+from api.schemas.stations import StationId
+from sigec_actors.alerts.model import Alert, AlertFilter, AlertStatus, Severity
 
 
 class StatusFilter(StrEnum):
@@ -25,15 +27,30 @@ class StatusFilter(StrEnum):
         return None if self is StatusFilter.ALL else AlertStatus(self.value)
 
 
+Kind = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+
+
 class AlertQuery(Body, frozen=True, kw_only=True):
-    """Alerts newest first; every filter given must match."""
+    """Alerts newest first; every filter given must match.
+
+    Absent filters are UNSET, not None, so the schema has no `null` that a query string
+    could only spell "null" (which would then be ambiguous)."""
 
     status: StatusFilter = StatusFilter.OPEN
-    severity: Severity | None = None
-    kind: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
-    charge_point_id: Annotated[str, msgspec.Meta(min_length=1, max_length=48)] | None = None
+    severity: Severity | UnsetType = UNSET
+    kind: Kind | UnsetType = UNSET
+    charge_point_id: StationId | UnsetType = UNSET
     limit: Limit = 50
     offset: Offset = 0
+
+    def where(self) -> AlertFilter:
+        """The filter the query asks for."""
+        return AlertFilter(
+            status=self.status.status(),
+            severity=self.severity if isinstance(self.severity, Severity) else None,
+            kind=self.kind if isinstance(self.kind, str) else None,
+            charge_point_id=self.charge_point_id if isinstance(self.charge_point_id, str)
+            else None)
 
 
 class AlertOut(Out, frozen=True, kw_only=True):

@@ -124,7 +124,7 @@ async def test_unknown_alert_is_404_and_nothing_is_audited(any_api: Api) -> None
 
 @pytest.mark.parametrize("query", [
     "status=closed", "severity=fatal", "limit=0", "limit=201", "offset=-1", "kind=",
-    "chargePointId=" + "x" * 49, "color=red",
+    "chargePointId=" + "x" * 49, "chargePointId=CP:1", "kind=Security", "color=red",
 ])
 async def test_bad_queries_are_422_naming_the_field(api: Api, query: str) -> None:
     resp = await api.call("GET", f"{BASE}?{query}", "operator")
