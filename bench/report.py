@@ -22,6 +22,7 @@ METRICS: tuple[tuple[str, str, tuple[str, ...], bool | None], ...] = (
     ("steady", "messages/s", ("window", "messages_per_s"), True),
     ("steady", "server CPU % (100 = 1 core)", ("window", "server_cpu_pct"), None),
     ("steady", "server CPU us/msg", ("window", "server_cpu_us_per_msg"), False),
+    ("steady", "load client CPU us/msg", ("window", "client_cpu_us_per_msg"), False),
     ("steady", "Heartbeat p50 ms", ("latency", "Heartbeat", "p50_ms"), False),
     ("steady", "Heartbeat p99 ms", ("latency", "Heartbeat", "p99_ms"), False),
     ("steady", "server KB/station", ("memory", "bytes_per_station"), False),
@@ -189,6 +190,11 @@ def _run_notes(runs: list[dict[str, Any]]) -> list[str]:
             notes.append(f"- {label}: {run['stations']} stations, errors {errors}"
                          + (f", client CPU {win.get('client_cpu_pct')} %, server CPU "
                             f"{win.get('server_cpu_pct')} %" if win else "")
+                         + (f", client loop {'/'.join(run['client_loops'])}"
+                            if run.get("client_loops") else "")
+                         + (", nodes (connections, CPU %): " + ", ".join(
+                             f"{n['connections']}, {n['cpu_pct']}" for n in win["nodes"])
+                            if win.get("nodes") else "")
                          + (f"; {run['limits']['warning']}" if "warning" in run["limits"]
                             else ""))
     return [*notes, ""]

@@ -48,6 +48,9 @@ def _load_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--id-prefix", default=d.id_prefix, dest="id_prefix")
     p.add_argument("--client-nice", type=int, default=d.client_nice, dest="client_nice",
                    help="niceness of the load workers (0 = same priority as the server)")
+    p.add_argument("--client-loop", choices=("uvloop", "asyncio"), default=d.client_loop,
+                   dest="client_loop", help="event loop of the load workers (uvloop falls back "
+                                            "to asyncio when not installed)")
     p.add_argument("--append", action="store_true", help="append the table to RESULTS.md")
 
 
@@ -84,7 +87,7 @@ def _config(args: argparse.Namespace, scenario: str, stations: int) -> LoadConfi
     fields = {f: getattr(args, f) for f in (
         "workers", "ramp_s", "connect_timeout_s", "heartbeat_every_s", "status_every_s",
         "meter_every_s", "tx_length_s", "meter_values", "call_timeout_s", "reconnect_max_s",
-        "commands_per_s", "password", "id_prefix", "client_nice")}
+        "commands_per_s", "password", "id_prefix", "client_nice", "client_loop")}
     default_duration = {"boot-storm": 2.0, "reconnect-storm": 2.0}.get(scenario, 20.0)
     return LoadConfig(scenario=scenario, stations=stations,
                       duration_s=args.duration_s or default_duration, **fields)

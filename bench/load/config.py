@@ -41,6 +41,7 @@ class LoadConfig:
     commands_per_s: float = 20.0  # commands scenario: REST commands per second
     open_timeout_s: float = 30.0
     client_nice: int = 5  # workers run at this niceness so they never starve the server
+    client_loop: str = "uvloop"  # the workers' event loop: uvloop (if installed) or asyncio
 
     def __post_init__(self) -> None:
         if self.scenario not in SCENARIOS:
@@ -49,6 +50,8 @@ class LoadConfig:
             raise ValueError(f"stations must be 1..{MAX_STATIONS}")
         if not 0 < self.duration_s <= MAX_DURATION_S:
             raise ValueError(f"duration must be in (0, {MAX_DURATION_S}] s")
+        if self.client_loop not in ("uvloop", "asyncio"):
+            raise ValueError(f"client loop must be uvloop or asyncio, not {self.client_loop!r}")
         self.workers = max(1, min(self.workers, self.stations))
 
     @property

@@ -53,6 +53,10 @@ class Frames:
         """A pre-encoded CALL for a constant-payload action."""
         return b'[2,"' + uid + self._tail[action]
 
+    def tail(self, action: str) -> bytes:
+        """What follows the message id in a constant-payload CALL (`","Heartbeat",{}]`)."""
+        return self._tail[action]
+
     @staticmethod
     def call_with(uid: bytes, action: str, payload: dict[str, Any]) -> bytes:
         """A CALL whose payload varies (transactions, meter values)."""
@@ -98,6 +102,18 @@ def kind_of(frame: bytes) -> int:
     if first in (_BYTE_CALL, _BYTE_RESULT, _BYTE_ERROR):
         return first - ord("0")
     return 0
+
+
+def answers(reply: bytes, uid: bytes) -> bool:
+    """Is `reply` the CALLRESULT or CALLERROR of the CALL `uid`? A byte-prefix test on compact
+    JSON, a full decode only when the server wrote it otherwise (spaces, escapes)."""
+    if reply.startswith(b'[3,"' + uid + b'"') or reply.startswith(b'[4,"' + uid + b'"'):
+        return True
+    try:
+        msg = decode(reply)
+    except (msgspec.DecodeError, ValueError):
+        return False
+    return len(msg) > 1 and msg[0] in (CALLRESULT, CALLERROR) and msg[1] == uid.decode()
 
 
 def decode(frame: bytes) -> list[Any]:

@@ -103,6 +103,7 @@ async def _connect_phase(cfg: LoadConfig, pool: WorkerPool, marks: Marks, expect
 async def _window(cfg: LoadConfig, target: Target, pool: WorkerPool, marks: Marks) -> None:
     """The measured window: counters, server and client CPU at both ends."""
     before, server0, client0 = pool.snapshot(), target.usage(), pool.usage()
+    nodes0 = target.node_loads() if isinstance(target, SigecTarget) else {}
     started = time.monotonic()
     pool.flags[MEASURING] = 1.0
     if cfg.scenario == "commands" and isinstance(target, SigecTarget):
@@ -112,6 +113,7 @@ async def _window(cfg: LoadConfig, target: Target, pool: WorkerPool, marks: Mark
     pool.flags[MEASURING] = 0.0
     elapsed = time.monotonic() - started
     after, server1, client1 = pool.snapshot(), target.usage(), pool.usage()
+    nodes1 = target.node_loads() if isinstance(target, SigecTarget) else {}
     marks.peak_rss = max(marks.peak_rss, server1.rss)
     marks.window = {
         "duration_s": round(elapsed, 3),
@@ -121,6 +123,11 @@ async def _window(cfg: LoadConfig, target: Target, pool: WorkerPool, marks: Mark
         "services_cpu_s": round(server1.services_cpu_s - server0.services_cpu_s, 3),
         "client_cpu_s": round(client1.cpu_s - client0.cpu_s, 3),
     }
+    if nodes1:
+        marks.window["nodes"] = [
+            {"pid": pid, "connections": conns,
+             "cpu_pct": round(100 * (cpu - nodes0.get(pid, (cpu, 0))[0]) / elapsed, 1)}
+            for pid, (cpu, conns) in sorted(nodes1.items())]
 
 
 async def _restart_phase(cfg: LoadConfig, target: Target, pool: WorkerPool,

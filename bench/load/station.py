@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array
 import asyncio
 import base64
 import random
@@ -12,7 +13,16 @@ from urllib.parse import urlsplit
 
 from bench.load import stats
 from bench.load.config import MEASURING, STOP, LoadConfig
-from bench.load.frames import CALL, CALLERROR, CALLRESULT, Frames, answer_csms_call, decode, kind_of
+from bench.load.frames import (
+    CALL,
+    CALLERROR,
+    CALLRESULT,
+    Frames,
+    answer_csms_call,
+    answers,
+    decode,
+    kind_of,
+)
 from bench.load.wsclient import Closed, HandshakeError, WsClient, open_ws
 
 SUBPROTOCOL = "ocpp2.0.1"
@@ -30,6 +40,11 @@ class WorkerCtx:
         self.stats = stats.WorkerStats()
         self.sockets: set[WsClient] = set()
         self.stations: set[Station] = set()
+        # The flags as of the worker's last tick (every 50 ms): hot paths read these, not the
+        # shared array. `samples` holds round trips in ns per action until `fold_samples`.
+        self.measuring = False
+        self.stop_now = False
+        self.samples: dict[str, array.array[int]] = {}
         url = urlsplit(cfg.url)
         if url.scheme != "ws" or url.hostname not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError(f"load goes to ws:// on loopback only, not {cfg.url!r}")
@@ -38,6 +53,25 @@ class WorkerCtx:
     @property
     def stopping(self) -> bool:
         return bool(self.flags[STOP])
+
+    def refresh(self) -> None:
+        """Copy the shared flags into plain attributes (the worker's tick calls this)."""
+        self.measuring = bool(self.flags[MEASURING])
+        self.stop_now = bool(self.flags[STOP])
+
+    def sample_array(self, action: str) -> array.array[int]:
+        found = self.samples.get(action)
+        if found is None:
+            found = self.samples[action] = array.array("q")
+        return found
+
+    def fold_samples(self) -> None:
+        """Move the ns samples into the latency histograms (once, after the run)."""
+        for action, samples in self.samples.items():
+            hist = self.stats.hist(action)
+            for ns in samples:
+                hist.record(ns * 1e-9)
+        self.samples.clear()
 
     def error(self, kind: str) -> None:
         self.stats.errors[kind] += 1
@@ -51,44 +85,48 @@ class WorkerCtx:
 class Station:
     """A station's connection and message counter; `call` keeps one CALL in flight (OCPP rule)."""
 
-    __slots__ = ("ctx", "pending_since", "sid", "timed_out", "uid", "ws")
+    __slots__ = ("ctx", "pending_ns", "sid", "timed_out", "uid", "ws")
 
     def __init__(self, ctx: WorkerCtx, sid: str) -> None:
         self.ctx = ctx
         self.sid = sid
         self.uid = 0
         self.ws: WsClient | None = None
-        self.pending_since = 0.0  # perf_counter() of the CALL in flight, 0.0 when none
+        self.pending_ns = 0  # perf_counter_ns() of the CALL in flight, 0 when none
         self.timed_out = False
 
     def next_uid(self) -> bytes:
         self.uid += 1
         return str(self.uid).encode()
 
-    async def call(self, action: str, frame: bytes) -> bytes:
-        """Send a CALL and wait for its answer, answering CSMS CALLs that arrive meanwhile."""
+    async def call(self, action: str, uid: bytes, frame: bytes) -> bytes:
+        """Send the CALL `uid` and wait for its answer, answering CSMS CALLs meanwhile."""
         ws, ctx = self.ws, self.ctx
         assert ws is not None
-        started = self.pending_since = time.perf_counter()
+        started = self.pending_ns = time.perf_counter_ns()
         ws.send_text(frame)
-        reply = await self._await_answer(ws)  # the worker's watchdog aborts it on timeout
-        self.pending_since = 0.0
-        ctx.record(action, time.perf_counter() - started)
+        reply = await self._await_answer(ws, uid)  # the worker's watchdog aborts it on timeout
+        self.pending_ns = 0
+        ctx.record(action, (time.perf_counter_ns() - started) * 1e-9)
         ctx.counters[stats.MESSAGES] += 1
         if kind_of(reply) == CALLERROR:
             msg = decode(reply)
             ctx.error(f"callerror:{action}:{msg[2] if len(msg) > 2 else '?'}")
         return reply
 
-    async def _await_answer(self, ws: WsClient) -> bytes:
+    async def _await_answer(self, ws: WsClient, uid: bytes) -> bytes:
         while True:
             reply = await ws.recv()
             kind = kind_of(reply)
-            if kind in (CALLRESULT, CALLERROR):
+            if kind in (CALLRESULT, CALLERROR) and answers(reply, uid):
                 return reply
-            self._unsolicited(ws, reply, kind)
+            self.unsolicited(ws, reply, kind)
 
-    def _unsolicited(self, ws: WsClient, frame: bytes, kind: int) -> None:
+    def unsolicited(self, ws: WsClient, frame: bytes, kind: int) -> None:
+        """A frame that is not the answer awaited: answer a CSMS CALL, count anything else."""
+        if kind in (CALLRESULT, CALLERROR):
+            self.ctx.error("unmatched-id")
+            return
         if kind != CALL:
             self.ctx.error("unexpected-frame")
             return
@@ -106,7 +144,7 @@ class Station:
             async with asyncio.timeout_at(deadline):
                 while True:
                     frame = await ws.recv()
-                    self._unsolicited(ws, frame, kind_of(frame))
+                    self.unsolicited(ws, frame, kind_of(frame))
         except TimeoutError:
             return
 
@@ -125,8 +163,9 @@ class Station:
 
     async def boot(self) -> str:
         """BootNotification; returns the registration status the CSMS gave."""
-        reply = await self.call("BootNotification",
-                                self.ctx.frames.call(self.next_uid(), "BootNotification"))
+        uid = self.next_uid()
+        reply = await self.call("BootNotification", uid,
+                                self.ctx.frames.call(uid, "BootNotification"))
         if kind_of(reply) != CALLRESULT:
             return "CALLERROR"
         payload = decode(reply)[2]
@@ -165,9 +204,9 @@ async def run_station(ctx: WorkerCtx, sid: str, start_at: float, behaviour: Beha
 
 def expire_calls(ctx: WorkerCtx) -> None:
     """Watchdog tick: abort connections whose CALL has waited longer than call_timeout_s."""
-    limit = time.perf_counter() - ctx.cfg.call_timeout_s
+    limit = time.perf_counter_ns() - int(ctx.cfg.call_timeout_s * 1e9)
     for station in ctx.stations:
-        if station.pending_since and station.pending_since < limit and station.ws is not None:
+        if station.pending_ns and station.pending_ns < limit and station.ws is not None:
             station.timed_out = True
             ctx.error("timeout")
             station.ws.abort()
@@ -194,7 +233,7 @@ async def _session(ctx: WorkerCtx, station: Station, behaviour: Behaviour) -> bo
             ctx.error("closed")
         return False
     finally:
-        station.pending_since, station.timed_out = 0.0, False
+        station.pending_ns, station.timed_out = 0, False
         ctx.counters[stats.CONNECTED] -= 1
         ctx.sockets.discard(ws)
         ws.abort()

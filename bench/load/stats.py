@@ -104,6 +104,7 @@ class WorkerStats:
     first_connect_at: float = math.inf
     last_boot_at: float = 0.0
     cpu_s: float = 0.0
+    loops: Counter[str] = field(default_factory=Counter)  # event loop -> worker processes
 
     def hist(self, action: str) -> Histogram:
         found = self.latency.get(action)
@@ -115,14 +116,15 @@ class WorkerStats:
         return {"latency": {k: v.to_state() for k, v in self.latency.items()},
                 "errors": dict(self.errors), "boot_status": dict(self.boot_status),
                 "first_connect_at": self.first_connect_at, "last_boot_at": self.last_boot_at,
-                "cpu_s": self.cpu_s}
+                "cpu_s": self.cpu_s, "loops": dict(self.loops)}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> WorkerStats:
         return cls(latency={k: Histogram.from_state(v) for k, v in state["latency"].items()},
                    errors=Counter(state["errors"]), boot_status=Counter(state["boot_status"]),
                    first_connect_at=state["first_connect_at"],
-                   last_boot_at=state["last_boot_at"], cpu_s=state["cpu_s"])
+                   last_boot_at=state["last_boot_at"], cpu_s=state["cpu_s"],
+                   loops=Counter(state.get("loops", {})))
 
     def merge(self, other: WorkerStats) -> None:
         for action, hist in other.latency.items():
@@ -132,3 +134,4 @@ class WorkerStats:
         self.first_connect_at = min(self.first_connect_at, other.first_connect_at)
         self.last_boot_at = max(self.last_boot_at, other.last_boot_at)
         self.cpu_s += other.cpu_s
+        self.loops.update(other.loops)

@@ -51,6 +51,7 @@ def window_section(window: dict[str, Any], connected: int) -> dict[str, Any]:
     out["client_cpu_pct"] = round(100 * window["client_cpu_s"] / dur, 1)
     if msgs:
         out["server_cpu_us_per_msg"] = round(1e6 * window["server_cpu_s"] / msgs, 1)
+        out["client_cpu_us_per_msg"] = round(1e6 * window["client_cpu_s"] / msgs, 1)
     out["stations_connected"] = connected
     return out
 
@@ -94,6 +95,7 @@ def build_report(cfg: LoadConfig, target: Target, marks: Marks, merged: stats.Wo
         "errors": dict(merged.errors.most_common()),
         "memory": memory_section(marks, connected),
         "client_cpu_s_total": round(merged.cpu_s, 2),
+        "client_loops": dict(merged.loops),
         "limits": limits_section(cfg, nofile, target),
     }
     report.update(marks.extra)

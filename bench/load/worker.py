@@ -7,6 +7,7 @@ import gc
 import os
 import resource
 import time
+from collections.abc import Callable
 from typing import Any
 
 from bench.load.behaviours import behaviour_for
@@ -28,17 +29,33 @@ def worker_main(cfg: dict[str, Any], first: int, count: int, counters: Any, flag
         os.nice(config.client_nice)
     results.put(("ready", first, None))
     ctx = WorkerCtx(config, counters, flags)
+    loop_name, factory = loop_factory(config.client_loop)
+    ctx.stats.loops[loop_name] += 1
     try:
-        asyncio.run(_drive(ctx, first, count))
+        with asyncio.Runner(loop_factory=factory) as runner:
+            runner.run(_drive(ctx, first, count))
     except Exception as exc:
         ctx.error(f"worker:{type(exc).__name__}")
     usage = resource.getrusage(resource.RUSAGE_SELF)
     ctx.stats.cpu_s = usage.ru_utime + usage.ru_stime
+    ctx.fold_samples()
     results.put(("done", first, ctx.stats.to_state()))
+
+
+def loop_factory(name: str) -> tuple[str, Callable[[], asyncio.AbstractEventLoop] | None]:
+    """("uvloop", its factory) when asked for and installed, else ("asyncio", None)."""
+    if name == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            return "asyncio", None
+        return "uvloop", uvloop.new_event_loop
+    return "asyncio", None
 
 
 async def _drive(ctx: WorkerCtx, first: int, count: int) -> None:
     flags, cfg = ctx.flags, ctx.cfg
+    ctx.refresh()
     while not flags[GO_AT] and not flags[STOP]:  # noqa: ASYNC110 - set by another process
         await asyncio.sleep(_POLL_S)
     go_at = flags[GO_AT]
@@ -50,11 +67,13 @@ async def _drive(ctx: WorkerCtx, first: int, count: int) -> None:
     ticks = 0
     while not flags[STOP]:
         await asyncio.sleep(_POLL_S)
+        ctx.refresh()
         ticks += 1
         if ticks % 20 == 0:  # once a second
             expire_calls(ctx)
             if all(t.done() for t in tasks):
                 break
+    ctx.refresh()
     deadline = time.monotonic() + _GRACE_S
     pending = [t for t in tasks if not t.done()]
     if pending:

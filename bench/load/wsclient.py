@@ -6,6 +6,7 @@ import asyncio
 import base64
 import os
 from collections import deque
+from typing import Protocol, cast
 
 _OP_CONT, _OP_TEXT, _OP_BINARY, _OP_CLOSE, _OP_PING, _OP_PONG = 0, 1, 2, 8, 9, 10
 # RFC 6455 requires client frames to be masked; an all-zero key is a valid key that leaves the
@@ -35,10 +36,20 @@ def frame_header(opcode: int, length: int) -> bytes:
     return bytes((0x80 | opcode, 0x80 | 127)) + length.to_bytes(8, "big") + _ZERO_MASK
 
 
-class WsClient(asyncio.Protocol):
-    """One client connection; `recv` returns whole text/binary messages as bytes."""
+class Listener(Protocol):
+    """Takes every message of a connection in the protocol callback (no task switch per message)."""
 
-    __slots__ = ("_buf", "_fragments", "_handshake", "_inbox", "_waiter", "closed", "transport")
+    def on_message(self, message: bytes) -> None: ...
+
+    def on_close(self) -> None: ...
+
+
+class WsClient(asyncio.Protocol):
+    """One client connection; `recv` returns whole text/binary messages as bytes, or a `Listener`
+    set with `listen` gets them straight from `data_received`."""
+
+    __slots__ = ("_buf", "_fragments", "_handshake", "_inbox", "_listener", "_waiter", "closed",
+                 "transport")
 
     def __init__(self, handshake: asyncio.Future[None]) -> None:
         self.transport: asyncio.Transport | None = None
@@ -47,17 +58,30 @@ class WsClient(asyncio.Protocol):
         self._fragments: list[bytes] = []
         self._inbox: deque[bytes] = deque()
         self._waiter: asyncio.Future[bytes] | None = None
+        self._listener: Listener | None = None
         self.closed = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports do not subclass asyncio.Transport but have the same methods
+        self.transport = cast("asyncio.Transport", transport)
 
     def data_received(self, data: bytes) -> None:
+        if self._handshake is None and not self._buf:
+            listener = self._listener
+            # the hot path: `data` is exactly one short unmasked final text frame
+            if (listener is not None and len(data) > 1 and data[0] == 0x81 and data[1] < 126
+                    and len(data) == data[1] + 2):
+                listener.on_message(data[2:])
+                return
+            # else whole frames in `data`: parse them in place, keep only a tail
+            used = self._read_frames(data)
+            if used < len(data):
+                self._buf += data[used:]
+            return
         self._buf += data
         if self._handshake is not None and not self._read_handshake():
             return
-        self._read_frames()
+        del self._buf[:self._read_frames(self._buf)]
 
     def _read_handshake(self) -> bool:
         end = self._buf.find(b"\r\n\r\n")
@@ -88,8 +112,9 @@ class WsClient(asyncio.Protocol):
             fut.set_exception(exc)
         self.abort()
 
-    def _read_frames(self) -> None:
-        buf, pos, size = self._buf, 0, len(self._buf)
+    def _read_frames(self, buf: bytes | bytearray) -> int:
+        """Deliver every whole frame in `buf`; returns how many bytes they took."""
+        pos, size = 0, len(buf)
         while size - pos >= 2:
             b0, b1 = buf[pos], buf[pos + 1]
             length, head = b1 & 0x7F, 2
@@ -110,8 +135,13 @@ class WsClient(asyncio.Protocol):
                 key = buf[pos + head - 4:pos + head]
                 payload = bytes(c ^ key[i % 4] for i, c in enumerate(payload))
             pos += head + length
-            self._frame(b0 & 0x0F, bool(b0 & 0x80), payload)
-        del buf[:pos]
+            if b0 == 0x81 and self._listener is not None:  # FIN + text: the hot path
+                self._listener.on_message(payload)
+            else:
+                self._frame(b0 & 0x0F, bool(b0 & 0x80), payload)
+            if self.closed:
+                break
+        return pos
 
     def _frame(self, opcode: int, fin: bool, payload: bytes) -> None:
         if opcode in (_OP_TEXT, _OP_BINARY, _OP_CONT):
@@ -129,6 +159,9 @@ class WsClient(asyncio.Protocol):
             self.abort()
 
     def _deliver(self, message: bytes) -> None:
+        if self._listener is not None:
+            self._listener.on_message(message)
+            return
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             self._waiter = None
@@ -139,6 +172,21 @@ class WsClient(asyncio.Protocol):
     def _write(self, opcode: int, payload: bytes) -> None:
         if self.transport is not None and not self.closed:
             self.transport.write(frame_header(opcode, len(payload)) + payload)
+
+    def listen(self, listener: Listener | None) -> None:
+        """Hand every message (queued ones first) to `listener`; None goes back to `recv`."""
+        self._listener = listener
+        while listener is not None and self._inbox and self._listener is listener:
+            listener.on_message(self._inbox.popleft())
+        if listener is not None and self.closed:
+            listener.on_close()
+
+    def send_frame(self, frame: bytes) -> None:
+        """Write bytes that already are one whole masked frame (header included)."""
+        if self.closed:
+            raise Closed("send on a closed connection")
+        assert self.transport is not None
+        self.transport.write(frame)
 
     def send_text(self, payload: bytes) -> None:
         """Queue one text frame (payload is UTF-8 JSON already)."""
@@ -167,6 +215,8 @@ class WsClient(asyncio.Protocol):
         waiter, self._waiter = self._waiter, None
         if waiter is not None and not waiter.done():
             waiter.set_exception(Closed("connection closed"))
+        if self._listener is not None:
+            self._listener.on_close()
 
     def abort(self) -> None:
         """Drop the connection now (RST); no closing handshake."""

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from bench.load.target import Target, Unavailable, Usage, free_port, tree_usage
 
 START_TIMEOUT_S = 120.0  # embedded PostgreSQL's first initdb is the slow part
@@ -86,6 +88,22 @@ class SigecTarget(Target):
             total.services_rss += part.services_rss
             total.processes += part.processes
         return total
+
+    def node_loads(self) -> dict[int, tuple[float, int]]:
+        """Per node pid: (CPU seconds so far, established OCPP connections): is the
+        SO_REUSEPORT split even, and does every node work?"""
+        out: dict[int, tuple[float, int]] = {}
+        for pid in self.node_pids:
+            try:
+                proc = psutil.Process(pid)
+                times = proc.cpu_times()
+                conns = sum(1 for c in proc.net_connections("tcp")
+                            if c.status == psutil.CONN_ESTABLISHED and c.laddr
+                            and c.laddr.port == self.port)
+            except psutil.Error:
+                continue
+            out[pid] = (times.user + times.system, conns)
+        return out
 
     def _add_admin(self) -> None:
         """A shared DATABASE_URL already has users, so serve creates no first admin: add a
