@@ -69,7 +69,8 @@ class PgAlerts:
         args = (where.status.value if where.status else None,
                 where.severity.value if where.severity else None, where.kind,
                 where.charge_point_id)
-        async with self._pool.acquire() as conn:
+        async with self._pool.acquire() as conn, conn.transaction(
+                isolation="repeatable_read", readonly=True):  # one snapshot: page and total agree
             rows = await conn.fetch(_PAGE, *args, limit, offset)
             total = await conn.fetchval(_COUNT, *args)
         return AlertPage([_alert(r) for r in rows], int(total))
