@@ -102,11 +102,20 @@ def _ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.2f}x"
 
 
-def _by_scenario(runs: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
-    grouped: dict[str, dict[str, dict[str, Any]]] = {}
+def _by_scenario(runs: list[dict[str, Any]]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    grouped: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for run in runs:
-        grouped.setdefault(run["scenario"], {})[run["target"]] = run
+        grouped.setdefault(run["scenario"], {}).setdefault(run["target"], []).append(run)
     return grouped
+
+
+def median_of(runs: list[dict[str, Any]], path: tuple[str, ...]) -> float | None:
+    """The median of a metric over repeated runs of one target (`run --repeat`)."""
+    values = sorted(v for v in (dig(r, path) for r in runs) if v is not None)
+    if not values:
+        return None
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
 
 
 def _worker_ratios(targets: list[str]) -> list[tuple[str, str]]:
@@ -118,7 +127,8 @@ def _worker_ratios(targets: list[str]) -> list[tuple[str, str]]:
 
 
 def ratio_table(runs: list[dict[str, Any]]) -> str:
-    """Markdown: one row per scenario metric, a column per target, then SIGEC ratios."""
+    """Markdown: one row per scenario metric, a column per target, then SIGEC ratios; a target
+    run several times (`run --repeat`) shows the median of its runs."""
     grouped = _by_scenario(runs)
     targets = sorted({r["target"] for r in runs}, key=_target_order)
     sigecs = [t for t in targets if t.startswith("sigec")]
@@ -131,8 +141,8 @@ def ratio_table(runs: list[dict[str, Any]]) -> str:
         by_target = grouped.get(scenario)
         if not by_target:
             continue
-        values = {t: dig(by_target[t], path) if t in by_target else None for t in targets}
-        cells = [_cell(by_target.get(t), values[t]) for t in targets]
+        values = {t: median_of(by_target[t], path) if t in by_target else None for t in targets}
+        cells = [_cell((by_target.get(t) or [None])[0], values[t]) for t in targets]
         ratios = [_ratio(values.get("ocpp-lib"), values.get("bare"))]
         ratios += [_ratio(values[s], values[ref]) for s, ref in ratio_cols]
         metric = label if higher is None else f"{label} {'↑' if higher else '↓'}"

@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="one scenario against one or more targets")
     run.add_argument("scenario", choices=SCENARIOS)
     run.add_argument("--stations", type=int, default=1000)
+    run.add_argument("--repeat", type=int, default=1,
+                     help="run the targets in turn this many times; the table shows medians")
     _load_flags(run)
     sweep = sub.add_parser("sweep", help="steady at several station counts (input of `plot`)")
     sweep.add_argument("--stations", default="100,500,1000,2000,5000",
@@ -94,9 +96,9 @@ def _config(args: argparse.Namespace, scenario: str, stations: int) -> LoadConfi
 
 
 def cmd_run(args: argparse.Namespace, command: str) -> int:
-    cfg = _config(args, args.scenario, args.stations)
+    configs = [_config(args, args.scenario, args.stations) for _ in range(max(1, args.repeat))]
     targets = args.targets or ["bare", "ocpp-lib"]
-    runs = asyncio.run(suite.run_configs([cfg], targets, report.OUT_DIR / "logs"))
+    runs = asyncio.run(suite.run_configs(configs, targets, report.OUT_DIR / "logs"))
     suite.finish({"kind": "run", "machine": report.machine(), "runs": runs}, command,
                  args.append)
     return 0

@@ -19,7 +19,7 @@ from bench.peers.sigec import SigecTarget
 from bench.peers.sigec_api import SigecApi
 
 _POLL_S = 0.02
-_SAMPLE_S = 0.25
+_SAMPLE_S = 1.0  # psutil walks the whole process table: keep the runner light
 
 
 @dataclass

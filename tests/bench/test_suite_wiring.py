@@ -25,6 +25,16 @@ def test_ratio_table_shows_two_workers_over_one() -> None:
     assert cpu.endswith("| 1.89x |")
 
 
+def test_repeated_runs_show_medians() -> None:
+    runs = [_steady("sigec-w1", 2000, 95), _steady("sigec-w2", 3400, 180),
+            _steady("sigec-w1", 1000, 95), _steady("sigec-w2", 3000, 180),
+            _steady("sigec-w1", 2200, 95), _steady("sigec-w2", 9000, 180)]
+    msgs = report.ratio_table(runs).splitlines()[2]
+    assert msgs.startswith("| steady | messages/s ↑ | 2,000 | 3,400 |")
+    assert msgs.endswith("| 1.70x |")
+    assert report.median_of(runs[:2], ("window", "messages_per_s")) == 2700
+
+
 def test_no_worker_ratio_without_one_worker() -> None:
     table = report.ratio_table([_steady("bare", 4000, 40), _steady("sigec-w2", 3400, 180)])
     assert "sigec-w1" not in table
