@@ -17,9 +17,12 @@ from api.routes.reservations import EXTRAS_KEY as RESERVATIONS_KEY
 from api.routes.reservations import ReservationPorts
 from sigec_actors.adapters.pg import DB_FAILURES
 from sigec_actors.adapters.pg_audit import PgAuditLog
+from sigec_actors.adapters.pg_lease import ConnectionLease, LeasedPool
 from sigec_actors.adapters.pg_ledger import PgLedgerRepository
+from sigec_actors.adapters.pg_ledger_batch import BatchedPgLedger
 from sigec_actors.adapters.pg_reservations import PgReservationRepository
 from sigec_actors.adapters.pg_tariffs import PgTariffRepository
+from sigec_actors.adapters.pg_token_facts import PgTokenFacts
 from sigec_actors.adapters.pg_transactions import PgTransactionEventStore
 from sigec_actors.adapters.pg_users import PgIdTokenRepository
 from sigec_actors.config import BillingConfig
@@ -37,6 +40,8 @@ from sigec_actors.transactions.service import TransactionService
 from sigec_actors.transactions.tariffs import default_tariff
 
 log = structlog.get_logger("transactions")
+LEASED_CONNECTIONS = 6
+"""Pool connections the transactions domain uses at most (kept between calls while busy)."""
 
 
 def utcnow() -> datetime:
@@ -67,6 +72,11 @@ class TransactionsWiring:
 
     def __init__(self, pool: DbPool, cfg: BillingConfig, tuning: Tuning | None = None) -> None:
         self.cfg = cfg
+        # The repositories below leave no session state: they skip the pool's reset round
+        # trip (PgAuditLog takes the pool itself: it also accepts a connection, told apart
+        # from a pool by its type).
+        audit, pool = PgAuditLog(pool), LeasedPool(ConnectionLease(pool, size=LEASED_CONNECTIONS))
+        self.leased = pool
         self.tuning = tuning = tuning or Tuning(
             send_cost_updated=cfg.send_cost_updated,
             cost_updated_interval_s=cfg.cost_updated_interval_s,
@@ -81,14 +91,14 @@ class TransactionsWiring:
             self.id_tokens, self.ledger, self.queries, clock=utcnow,
             min_balance_centavos=cfg.min_balance_centavos,
             cache=AuthCache(ttl_s=cfg.auth_cache_ttl_s),
-            station_cache_s=cfg.station_auth_cache_s)
-        self.billing = BillingService(self.ledger)
+            station_cache_s=cfg.station_auth_cache_s, reads=PgTokenFacts(pool))
+        self.billing = BillingService(BatchedPgLedger(self.ledger, pool))
         self.background = Background()
         self.costs = CostNotifier(utcnow, enabled=tuning.send_cost_updated,
                                   min_interval_s=tuning.cost_updated_interval_s,
                                   background=self.background)
         self.reconciler = Reconciler(
-            self.store, PgIncompleteTransactions(pool), PgAuditLog(pool), utcnow,
+            self.store, PgIncompleteTransactions(pool), audit, utcnow,
             grace_s=tuning.reconcile_grace_s, retry_after_s=tuning.reconcile_retry_s,
             background=self.background)
         self.service = TransactionService(
@@ -141,6 +151,7 @@ class TransactionsWiring:
                 await job
         self._jobs = []
         await self.background.aclose()
+        await self.leased.close()
 
     async def _every(self, interval_s: float, work: Callable[[], Awaitable[None]]) -> None:
         while True:

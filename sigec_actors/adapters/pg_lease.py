@@ -1,4 +1,4 @@
-"""Pool connections kept between bulk calls: a release costs a reset round trip each time."""
+"""A share of a pool's connections, kept between calls: a release costs a reset round trip."""
 
 from __future__ import annotations
 
@@ -20,53 +20,52 @@ _Held = tuple[AbstractAsyncContextManager[Any], _Conn]
 
 
 class ConnectionLease:
-    """Lends pool connections, keeping up to `keep` of them for the next call.
+    """Lends at most `size` of a pool's connections at once and keeps them between calls.
 
     asyncpg resets a connection on every release (one more round trip, on top of the query,
-    for a single-statement write). A connection that served a call without error and outside a
-    transaction goes back here instead; those unused for `idle_s` return to the pool, so a quiet
-    node holds none and `pool.close()` waits at most about `idle_s`. Any failure, or a
-    cancellation, hands the connection to the pool, which resets or discards it.
+    for a single-statement write). Here a connection that served a call without error and
+    outside a transaction is kept for the next caller instead; callers beyond `size` wait
+    their turn here (first come, first served), so the rest of the pool stays free for
+    others. Kept connections unused for `idle_s` return to the pool: a quiet node holds none
+    and `pool.close()` waits at most about `idle_s`. A failure or a cancellation hands the
+    connection to the pool, which resets or discards it.
     """
 
-    def __init__(self, pool: DbPool, *, keep: int = 4, idle_s: float = 0.2) -> None:
+    def __init__(self, pool: DbPool, *, size: int = 4, idle_s: float = 0.2) -> None:
         self._pool = pool
-        self._keep = keep
         self._idle_s = idle_s
-        self._idle: list[tuple[_Held, float]] = []
+        self._slots = asyncio.Semaphore(size)
+        self._free: list[tuple[_Held, float]] = []
         self._sweeper: asyncio.TimerHandle | None = None
         self._releases: set[asyncio.Task[None]] = set()
 
     @property
     def held(self) -> int:
-        """Idle connections kept right now."""
-        return len(self._idle)
+        """Connections kept and not lent right now."""
+        return len(self._free)
 
     @asynccontextmanager
     async def acquire(self) -> AsyncIterator[DbConn]:
-        if self._idle:
-            held = self._idle.pop()[0]
-        else:
-            lent = self._pool.acquire()
-            held = (lent, cast(_Conn, await lent.__aenter__()))
-        clean = False
-        try:
-            yield held[1]
-            clean = not held[1].is_closed() and not held[1].is_in_transaction()
-        finally:
-            if clean and len(self._idle) < self._keep:
-                self._idle.append((held, time.monotonic()))
-                self._arm()
-            else:
-                await held[0].__aexit__(None, None, None)
+        async with self._slots:
+            held = self._free.pop()[0] if self._free else await _open(self._pool)
+            clean = False
+            try:
+                yield held[1]
+                clean = not held[1].is_closed() and not held[1].is_in_transaction()
+            finally:
+                if clean:
+                    self._free.append((held, time.monotonic()))
+                    self._arm()
+                else:
+                    await held[0].__aexit__(None, None, None)
 
     async def aclose(self) -> None:
         """Give every kept connection back to the pool."""
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
-        idle, self._idle = self._idle, []
-        for (lent, _), _ in idle:
+        free, self._free = self._free, []
+        for (lent, _), _ in free:
             await lent.__aexit__(None, None, None)
         if self._releases:
             await asyncio.gather(*self._releases, return_exceptions=True)
@@ -78,15 +77,35 @@ class ConnectionLease:
     def _sweep(self) -> None:
         self._sweeper = None
         cutoff = time.monotonic() - self._idle_s
-        stale = [held for held, since in self._idle if since <= cutoff]
-        self._idle = [(held, since) for held, since in self._idle if since > cutoff]
+        stale = [held for held, since in self._free if since <= cutoff]
+        self._free = [(held, since) for held, since in self._free if since > cutoff]
         for lent, _ in stale:
-            task = asyncio.get_running_loop().create_task(_give_back(lent))
+            task = asyncio.get_running_loop().create_task(_close(lent))
             self._releases.add(task)
             task.add_done_callback(self._releases.discard)
-        if self._idle:
+        if self._free:
             self._arm()
 
 
-async def _give_back(lent: AbstractAsyncContextManager[Any]) -> None:
+async def _close(lent: AbstractAsyncContextManager[Any]) -> None:
     await lent.__aexit__(None, None, None)
+
+
+async def _open(pool: DbPool) -> _Held:
+    lent = pool.acquire()
+    return lent, cast(_Conn, await lent.__aenter__())
+
+
+class LeasedPool:
+    """A DbPool whose connections come from a ConnectionLease: for repositories that leave no
+    session state behind (no SET, LISTEN or session locks), so skipping the reset is safe."""
+
+    def __init__(self, lease: ConnectionLease) -> None:
+        self.lease = lease
+
+    def acquire(self) -> AbstractAsyncContextManager[DbConn]:
+        return self.lease.acquire()
+
+    async def close(self) -> None:
+        """Give the kept connections back (the pool itself stays open: it is not ours)."""
+        await self.lease.aclose()

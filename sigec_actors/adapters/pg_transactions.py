@@ -25,7 +25,7 @@ from typing import Any
 from uuid import UUID
 
 from sigec_actors.adapters.pg import ForeignKeyViolation, UniqueViolation, to_record
-from sigec_actors.adapters.pg_lease import ConnectionLease
+from sigec_actors.adapters.pg_lease import ConnectionLease, LeasedPool
 from sigec_actors.adapters.pg_tx_write import WRITE, Write, write_args
 from sigec_actors.batching import Batcher
 from sigec_actors.domain.errors import UnknownStation
@@ -83,7 +83,8 @@ class PgTransactionEventStore:
     def __init__(self, pool: DbPool, *, group_commit: bool = True, max_batch: int = 64,
                  max_inflight: int = 3, timeout_s: float = 5.0) -> None:
         self._pool = pool
-        self._lease = ConnectionLease(pool, keep=max_inflight + 1)
+        self._lease = (pool.lease if isinstance(pool, LeasedPool)
+                       else ConnectionLease(pool, size=max_inflight + 1))
         self._timeout = timeout_s
         self._batcher: Batcher[Item, TxRecordResult] | None = Batcher(
             self._record_many, max_batch=max_batch, max_inflight=max_inflight,

@@ -19,7 +19,7 @@ from sigec_actors.ocpp.generated.v201 import (
 from sigec_actors.ocpp.generated.v201 import IdToken as WireIdToken
 from sigec_actors.ports import IdTokenRepository, LedgerRepository
 from sigec_actors.transactions.accounts import AccountCache
-from sigec_actors.transactions.ports import TransactionQueries
+from sigec_actors.transactions.ports import TokenReads, TransactionQueries
 
 A = AuthorizationStatusEnum
 _STORED = {IdTokenStatus.BLOCKED: A.BLOCKED, IdTokenStatus.INVALID: A.INVALID,
@@ -101,12 +101,15 @@ class Authorizer:
     `min_balance_centavos`: the wallet (minus receivables) must hold at least this much, or
     the answer is NoCredit. `station_cache_s`: cacheExpiryDateTime given to stations, so their
     own authorization cache does not keep an Accepted token for long after a block.
+    `reads`: when given, a check reads the token, its active transactions and its owner's
+    balances in one go (batched with concurrent checks) instead of the cache and four queries.
     """
 
     def __init__(self, id_tokens: IdTokenRepository, ledger: LedgerRepository,
                  queries: TransactionQueries, *, clock: Callable[[], datetime],
                  min_balance_centavos: int = 0, cache: AuthCache | None = None,
-                 station_cache_s: int = 300, concurrent_window_h: int = 24) -> None:
+                 station_cache_s: int = 300, concurrent_window_h: int = 24,
+                 reads: TokenReads | None = None) -> None:
         self._tokens = id_tokens
         self._ledger = ledger
         self._accounts = AccountCache(ledger)
@@ -116,6 +119,7 @@ class Authorizer:
         self.cache = cache if cache is not None else AuthCache()
         self._station_cache = timedelta(seconds=station_cache_s)
         self._window = timedelta(hours=concurrent_window_h)
+        self._reads = reads
 
     async def check(self, id_token: str, token_type: str, now: datetime, *,
                     exclude: Scope = None) -> AuthDecision:
@@ -126,6 +130,8 @@ class Authorizer:
             kind = IdTokenType(token_type)
         except ValueError:
             return AuthDecision(status=A.INVALID)
+        if self._reads is not None:
+            return await self._read_check(self._reads, id_token, kind, now, exclude)
         token = await self._tokens.find(id_token, kind)
         early = token_status(token, now)
         if early is not None or token is None:
@@ -140,6 +146,20 @@ class Authorizer:
                                 user_id=token.user_id, token_id=token.id)
         self.cache.put((id_token, token_type), exclude, decision, now)
         return decision
+
+    async def _read_check(self, reads: TokenReads, id_token: str, kind: IdTokenType,
+                          now: datetime, exclude: Scope) -> AuthDecision:
+        facts = await reads.token_facts(id_token, kind, since=now - self._window)
+        token = facts.token
+        early = token_status(token, now)
+        if early is not None or token is None:
+            return AuthDecision(status=early or A.UNKNOWN,
+                                user_id=token.user_id if token else None,
+                                token_id=token.id if token else None)
+        concurrent = any(active != exclude for active in facts.active)
+        return AuthDecision(
+            status=account_status(concurrent, facts.available_centavos, self._min),
+            user_id=token.user_id, token_id=token.id)
 
     async def _account(self, token: IdToken, now: datetime,
                        exclude: tuple[str, str] | None) -> AuthorizationStatusEnum:

@@ -77,8 +77,10 @@ class BillingService:
         if held is not None:
             return Settlement(kind=held)
         key = source_id(tx.station_id, tx.station_transaction_id)
-        for _ in range(_ATTEMPTS):
-            existing = await self._ledger.entry_by_source(SOURCE_TYPE, key)
+        for attempt in range(_ATTEMPTS):
+            # Most settles are the first: post straight away. A replay posts the same
+            # entry (created False) or, the wallet having moved since, conflicts: look it up.
+            existing = await self._ledger.entry_by_source(SOURCE_TYPE, key) if attempt else None
             if existing is not None:
                 return await self._replayed(existing, tx)
             try:

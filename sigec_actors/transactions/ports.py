@@ -9,6 +9,7 @@ from uuid import UUID
 
 import msgspec
 
+from sigec_actors.domain.records import IdToken, IdTokenType
 from sigec_actors.domain.transactions import (
     Transaction,
     TransactionEventIn,
@@ -59,6 +60,26 @@ class GuardedWrites(Protocol):
     async def stored(self, event: TransactionEventIn) -> TxRecordResult:
         """The first answer to an event stored before (a duplicate), with its transaction;
         StaleHistory if it is not stored."""
+        ...
+
+
+class TokenFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """All an authorization decision reads about a token, read together.
+
+    `active`: (station, transactionId) of its active transactions changed in the window;
+    `available_centavos`: its owner's wallet plus receivable balance (0 without a token).
+    """
+
+    token: IdToken | None
+    active: tuple[tuple[str, str], ...] = ()
+    available_centavos: int = 0
+
+
+class TokenReads(Protocol):
+    async def token_facts(self, id_token: str, token_type: IdTokenType, *, since: datetime,
+                          currency: str = "BRL") -> TokenFacts:
+        """The token row (as IdTokenRepository.find), its active transactions updated at or
+        after `since` (as TransactionQueries.active_with_token) and its owner's balances."""
         ...
 
 

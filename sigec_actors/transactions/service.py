@@ -173,13 +173,16 @@ class TransactionService:
                        current: Transaction | None, history: Sequence[EventFacts],
                        now: datetime) -> tuple[DecideContext, Folded]:
         folded = fold([*history, facts])
-        tariff, owner = await self._priced(station_id, current, folded)
         own = held = None
         if facts.id_token is not None and facts.id_token_type is not None:
-            own = await self._auth.check(facts.id_token, facts.id_token_type, now,
-                                         exclude=(station_id, tx_id))
-            held = await self._held(station_id, facts.evse_id)
+            (tariff, owner), own, held = await asyncio.gather(  # independent reads, at once
+                self._priced(station_id, current, folded),
+                self._auth.check(facts.id_token, facts.id_token_type, now,
+                                 exclude=(station_id, tx_id)),
+                self._held(station_id, facts.evse_id))
             own = reserved_for_other(held, facts, own, now)
+        else:
+            tariff, owner = await self._priced(station_id, current, folded)
         return DecideContext(
             station_id=station_id, station_transaction_id=tx_id, tariff=tariff,
             user_id=await self._owner(folded, facts, own, owner),

@@ -10,8 +10,10 @@ import pytest
 
 from sigec_actors.adapters.pg import create_pool
 from sigec_actors.adapters.pg_ledger import PgLedgerRepository
+from sigec_actors.adapters.pg_ledger_batch import BatchedPgLedger
 from sigec_actors.adapters.pg_reservations import PgReservationRepository
 from sigec_actors.adapters.pg_tariffs import PgTariffRepository
+from sigec_actors.adapters.pg_token_facts import PgTokenFacts
 from sigec_actors.adapters.pg_transactions import PgTransactionEventStore
 from sigec_actors.adapters.pg_users import PgIdTokenRepository
 from sigec_actors.domain.ledger import AccountKind, NewJournalEntry, PostingIn
@@ -74,12 +76,14 @@ class PgWorld:
 
 
 def pg_world(pool: DbPool, tariff: Tariff | None = None, timeout_s: float = 5.0,
-             attempts: int = 5, billing: BillingService | None = None) -> PgWorld:
+             attempts: int = 5, billing: BillingService | None = None,
+             token_facts: bool = True) -> PgWorld:
     store, ledger = PgTransactionEventStore(pool), PgLedgerRepository(pool)
     tokens, tariffs = PgIdTokenRepository(pool), PgTariffRepository(pool)
     reservations, queries = PgReservationRepository(pool), PgTransactionQueries(pool)
-    authorizer = Authorizer(tokens, ledger, queries, clock=lambda: T0)
-    billing = billing or BillingService(ledger)
+    authorizer = Authorizer(tokens, ledger, queries, clock=lambda: T0,
+                            reads=PgTokenFacts(pool) if token_facts else None)
+    billing = billing or BillingService(BatchedPgLedger(ledger, pool))
     service = TransactionService(
         store, tariffs, authorizer, billing, clock=lambda: T0, reservations=reservations,
         default_tariff=tariff or Tariff(price_per_kwh_centavos=150, session_fee_centavos=100),

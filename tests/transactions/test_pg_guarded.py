@@ -120,7 +120,7 @@ def test_lock_statement_orders_keys_and_quotes_nothing() -> None:
 
 async def test_lease_keeps_a_clean_connection_and_gives_it_back_when_idle(
         pool: DbPool) -> None:
-    lease = ConnectionLease(pool, keep=1, idle_s=0.05)
+    lease = ConnectionLease(pool, size=1, idle_s=0.05)
     async with lease.acquire() as conn:
         pid = await conn.fetchval("SELECT pg_backend_pid()")
     assert lease.held == 1
