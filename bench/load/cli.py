@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shlex
 import sys
 from collections.abc import Sequence
@@ -22,8 +21,8 @@ def _load_flags(p: argparse.ArgumentParser) -> None:
     d = LoadConfig()
     p.add_argument("--target", action="append", dest="targets", metavar="T",
                    help="bare | ocpp-lib | sigec | sigec-wN; repeat (default: bare, ocpp-lib)")
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 2,
-                   help="load worker processes (default: number of cores)")
+    p.add_argument("--workers", type=int, default=d.workers,
+                   help=f"load worker processes (default: {d.workers})")
     p.add_argument("--ramp", type=float, default=d.ramp_s, dest="ramp_s",
                    help="spread connects over this many s (0 = all at once)")
     p.add_argument("--duration", type=float, dest="duration_s",
@@ -65,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--steady-stations", type=int, default=1000)
     st.add_argument("--steady-s", type=float, default=20.0)
     st.add_argument("--boot-stations", type=int, default=2000)
-    st.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    st.add_argument("--workers", type=int, default=LoadConfig().workers,
+                    help="load worker processes")
     st.add_argument("--no-micro", action="store_true", help="skip bench.codec / bench.actors")
     st.add_argument("--no-append", action="store_true", help="do not touch RESULTS.md")
     run = sub.add_parser("run", help="one scenario against one or more targets")
