@@ -1,14 +1,17 @@
 """Cluster benchmarks: cross-node command latency (RoutedCommander over NATS) and 1 vs N workers.
 
     python -m bench.cluster latency [--nats nats://127.0.0.1:4222] [--commands 2000] [--append]
-    python -m bench.cluster throughput [--stations 1000] [--duration 20] [--append]
+    python -m bench.cluster throughput [--stations 1000] [--duration 12] [--repeat 3]
+                                       [--commands 1000] [--append]
 
 `latency` starts a second "node" process holding the stations (a StationRouter whose local
 commander answers at once, so the figure is the routing cost alone) and sends Reset commands
 from this process through `RoutedCommander.send`, one at a time: p50/p99 of the remote path,
 side by side with a bare NATS request/reply (the transport floor) and the local path.
-`throughput` runs the load harness's `steady` scenario against `sigec-w1` and `sigec-w2`
-(`sigec serve` with SIGEC_WORKERS=1 and 2) and prints their ratio (target: >= 1.6x on 2 cores).
+`throughput` runs the load harness's closed-loop `steady` scenario against `sigec-w1` and
+`sigec-w2` (`sigec serve` with SIGEC_WORKERS=1 and 2) in turn `--repeat` times and prints their
+medians and ratio (target: >= 1.6x on 2 cores), then `latency` with `--commands`, and appends
+both as one RESULTS.md section.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ import argparse
 import asyncio
 import multiprocessing
 import os
+import shlex
 import statistics
-import subprocess
 import sys
 import time
 from typing import Any
@@ -26,7 +29,9 @@ from typing import Any
 import msgspec
 import nats
 
-from bench.report import RESULTS_MD, machine, write_json
+from bench.load import suite
+from bench.load.config import LoadConfig
+from bench.report import OUT_DIR, RESULTS_MD, machine, write_json
 from sigec_actors.adapters.nats_bus import NatsEventBus
 from sigec_actors.cluster.routing import StationRouter
 from sigec_actors.ocpp.generated import v201
@@ -111,6 +116,13 @@ def latency(url: str, commands: int) -> dict[str, Any]:
         holder.join(10)
 
 
+def latency_table(results: dict[str, dict[str, float]]) -> str:
+    lines = ["| path | p50 ms | p99 ms | mean ms |", "|---|---|---|---|"]
+    for name, r in results.items():
+        lines.append(f"| {name} | {r['p50_ms']:.3f} | {r['p99_ms']:.3f} | {r['mean_ms']:.3f} |")
+    return "\n".join(lines)
+
+
 def latency_section(data: dict[str, Any]) -> str:
     m = data["machine"]
     lines = [f"## {m['date']} · commit `{m['commit']}` · cluster: cross-node command latency", "",
@@ -118,19 +130,25 @@ def latency_section(data: dict[str, Any]) -> str:
              f"{m['loadavg_at_start']}. Command: `python -m bench.cluster latency "
              f"--commands {data['commands']}` (NATS {data['nats']}; sequential; the holder "
              "answers at once, so this is the routing cost alone).", "",
-             "| path | p50 ms | p99 ms | mean ms |", "|---|---|---|---|"]
-    for name, r in data["latency"].items():
-        lines.append(f"| {name} | {r['p50_ms']:.3f} | {r['p99_ms']:.3f} | {r['mean_ms']:.3f} |")
+             latency_table(data["latency"])]
     return "\n".join(lines) + "\n"
 
 
-def throughput(stations: int, duration: int, append: bool) -> int:
-    """The harness does the work: steady load against sigec-w1 and sigec-w2, side by side."""
-    argv = [sys.executable, "-m", "bench", "run", "steady", "--stations", str(stations),
-            "--duration", str(duration), "--target", "sigec-w1", "--target", "sigec-w2"]
-    if append:
-        argv.append("--append")
-    return subprocess.run(argv, check=False).returncode  # noqa: S603  (our own argv)
+def throughput(args: argparse.Namespace, command: str) -> int:
+    """Closed-loop steady against sigec-w1 and sigec-w2 in turn, then the cross-node latency:
+    one JSON, one table, one RESULTS.md section."""
+    cfg = LoadConfig(scenario="steady", stations=args.stations, duration_s=args.duration,
+                     heartbeat_every_s=0, status_every_s=0)
+    data: dict[str, Any] = {"kind": "run", "machine": machine()}
+    data["runs"] = asyncio.run(suite.run_configs(
+        [cfg] * max(1, args.repeat), ["sigec-w1", "sigec-w2"], OUT_DIR / "logs"))
+    if args.commands:
+        results = latency(args.nats, args.commands)
+        data["micro"] = {"cluster": {
+            "command": f"python -m bench.cluster latency --commands {args.commands}",
+            "status": "ok", "latency": results, "table": latency_table(results)}}
+    suite.finish(data, command, args.append)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,11 +161,16 @@ def main(argv: list[str] | None = None) -> int:
     lat.add_argument("--append", action="store_true", help="append to bench/RESULTS.md")
     thr = sub.add_parser("throughput", help="OCPP throughput, 1 vs 2 workers (load harness)")
     thr.add_argument("--stations", type=int, default=1000)
-    thr.add_argument("--duration", type=int, default=20)
+    thr.add_argument("--duration", type=float, default=12.0, help="measured window per run, s")
+    thr.add_argument("--repeat", type=int, default=3, help="w1, w2 pairs; the table: medians")
+    thr.add_argument("--commands", type=int, default=1000,
+                     help="then the cross-node latency with this many commands (0 = skip)")
+    thr.add_argument("--nats", default=os.environ.get("NATS_URL", "nats://127.0.0.1:4222"))
     thr.add_argument("--append", action="store_true")
     args = parser.parse_args(argv)
     if args.command == "throughput":
-        return throughput(args.stations, args.duration, args.append)
+        command = "python -m bench.cluster " + shlex.join(sys.argv[1:] if argv is None else argv)
+        return throughput(args, command)
     data = {"machine": machine(), "nats": args.nats, "commands": args.commands,
             "latency": latency(args.nats, args.commands)}
     path = write_json(data, name=f"cluster-latency-{int(time.time())}")
