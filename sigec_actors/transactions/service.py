@@ -204,9 +204,10 @@ class TransactionService:
         if len(self._tariff_ids) > _MAX_TARIFFS:
             self._tariff_ids.clear()
         self._tariff_ids.update((t.id, t) for t in candidates if t.id is not None)
-        if tariff is None:
-            tariff = pick(candidates, station_id, folded.evse_id, folded.connector_id,
-                          folded.started_at, self._default)
+        if tariff is None:  # the row's own tariff if it is known now (e.g. after a restart)
+            tariff = self._kept_tariff(current, folded) or pick(
+                candidates, station_id, folded.evse_id, folded.connector_id,
+                folded.started_at, self._default)
         return tariff, owner if owner is not None else looked
 
     def _kept_tariff(self, current: Transaction | None, folded: Folded) -> Tariff | None:

@@ -72,7 +72,15 @@ async def test_a_session_keeps_its_tariff_and_the_next_one_takes_a_new_tariff(
         await w.service.handle_event(station, req, T0)
     kept = await w.store.find(station, "kept")
     assert kept is not None and kept.tariff_id is None and kept.cost_centavos == 200
-    for req in session(tx="next", token="CARD-N3", kwh=2):
+    station_tariff = (await w.tariffs.candidates(station))[-1]
+    following = session(tx="next", token="CARD-N3", kwh=2)
+    for req in following[:2]:
         await w.service.handle_event(station, req, T0)
+    await w.tariffs.add(Tariff(charge_point_id=station, price_per_kwh_centavos=500,
+                               valid_from=T0 - timedelta(hours=1)))
+    restarted = pg_world(pool, tariff=Tariff(price_per_kwh_centavos=100))  # nothing cached
+    for req in following[2:]:
+        await restarted.service.handle_event(station, req, T0)
     later = await w.store.find(station, "next")
-    assert later is not None and later.tariff_id is not None and later.cost_centavos == 1_800
+    assert later is not None and later.tariff_id == station_tariff.id
+    assert later.cost_centavos == 1_800
