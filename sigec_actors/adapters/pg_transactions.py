@@ -274,8 +274,9 @@ def begin_and_lock(events: Sequence[TransactionEventIn]) -> str:
     """BEGIN and the events' transaction locks in key order (so two batches never wait for
     each other in a cycle), as one simple query: integers only, nothing quoted."""
     keys = sorted({lock_key(e.station_id, e.station_transaction_id) for e in events})
-    listed = ",".join(map(str, keys))
-    return f"BEGIN; SELECT pg_advisory_xact_lock(k) FROM unnest(ARRAY[{listed}]::bigint[]) AS k"  # noqa: S608 -- integers only
+    listed = ",".join(map(str, keys))  # integers only: nothing to quote
+    return ("BEGIN; SELECT pg_advisory_xact_lock(k)"  # noqa: S608
+            f" FROM unnest(ARRAY[{listed}]::bigint[]) AS k")
 
 
 async def _read(conn: DbConn, events: Sequence[TransactionEventIn]) -> list[Any]:
