@@ -26,7 +26,9 @@ class ConnectionLease:
     for a single-statement write). Here a connection that served a call without error and
     outside a transaction is kept for the next caller instead; callers beyond `size` wait
     their turn here (first come, first served), so the rest of the pool stays free for
-    others. Kept connections unused for `idle_s` return to the pool: a quiet node holds none
+    others; while one of them waits for the pool itself (a pool smaller than `size`), a
+    finished connection goes back to the pool at once. Kept connections unused for `idle_s`
+    return to the pool: a quiet node holds none
     and `pool.close()` waits at most about `idle_s`. A failure or a cancellation hands the
     connection to the pool, which resets or discards it.
     """
@@ -36,6 +38,7 @@ class ConnectionLease:
         self._idle_s = idle_s
         self._slots = asyncio.Semaphore(size)
         self._free: list[tuple[_Held, float]] = []
+        self._opening = 0  # callers waiting for the pool to lend a connection
         self._sweeper: asyncio.TimerHandle | None = None
         self._releases: set[asyncio.Task[None]] = set()
 
@@ -47,13 +50,15 @@ class ConnectionLease:
     @asynccontextmanager
     async def acquire(self) -> AsyncIterator[DbConn]:
         async with self._slots:
-            held = self._free.pop()[0] if self._free else await _open(self._pool)
+            held = self._free.pop()[0] if self._free else await self._open()
             clean = False
             try:
                 yield held[1]
                 clean = not held[1].is_closed() and not held[1].is_in_transaction()
             finally:
-                if clean:
+                # Keep it, unless someone waits for the pool (a smaller pool than `size`):
+                # then the pool must get it back now.
+                if clean and not self._opening:
                     self._free.append((held, time.monotonic()))
                     self._arm()
                 else:
@@ -69,6 +74,14 @@ class ConnectionLease:
             await lent.__aexit__(None, None, None)
         if self._releases:
             await asyncio.gather(*self._releases, return_exceptions=True)
+
+    async def _open(self) -> _Held:
+        self._opening += 1
+        try:
+            lent = self._pool.acquire()
+            return lent, cast(_Conn, await lent.__aenter__())
+        finally:
+            self._opening -= 1
 
     def _arm(self) -> None:
         if self._sweeper is None:
@@ -89,11 +102,6 @@ class ConnectionLease:
 
 async def _close(lent: AbstractAsyncContextManager[Any]) -> None:
     await lent.__aexit__(None, None, None)
-
-
-async def _open(pool: DbPool) -> _Held:
-    lent = pool.acquire()
-    return lent, cast(_Conn, await lent.__aenter__())
 
 
 class LeasedPool:

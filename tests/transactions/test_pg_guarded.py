@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from sigec_actors.adapters.pg import create_pool
 from sigec_actors.adapters.pg_lease import ConnectionLease
 from sigec_actors.adapters.pg_transactions import PgTransactionEventStore, begin_and_lock
 from sigec_actors.domain.errors import UnknownStation
@@ -140,3 +141,29 @@ async def test_lease_keeps_a_clean_connection_and_gives_it_back_when_idle(
     await asyncio.sleep(0.2)
     assert lease.held == 0
     await lease.aclose()
+
+
+async def test_lease_larger_than_its_pool_hands_connections_back_to_waiters(
+        migrated_pg_dsn: str) -> None:
+    pool = await create_pool(migrated_pg_dsn, min_size=1, max_size=2)
+    lease = ConnectionLease(pool, size=3, idle_s=60)  # the sweeper never helps here
+    go, got = asyncio.Event(), asyncio.Event()
+    holding = [asyncio.Event(), asyncio.Event()]
+
+    async def hold(acquired: asyncio.Event, until: asyncio.Event | None) -> None:
+        async with lease.acquire() as conn:
+            await conn.fetchval("SELECT 1")
+            acquired.set()
+            if until is not None:
+                await until.wait()
+
+    holders = [asyncio.create_task(hold(h, go)) for h in holding]
+    await asyncio.gather(*(h.wait() for h in holding))  # the pool's two connections
+    third = asyncio.create_task(hold(got, None))
+    await asyncio.sleep(0.05)
+    assert not got.is_set()  # it waits for the pool
+    go.set()
+    await asyncio.wait_for(got.wait(), timeout=30)  # not after idle_s: handed back at once
+    await asyncio.gather(*holders, third)
+    await lease.aclose()
+    await pool.close()
