@@ -200,6 +200,9 @@ def _run_notes(runs: list[dict[str, Any]]) -> list[str]:
             notes.append(f"- {label}: {run['stations']} stations, errors {errors}"
                          + (f", client CPU {win.get('client_cpu_pct')} %, server CPU "
                             f"{win.get('server_cpu_pct')} %" if win else "")
+                         + (f", {win.get('messages_per_s'):,.0f} msg/s, machine busy "
+                            f"{win['machine_busy_pct']} % of which others "
+                            f"{win['other_cpu_pct']} %" if "other_cpu_pct" in win else "")
                          + (f", client loop {'/'.join(run['client_loops'])}"
                             if run.get("client_loops") else "")
                          + (", nodes (connections, CPU %): " + ", ".join(

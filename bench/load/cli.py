@@ -50,6 +50,9 @@ def _load_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--client-loop", choices=("uvloop", "asyncio"), default=d.client_loop,
                    dest="client_loop", help="event loop of the load workers (uvloop falls back "
                                             "to asyncio when not installed)")
+    p.add_argument("--client-sched", choices=("normal", "batch"), default=d.client_sched,
+                   dest="client_sched", help="batch: load workers under SCHED_BATCH (a woken "
+                                             "worker does not preempt the server)")
     p.add_argument("--append", action="store_true", help="append the table to RESULTS.md")
 
 
@@ -89,7 +92,7 @@ def _config(args: argparse.Namespace, scenario: str, stations: int) -> LoadConfi
     fields = {f: getattr(args, f) for f in (
         "workers", "ramp_s", "connect_timeout_s", "heartbeat_every_s", "status_every_s",
         "meter_every_s", "tx_length_s", "meter_values", "call_timeout_s", "reconnect_max_s",
-        "commands_per_s", "password", "id_prefix", "client_nice", "client_loop")}
+        "commands_per_s", "password", "id_prefix", "client_nice", "client_loop", "client_sched")}
     default_duration = {"boot-storm": 2.0, "reconnect-storm": 2.0}.get(scenario, 20.0)
     return LoadConfig(scenario=scenario, stations=stations,
                       duration_s=args.duration_s or default_duration, **fields)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import psutil
 
 from bench.load import stats
 from bench.load.config import MEASURING, LoadConfig
@@ -104,6 +105,7 @@ async def _window(cfg: LoadConfig, target: Target, pool: WorkerPool, marks: Mark
     """The measured window: counters, server and client CPU at both ends."""
     before, server0, client0 = pool.snapshot(), target.usage(), pool.usage()
     nodes0 = target.node_loads() if isinstance(target, SigecTarget) else {}
+    machine0, runner0 = psutil.cpu_times(), time.process_time()
     started = time.monotonic()
     pool.flags[MEASURING] = 1.0
     if cfg.scenario == "commands" and isinstance(target, SigecTarget):
@@ -114,6 +116,9 @@ async def _window(cfg: LoadConfig, target: Target, pool: WorkerPool, marks: Mark
     elapsed = time.monotonic() - started
     after, server1, client1 = pool.snapshot(), target.usage(), pool.usage()
     nodes1 = target.node_loads() if isinstance(target, SigecTarget) else {}
+    machine_busy = _busy_s(psutil.cpu_times()) - _busy_s(machine0)
+    bench_cpu = (server1.cpu_s - server0.cpu_s + server1.services_cpu_s - server0.services_cpu_s
+                 + client1.cpu_s - client0.cpu_s + time.process_time() - runner0)
     marks.peak_rss = max(marks.peak_rss, server1.rss)
     marks.window = {
         "duration_s": round(elapsed, 3),
@@ -122,12 +127,22 @@ async def _window(cfg: LoadConfig, target: Target, pool: WorkerPool, marks: Mark
         "server_cpu_s": round(server1.cpu_s - server0.cpu_s, 3),
         "services_cpu_s": round(server1.services_cpu_s - server0.services_cpu_s, 3),
         "client_cpu_s": round(client1.cpu_s - client0.cpu_s, 3),
+        # all cores busy, and busy with anything but this bench (other sessions, the kernel's
+        # own threads): a run where `other` is high was disturbed
+        "machine_busy_pct": round(100 * machine_busy / elapsed, 1),
+        "other_cpu_pct": round(100 * max(0.0, machine_busy - bench_cpu) / elapsed, 1),
     }
     if nodes1:
         marks.window["nodes"] = [
             {"pid": pid, "connections": conns,
              "cpu_pct": round(100 * (cpu - nodes0.get(pid, (cpu, 0))[0]) / elapsed, 1)}
             for pid, (cpu, conns) in sorted(nodes1.items())]
+
+
+def _busy_s(times: Any) -> float:
+    """Machine-wide CPU seconds of processes (user, nice, system) plus what the hypervisor took
+    (steal); interrupt time is left out, as it is not charged to processes either."""
+    return float(times.user + times.nice + times.system + getattr(times, "steal", 0.0))
 
 
 async def _restart_phase(cfg: LoadConfig, target: Target, pool: WorkerPool,

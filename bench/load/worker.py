@@ -27,6 +27,8 @@ def worker_main(cfg: dict[str, Any], first: int, count: int, counters: Any, flag
     config = LoadConfig(**cfg)
     if config.client_nice > 0:
         os.nice(config.client_nice)
+    if config.client_sched == "batch":
+        os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
     results.put(("ready", first, None))
     ctx = WorkerCtx(config, counters, flags)
     loop_name, factory = loop_factory(config.client_loop)

@@ -62,6 +62,10 @@ def test_targets_and_bounds() -> None:
         make_target("nginx", Path("/tmp"))
     with pytest.raises(ValueError, match="stations"):
         LoadConfig(stations=0)
+    with pytest.raises(ValueError, match="client loop"):
+        LoadConfig(client_loop="trio")
+    with pytest.raises(ValueError, match="client sched"):
+        LoadConfig(client_sched="fifo")
     cfg = LoadConfig(url="ws://example.com/ocpp")
     with pytest.raises(ValueError, match="loopback"):
         WorkerCtx(cfg, [0] * 8, [0.0] * 3)
