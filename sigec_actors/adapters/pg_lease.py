@@ -28,9 +28,9 @@ class ConnectionLease:
     their turn here (first come, first served), so the rest of the pool stays free for
     others; while one of them waits for the pool itself (a pool smaller than `size`), a
     finished connection goes back to the pool at once. Kept connections unused for `idle_s`
-    return to the pool: a quiet node holds none
-    and `pool.close()` waits at most about `idle_s`. A failure or a cancellation hands the
-    connection to the pool, which resets or discards it.
+    return to the pool: a quiet node holds none and `pool.close()` waits at most about
+    `idle_s`. A failure or a cancellation hands the connection to the pool, which resets or
+    discards it.
     """
 
     def __init__(self, pool: DbPool, *, size: int = 4, idle_s: float = 0.2) -> None:
