@@ -76,6 +76,8 @@ class OcppConfig(_Section, frozen=True, forbid_unknown_fields=True):
     command_queue_size: Annotated[int, msgspec.Meta(ge=0)]
     compression: bool
     heartbeat_interval_s: Annotated[int, msgspec.Meta(ge=1)]
+    station_calls_per_s: Annotated[float, msgspec.Meta(ge=0)]
+    station_call_burst: Annotated[int, msgspec.Meta(ge=1)]
     tls_cert: str
     tls_key: str
     tls_client_ca: str

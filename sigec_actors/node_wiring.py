@@ -22,6 +22,7 @@ from sigec_actors.config import Settings
 from sigec_actors.node_actors import NodeActorsView
 from sigec_actors.node_ports import ApiCommander, LocalCommander, SessionsLiveView
 from sigec_actors.node_tree import NodeTree
+from sigec_actors.ocpp.call_budget import BudgetSpec
 from sigec_actors.ocpp.gateway import OcppGateway
 from sigec_actors.runtime import ActorSystem, SystemClock
 from sigec_actors.services.metrics import Metrics
@@ -57,7 +58,9 @@ class NodeWiring:
             last_seen=LastSeenBatcher(self.stations, SystemClock(), LAST_SEEN_FLUSH_S),
             reservations=self.transactions.reservation_service, observer=self.metrics,
             alerts=self.alerts, persist_timeout_s=settings.billing.tx_timeout_s + 1.0)
-        self.sessions = StationSessions(tree.charge_points, deps)
+        ocpp = settings.ocpp
+        self.sessions = StationSessions(tree.charge_points, deps, budget=BudgetSpec(
+            ocpp.station_calls_per_s, ocpp.station_call_burst))
         self.local = LocalCommander(self.sessions)
         # nodes share "recently verified" handshake entries in Redis under a key derived
         # from the JWT secret (the one secret every node already has)

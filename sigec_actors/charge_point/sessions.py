@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable
+import time
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import structlog
@@ -20,6 +21,7 @@ from sigec_actors.charge_point.messages import (
 )
 from sigec_actors.charge_point.ports import ChargePointDeps
 from sigec_actors.charge_point.state import ChargePointView
+from sigec_actors.ocpp.call_budget import BudgetSpec, CallBudget
 from sigec_actors.ocpp.errors import ErrorCode, FrameError
 from sigec_actors.ocpp.link import LinkClosed, StationLink
 from sigec_actors.ocpp.rpc import Call, CallError, CallResult, encode_call_error, parse_frame
@@ -44,7 +46,8 @@ class Session:
     is refused at once (R10) and a restarted actor can answer the ones it lost.
     """
 
-    __slots__ = ("_announced", "_inflight", "_owner", "link", "ref", "station_id")
+    __slots__ = ("_announced", "_budget", "_inflight", "_limited", "_owner", "link", "ref",
+                 "station_id")
 
     def __init__(self, owner: StationSessions, link: StationLink) -> None:
         self._owner = owner
@@ -53,6 +56,8 @@ class Session:
         self.ref: ActorRef[ChargePointMsg] | None = None
         self._inflight: set[str] = set()
         self._announced = False
+        self._budget = CallBudget(owner.budget, owner.monotonic())
+        self._limited = 0  # CALLs refused over budget since the last log line
 
     # -- SessionSink (called by the gateway, sequentially per connection) ----------------
 
@@ -61,6 +66,9 @@ class Session:
         frame = parse_frame(data)
         match frame:
             case Call(message_id=mid):
+                if not self._budget.take(self._owner.monotonic()):
+                    await self._over_budget(mid)
+                    return
                 if mid in self._inflight:
                     await self._refuse(mid, ErrorCode.RPC_FRAMEWORK_ERROR,
                                        "a CALL with this message id is already being handled")
@@ -125,6 +133,17 @@ class Session:
                 await self._refuse(call_id, ErrorCode.INTERNAL_ERROR,
                                    "station handler is restarting, retry")
 
+    async def _over_budget(self, message_id: str) -> None:
+        """S8: answer GenericError without bothering the actor; log the first refusal of a
+        flood and then every 100th, so a flood cannot flood the log too."""
+        if self._limited % 100 == 0:
+            _log.warning("ocpp_call_rate_limited", station_id=self.station_id,
+                         session=self.link.session, refused=self._limited + 1,
+                         budget=self._owner.budget.describe())
+        self._limited += 1
+        await self._refuse(message_id, ErrorCode.GENERIC_ERROR,
+                           f"rate limited: {self._owner.budget.describe()}")
+
     async def _refuse(self, message_id: str, code: ErrorCode, description: str) -> None:
         try:
             await self.link.send(encode_call_error(message_id, code, description))
@@ -164,7 +183,11 @@ class StationSessions:
     """
 
     def __init__(self, supervisor: SupervisorRef, deps: ChargePointDeps, *,
-                 mailbox_size: int = 256, shutdown_timeout_s: float = 5.0) -> None:
+                 mailbox_size: int = 256, shutdown_timeout_s: float = 5.0,
+                 budget: BudgetSpec | None = None,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.budget = budget if budget is not None else BudgetSpec()
+        self.monotonic = monotonic
         self._supervisor = supervisor
         self._deps = deps
         self._mailbox_size = mailbox_size

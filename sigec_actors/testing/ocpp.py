@@ -28,6 +28,7 @@ from sigec_actors.charge_point.sessions import Session, StationSessions
 from sigec_actors.charge_point.transactions import StoreTransactionEvents
 from sigec_actors.domain.records import BootInfo, NewStation
 from sigec_actors.node_tree import NodeTree
+from sigec_actors.ocpp.call_budget import BudgetSpec
 from sigec_actors.ocpp.generated.v201 import (
     AuthorizationStatusEnum,
     IdToken,
@@ -130,8 +131,9 @@ class ChargePointHarness:
     def __init__(self, *, policy: Policy | None = None, authorizer: Authorizer | None = None,
                  transactions: TransactionEventHandler | None = None,
                  stations: StationRepository | None = None,
-                 persist_timeout_s: float = 5.0) -> None:
+                 persist_timeout_s: float = 5.0, budget: BudgetSpec | None = None) -> None:
         self.clock = FakeClock()
+        self.budget = budget
         self.fakes = Fakes(self.clock)
         auth = authorizer or UnknownTokens()
         self.deps = make_deps(
@@ -147,7 +149,8 @@ class ChargePointHarness:
 
     async def __aenter__(self) -> ChargePointHarness:
         self.tree = await NodeTree.start(self.system)
-        self.sessions = StationSessions(self.tree.charge_points, self.deps)
+        self.sessions = StationSessions(self.tree.charge_points, self.deps, budget=self.budget,
+                                        monotonic=self.clock.monotonic)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,
