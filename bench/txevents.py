@@ -69,8 +69,11 @@ class Station:
     seq: int = 0
     wh: float = 1000.0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    phase: str = ""
 
     def next_event(self, phase: str) -> Event:
+        if phase != self.phase:  # every load starts each station on a new session (Started)
+            self.phase, self.seq = phase, 0
         kind = "Started" if self.seq == 0 else "Ended" if self.seq > self.updates else "Updated"
         tx, self.wh = f"{phase}-{self.session}", self.wh + 250.0
         payload = _payload(kind, tx, self.seq, self.wh, self.token)

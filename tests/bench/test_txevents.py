@@ -24,6 +24,14 @@ def test_station_runs_sessions_back_to_back() -> None:
     assert events[0][3].id_token is not None and events[0][3].id_token.id_token == "CARD1"
 
 
+def test_a_new_load_starts_every_station_on_a_new_session() -> None:
+    st = Station("CP1", "CARD1", updates=2)
+    first = [st.next_event("a") for _ in range(2)]  # left in the middle of a session
+    then = st.next_event("b")
+    assert [e[2] for e in first] == [0, 1]
+    assert then[2] == 0 and then[3].event_type.value == "Started" and then[1].startswith("b-")
+
+
 async def test_closed_loop_counts_only_the_window() -> None:
     async def call(e: Event) -> None:
         await asyncio.sleep(0.01)
