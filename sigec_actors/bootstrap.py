@@ -18,6 +18,7 @@ from sigec_actors.adapters.pg import create_pool
 from sigec_actors.adapters.redis_cache import cache_from_url
 from sigec_actors.config import Settings
 from sigec_actors.embedded import EmbeddedNats, EmbeddedPostgres
+from sigec_actors.errors import ConfigError
 from sigec_actors.logs import step
 from sigec_actors.ports import Cache, DbPool
 
@@ -126,15 +127,28 @@ async def _nats_reconnected() -> None:
 
 
 def jwt_secret(settings: Settings) -> str:
-    """The configured JWT secret, or one generated once and kept (0600) under the data dir."""
+    """The configured JWT secret, or one generated once and kept (0600) under the data dir.
+
+    Safe when several node processes start on a fresh data dir at once: each writes a
+    candidate to its own temporary file and hard-links it into place; the first link wins and
+    everybody reads the winner (a reader never sees a half-written file).
+    """
     if settings.auth.jwt_secret:
         return settings.auth.jwt_secret
     path = settings.data_dir / "jwt_secret"
-    if path.exists():
-        return path.read_text().strip()
-    secret = secrets.token_urlsafe(48)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(secret)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        candidate = path.with_name(f".jwt_secret.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+        try:
+            os.link(candidate, path)
+        except FileExistsError:
+            pass  # another process was first: use its secret
+        finally:
+            candidate.unlink()
+    secret = path.read_text().strip()
+    if not secret:
+        raise ConfigError("auth.jwt_secret", f"{path} is empty: delete it to generate one")
     return secret

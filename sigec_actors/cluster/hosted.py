@@ -105,15 +105,20 @@ class HostedNode:
         self._stop = asyncio.Event()
 
     async def run(self) -> None:
-        """Connect, start the node, report NodeStarted, wait for `request_stop`, stop."""
+        """Connect, start the node, report NodeStarted, wait for `request_stop`, stop.
+
+        A node that fails half-way through its start is stopped too (its outbox relay holds a
+        pooled connection: closing the pool would wait for it forever), so the failure reaches
+        the NodeHost at once instead of hanging until the director's start timeout.
+        """
         services = await start_data_plane(self.settings)
         try:
             self.node = self._factory(self.settings, services, self.spec.name)
             app_context = getattr(self.node, "app_context", None)
             if app_context is not None:
                 app_context.extras[CLUSTER_EXTRA] = self.control
-            endpoints = await self.node.start()
             try:
+                endpoints = await self.node.start()
                 self._post(self._started(endpoints))
                 log.info("node_ready", node=self.spec.name, pid=os.getpid(),
                          http=endpoints.http_url)
