@@ -10,6 +10,7 @@ import asyncpg
 import msgspec
 
 from sigec_actors.domain.records import OutboxMessage
+from sigec_actors.errors import SigecError
 from sigec_actors.ports import DbConn, DbPool
 
 T = TypeVar("T")
@@ -21,6 +22,8 @@ IntegrityViolation: type[Exception] = asyncpg.IntegrityConstraintViolationError
 DB_FAILURES: tuple[type[BaseException], ...] = (
     OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 """What a database outage looks like to a caller: refused, reset, timed out, terminated."""
+STORAGE_FAILURES: tuple[type[BaseException], ...] = (*DB_FAILURES, SigecError)
+"""An outage, or a typed refusal from a repository (InsufficientFunds, UnknownStation, ...)."""
 PostgresError: type[Exception] = asyncpg.PostgresError
 
 _json_encoder = msgspec.json.Encoder()

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from sigec_actors.adapters.pg import DB_FAILURES, STORAGE_FAILURES
 from sigec_actors.adapters.pg_ledger import PgLedgerRepository
 from sigec_actors.batching import Batcher
 from sigec_actors.domain.ledger import (
@@ -95,7 +96,7 @@ class BatchedPgLedger:
         try:
             async with self._pool.acquire() as conn:
                 rows = await conn.fetch(_POST, *_args(posts))
-        except Exception:  # an overdraw, a conflict, a deadlock: each entry on its own
+        except DB_FAILURES:  # an overdraw, a conflict, a deadlock: each entry on its own
             rows = []
         done = {r["i"]: r for r in rows}
         out: list[PostResult | BaseException] = []
@@ -112,7 +113,7 @@ class BatchedPgLedger:
                      events: Sequence[OutboxMessage]) -> PostResult | BaseException:
         try:
             return await self._ledger.post(entry, events)
-        except Exception as exc:  # its caller's error (InsufficientFunds, ...)
+        except STORAGE_FAILURES as exc:  # its caller's error (InsufficientFunds, ...)
             return exc
 
 

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sigec_actors.adapters.pg import ForeignKeyViolation, UniqueViolation, to_record
+from sigec_actors.adapters.pg import DB_FAILURES, ForeignKeyViolation, UniqueViolation, to_record
 from sigec_actors.adapters.pg_lease import ConnectionLease, LeasedPool
 from sigec_actors.adapters.pg_tx_write import WRITE, Write, write_args
 from sigec_actors.batching import Batcher
@@ -38,6 +38,7 @@ from sigec_actors.domain.transactions import (
     TxDecision,
     TxRecordResult,
 )
+from sigec_actors.errors import SigecError
 from sigec_actors.ports import DbConn, DbPool
 from sigec_actors.transactions.errors import StaleHistory
 from sigec_actors.transactions.tariffs import Tariff
@@ -201,7 +202,7 @@ class PgTransactionEventStore:
                 rows = await conn.fetch(WRITE, *write_args(writes))
         except TimeoutError as exc:  # the database hangs: running them again would too
             return [exc] * len(writes)
-        except Exception:  # whatever it was, each event now answers for itself
+        except DB_FAILURES:  # one event's bad row fails the statement: each answers alone
             return [await self._write_alone(w) for w in writes]
         return _written(writes, rows)
 
@@ -214,7 +215,7 @@ class PgTransactionEventStore:
             return _unknown(event, exc)
         except UniqueViolation:  # the seqNo is stored after all: the caller reads it again
             return StaleHistory(event.station_id, event.station_transaction_id)
-        except Exception as exc:  # the caller raises it (DB_FAILURES -> store unavailable)
+        except DB_FAILURES as exc:  # the caller raises it as store unavailable
             return exc
         return _written([write], rows)[0]
 
@@ -228,7 +229,7 @@ class PgTransactionEventStore:
                 return await _locked(conn, items)
         except TimeoutError as exc:  # the database hangs: running them again would too
             return [exc] * len(items)
-        except Exception:  # whatever it was, each event now answers for itself
+        except DB_FAILURES:  # one event's bad row fails the batch: each answers alone
             return [await self._record_alone(item) for item in items]
 
     async def _record_alone(self, item: Item) -> Outcome:
@@ -238,7 +239,7 @@ class PgTransactionEventStore:
                 return (await _locked(conn, [item]))[0]
         except ForeignKeyViolation as exc:
             return _unknown(item[0], exc)
-        except Exception as exc:  # the caller raises it (DB_FAILURES -> store unavailable)
+        except DB_FAILURES as exc:  # the caller raises it as store unavailable
             return exc
 
 
@@ -311,13 +312,13 @@ async def _locked(conn: DbConn, items: Sequence[Item]) -> list[Outcome]:
             try:
                 writes.append((event, current, decide(current)))
                 outcomes.append(None)
-            except Exception as exc:  # e.g. StaleHistory: this caller looks again
+            except SigecError as exc:  # e.g. StaleHistory: this caller looks again
                 outcomes.append(exc)
         written = (_written(writes, await conn.fetch(WRITE, *write_args(writes))) if writes
                    else [])
         await conn.execute("COMMIT")
     except Exception:
-        with contextlib.suppress(Exception):  # a broken connection goes back to the pool
+        with contextlib.suppress(*DB_FAILURES):  # a broken connection goes back to the pool
             await conn.execute("ROLLBACK")
         raise
     done = iter(written)

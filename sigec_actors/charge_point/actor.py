@@ -9,7 +9,7 @@ from typing import Any, TypeVar, assert_never
 import msgspec
 from msgspec.structs import replace
 
-from sigec_actors.adapters.pg import DB_FAILURES
+from sigec_actors.adapters.pg import STORAGE_FAILURES
 from sigec_actors.charge_point.deadline import deadline
 from sigec_actors.charge_point.effects import (
     CancelTimer,
@@ -52,7 +52,6 @@ from sigec_actors.charge_point.model import ChargePointState, rebuild
 from sigec_actors.charge_point.ports import ChargePointDeps
 from sigec_actors.charge_point.state import ChargePointView, decide, view_of
 from sigec_actors.charge_point.store import BootWrite, OnlineWrite, StationWrite, StatusWrite
-from sigec_actors.errors import SigecError
 from sigec_actors.ocpp.errors import ErrorCode
 from sigec_actors.ocpp.generated.v201 import AuthorizeResponse, ReservationStatusUpdateResponse
 from sigec_actors.ocpp.link import LinkClosed
@@ -66,7 +65,6 @@ ChannelLookup = Callable[[str], Channel | None]
 """The station's current link, kept by StationSessions so it outlives actor restarts."""
 
 
-STORAGE_FAILURES: tuple[type[BaseException], ...] = (*DB_FAILURES, SigecError)
 """Expected failures of storage and of the services behind it (outage, timeout, typed
 errors): answered with CALLERROR InternalError. Anything else is a bug: the actor crashes,
 its supervisor restarts it and the station's CALL is answered InternalError on the way."""
