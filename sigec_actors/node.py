@@ -15,6 +15,7 @@ from sigec_actors.adapters.outbox import OutboxRelay, PgOutbox
 from sigec_actors.adapters.outbox_prune import OutboxPruner
 from sigec_actors.bootstrap import Services
 from sigec_actors.config import Settings
+from sigec_actors.jobs import Jobs, every
 from sigec_actors.logs import step
 from sigec_actors.node_tree import NodeTree
 from sigec_actors.node_wiring import NodeWiring
@@ -46,7 +47,7 @@ class Node:
                                   recent_messages=settings.log.actor_recent_messages)
         self.tree: NodeTree | None = None
         self.relay: OutboxRelay | None = None
-        self.pruner: OutboxPruner | None = None
+        self.jobs = Jobs()
         self.wiring: NodeWiring | None = None
 
     async def prepare(self) -> None:
@@ -67,9 +68,10 @@ class Node:
         await self.relay.start()
         nats = self.settings.nats
         if nats.outbox_prune_interval_s > 0:
-            self.pruner = OutboxPruner(PgOutbox(pool), retention_s=nats.outbox_retention_s,
-                                       interval_s=nats.outbox_prune_interval_s)
-            self.pruner.start()
+            pruner = OutboxPruner(PgOutbox(pool), retention_s=nats.outbox_retention_s)
+            self.jobs.spawn("outbox-prune", every(
+                nats.outbox_prune_interval_s, pruner.prune_once, job="outbox-prune",
+                first_after_s=0))
         self.wiring = NodeWiring(self.settings, self.services, self.tree, self.actors)
         self.wiring.fill(self.app_context)
         await self.wiring.start()
@@ -112,9 +114,7 @@ class Node:
         if self.wiring is not None:
             await self.wiring.aclose()  # flush last-seen times and best-effort events
             self.wiring = None
-        if self.pruner is not None:
-            await self.pruner.stop()
-            self.pruner = None
+        await self.jobs.stop()
         if self.relay is not None:
             await self.relay.stop()  # after the actors: their last events are in the outbox
             self.relay = None

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import msgspec
@@ -15,7 +12,6 @@ from api.routes.id_tokens import EXTRAS_KEY as TRANSACTIONS_KEY
 from api.routes.id_tokens import TransactionPorts
 from api.routes.reservations import EXTRAS_KEY as RESERVATIONS_KEY
 from api.routes.reservations import ReservationPorts
-from sigec_actors.adapters.pg import DB_FAILURES
 from sigec_actors.adapters.pg_audit import PgAuditLog
 from sigec_actors.adapters.pg_lease import ConnectionLease, LeasedPool
 from sigec_actors.adapters.pg_ledger import PgLedgerRepository
@@ -26,6 +22,7 @@ from sigec_actors.adapters.pg_token_facts import PgTokenFacts
 from sigec_actors.adapters.pg_transactions import PgTransactionEventStore
 from sigec_actors.adapters.pg_users import PgIdTokenRepository
 from sigec_actors.config import BillingConfig
+from sigec_actors.jobs import Jobs, every
 from sigec_actors.ports import DbPool
 from sigec_actors.transactions.authorize import AuthCache, Authorizer
 from sigec_actors.transactions.background import Background
@@ -111,7 +108,7 @@ class TransactionsWiring:
         self.reservation_service = ReservationService(self.reservations)
         self.expiry = ExpiryTimer(self.reservation_service, utcnow,
                                   max_wait_s=tuning.reservation_max_wait_s)
-        self._jobs: list[asyncio.Task[None]] = []
+        self._jobs = Jobs()
 
     def ports(self) -> TransactionPorts:
         """What the id-token and transaction REST routes use."""
@@ -136,31 +133,16 @@ class TransactionsWiring:
         """
         for job in (self.costs, self.reconciler, self.expiry):
             job.bind(commander)
-        self._jobs = [
-            asyncio.create_task(self._every(self.cfg.settle_interval_s, self._settle),
-                                name="billing-sweep"),
-            asyncio.create_task(self.expiry.run(), name="reservation-expiry"),
-            asyncio.create_task(self._every(self.tuning.reconcile_interval_s, self._reconcile),
-                                name="transaction-reconcile")]
+        self._jobs.spawn("billing-sweep", every(
+            self.cfg.settle_interval_s, self._settle, job="billing-sweep"))
+        self._jobs.spawn("reservation-expiry", self.expiry.run())
+        self._jobs.spawn("transaction-reconcile", every(
+            self.tuning.reconcile_interval_s, self._reconcile, job="transaction-reconcile"))
 
     async def stop(self) -> None:
-        for job in self._jobs:
-            job.cancel()
-        for job in self._jobs:
-            with contextlib.suppress(asyncio.CancelledError):
-                await job
-        self._jobs = []
+        await self._jobs.stop()
         await self.background.aclose()
         await self.leased.close()
-
-    async def _every(self, interval_s: float, work: Callable[[], Awaitable[None]]) -> None:
-        while True:
-            await asyncio.sleep(interval_s)
-            try:
-                await work()
-            except DB_FAILURES as exc:  # database away: try again next round
-                log.warning("transactions_job_failed", job=work.__name__,
-                            error=f"{type(exc).__name__}: {exc}")
 
     async def _settle(self) -> None:
         settled = await self.billing.settle_unbilled(self.queries)

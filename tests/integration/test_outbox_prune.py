@@ -11,6 +11,7 @@ from sigec_actors.adapters.migrate import apply_migrations
 from sigec_actors.adapters.outbox import PgOutbox, add
 from sigec_actors.adapters.outbox_prune import OutboxPruner
 from sigec_actors.adapters.pg import create_pool, transaction
+from sigec_actors.jobs import Jobs, every
 from sigec_actors.ports import DbPool
 
 pytestmark = [pytest.mark.pg]
@@ -47,7 +48,7 @@ async def test_only_rows_sent_before_the_retention_are_deleted_batch_by_batch(
     await _rows(pool, 25, sent_ago_s=7200)   # due
     await _rows(pool, 4, sent_ago_s=60)      # sent recently: kept
     await _rows(pool, 3, sent_ago_s=None)    # never sent (NATS down): kept, however old
-    pruner = OutboxPruner(PgOutbox(pool), retention_s=3600, interval_s=60, batch=10)
+    pruner = OutboxPruner(PgOutbox(pool), retention_s=3600, batch=10)
     assert await pruner.prune_once() == 25
     assert await _counts(pool) == (3, 4)
     assert await pruner.prune_once() == 0
@@ -55,13 +56,14 @@ async def test_only_rows_sent_before_the_retention_are_deleted_batch_by_batch(
 
 async def test_the_background_task_prunes_and_stops(pool: DbPool) -> None:
     await _rows(pool, 5, sent_ago_s=10)
-    pruner = OutboxPruner(PgOutbox(pool), retention_s=1, interval_s=0.05)
-    pruner.start()
+    pruner = OutboxPruner(PgOutbox(pool), retention_s=1)
+    jobs = Jobs()
+    jobs.spawn("outbox-prune", every(0.05, pruner.prune_once, job="outbox-prune"))
     try:
         for _ in range(100):
             if await _counts(pool) == (0, 0):
                 break
             await asyncio.sleep(0.05)
     finally:
-        await pruner.stop()
+        await jobs.stop()
     assert await _counts(pool) == (0, 0)
