@@ -110,10 +110,7 @@ async def test_commands_reach_stations_on_both_nodes_and_survive_a_node_kill(
         # Connect stations until both nodes hold some (the kernel spreads connections).
         for _ in range(40):
             sid = f"CL-{uuid.uuid4().hex[:8]}"
-            status, body = await api.call("POST", "/api/v1/admin/stations",
-                                          {"id": sid, "securityProfile": 1})
-            assert status == 201, body
-            passwords[sid] = body["password"]
+            passwords[sid] = await api.add_station(sid)
             sims[sid] = await connect(serve, sid, passwords[sid])
             where = await holders(probe, list(sims))
             if len(sims) >= 6 and {"node-1", "node-2"} <= set(where.values()):

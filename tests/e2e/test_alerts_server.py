@@ -8,44 +8,20 @@ import base64
 import json
 import ssl
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import aiohttp
 import nats
-import pytest
 import websockets
 from ocpp.v201 import call
 
 from sigec_actors.simulator.handlers import SimConfig
 from sigec_actors.simulator.station import SimulatedStation
-from tests.helpers.pki import Pki, make_pki
-from tests.helpers.server import Api, ServerProcess, free_port, server_env
+from tests.helpers.pki import Pki
+from tests.helpers.server import Api, ServerProcess
 
 ALERTS = "/api/v1/admin/alerts"
 
-
-@pytest.fixture
-async def tls_server(tmp_path: Path, fresh_pg_dsn: str,
-                     nats_url: str) -> AsyncIterator[tuple[ServerProcess, Pki, int]]:
-    pki = make_pki(tmp_path)
-    tls_port = free_port()
-    data = tmp_path / "data"
-    server = ServerProcess(data, server_env(
-        data, DATABASE_URL=fresh_pg_dsn, NATS_URL=nats_url,
-        SIGEC_SERVER__OCPP_TLS_PORT=str(tls_port), SIGEC_OCPP__TLS_CERT=str(pki.server_cert),
-        SIGEC_OCPP__TLS_KEY=str(pki.server_key)), tmp_path / "server.log")
-    await asyncio.to_thread(server.start)
-    yield server, pki, tls_port
-    assert server.stop() == 0, server.log()
-
-
-async def _register(api: Api, station_id: str, profile: int) -> str:
-    status, body = await api.call("POST", "/api/v1/admin/stations",
-                                  {"id": station_id, "securityProfile": profile})
-    assert status == 201, body
-    return str(body["password"])
 
 
 async def _alerts(api: Api, query: str, want: int) -> list[dict[str, object]]:
@@ -74,7 +50,7 @@ async def test_critical_security_event_reaches_the_operator(
     async with aiohttp.ClientSession() as http:
         api = Api(server.http, http)
         await api.login()
-        password = await _register(api, station_id, 1)
+        password = await api.add_station(station_id, 1)
         async with await SimulatedStation.connect(server.ocpp, SimConfig(station_id),
                                                   password=password) as station:
             assert (await station.boot()).status == "Accepted"
@@ -120,7 +96,7 @@ async def test_profile_2_session_taken_over_from_a_new_address_alerts(
     async with aiohttp.ClientSession() as http:
         api = Api(server.http, http)
         await api.login()
-        password = await _register(api, station_id, 2)
+        password = await api.add_station(station_id, 2)
         first = await _connect_from("127.0.0.1", tls_port, station_id, password, pki)
         second = await _connect_from("127.0.0.2", tls_port, station_id, password, pki)
         await second.send(json.dumps([2, "h1", "Heartbeat", {}]))  # the new session works

@@ -35,10 +35,8 @@ async def test_a_flood_is_refused_and_the_station_is_served_again(server: Server
     async with aiohttp.ClientSession() as http:
         api = Api(server.http, http)
         await api.login()
-        status, body = await api.call("POST", "/api/v1/admin/stations",
-                                      {"id": station_id, "securityProfile": 1})
-        assert status == 201, body
-    auth = {"Authorization": build_authorization_basic(station_id, body["password"])}
+        password = await api.add_station(station_id)
+    auth = {"Authorization": build_authorization_basic(station_id, password)}
     async with connect(f"{server.ocpp}/{station_id}", subprotocols=["ocpp2.0.1"],
                        additional_headers=auth) as ws:
 

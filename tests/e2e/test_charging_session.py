@@ -39,9 +39,7 @@ async def test_session_from_card_to_bill(server: ServerProcess) -> None:
     async with aiohttp.ClientSession() as http:
         admin = Api(server.http, http)
         await admin.login()
-        status, created = await admin.call("POST", "/api/v1/admin/stations",
-                                           {"id": station_id, "securityProfile": 1})
-        assert status == 201, created
+        password = await admin.add_station(station_id)
         ana = Api(server.http, http)
         status, _ = await ana.call("POST", "/api/v1/auth/register", {
             "name": "Ana", "email": "ana@example.com", "password": "a long passphrase"})
@@ -52,7 +50,7 @@ async def test_session_from_card_to_bill(server: ServerProcess) -> None:
         assert status == 201, token
 
         async with await SimulatedStation.connect(
-                server.ocpp, SimConfig(station_id), password=created["password"]) as station:
+                server.ocpp, SimConfig(station_id), password=password) as station:
             assert (await station.boot()).status == "Accepted"
             assert (await station.authorize("RFID-ANA-1")).id_token_info["status"] == "Accepted"
             assert (await station.authorize("RFID-NOBODY")).id_token_info["status"] in (
@@ -106,15 +104,13 @@ async def test_app_starts_and_stops_a_session_and_sees_running_cost(server: Serv
     async with aiohttp.ClientSession() as http:
         admin = Api(server.http, http)
         await admin.login()
-        status, created = await admin.call("POST", "/api/v1/admin/stations",
-                                           {"id": station_id, "securityProfile": 1})
-        assert status == 201, created
+        password = await admin.add_station(station_id)
         bia = Api(server.http, http)
         await bia.call("POST", "/api/v1/auth/register", {
             "name": "Bia", "email": "bia@example.com", "password": "bia's passphrase"})
         await bia.login("bia@example.com", "bia's passphrase")
         async with await SimulatedStation.connect(
-                server.ocpp, SimConfig(station_id), password=created["password"]) as station:
+                server.ocpp, SimConfig(station_id), password=password) as station:
             assert (await station.boot()).status == "Accepted"
             status, started = await bia.call("POST", "/api/v1/transactions/start",
                                              {"chargePointId": station_id})

@@ -92,9 +92,7 @@ def _event(txid: str, seq: int, kind: str, wh: int, token: str | None) -> dict[s
 async def _seed(api: Api, ids: list[str]) -> None:
     await api.login()
     for sid in ids:
-        status, body = await api.call("POST", "/api/v1/admin/stations",
-                                      {"id": sid, "securityProfile": 0})
-        assert status == 201, body
+        await api.add_station(sid, 0)
     status, _ = await api.call("POST", "/api/v1/auth/register", {
         "name": "Crash", "email": "crash@example.com", "password": "crash test passphrase"})
     assert status == 201

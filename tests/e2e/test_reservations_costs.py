@@ -89,13 +89,11 @@ async def test_reserve_cancel_holder_only_and_reconcile(server: ServerProcess) -
     async with aiohttp.ClientSession() as http:
         admin = Api(server.http, http)
         await admin.login()
-        status, created = await admin.call("POST", "/api/v1/admin/stations",
-                                           {"id": station_id, "securityProfile": 1})
-        assert status == 201, created
+        password = await admin.add_station(station_id)
         ana = await _user(http, server.http, "ana", "RFID-ANA")
         bob = await _user(http, server.http, "bob", "RFID-BOB")
         async with await ReconcilingStation.connect(
-                server.ocpp, SimConfig(station_id), password=created["password"]) as station:
+                server.ocpp, SimConfig(station_id), password=password) as station:
             assert (await station.boot()).status == "Accepted"
             body = {"chargePointId": station_id, "evseId": 1, "expiresInS": 600}
             status, first = await ana.call("POST", "/api/v1/reservations", body)

@@ -29,13 +29,6 @@ async def server(tmp_path: Path, fresh_pg_dsn: str, nats_url: str) -> AsyncItera
     proc.kill()
 
 
-async def _register(api: Api, station_id: str) -> str:
-    status, body = await api.call("POST", "/api/v1/admin/stations",
-                                  {"id": station_id, "securityProfile": 1})
-    assert status == 201, body
-    return str(body["password"])
-
-
 async def test_station_lifecycle_through_the_real_server(server: ServerProcess, nats_url: str) -> None:
     station_id = f"CP-E2E-{uuid.uuid4().hex[:6]}"
     nc = await nats.connect(nats_url)
@@ -43,7 +36,7 @@ async def test_station_lifecycle_through_the_real_server(server: ServerProcess, 
     async with aiohttp.ClientSession() as http:
         api = Api(server.http, http)
         await api.login()
-        password = await _register(api, station_id)
+        password = await api.add_station(station_id)
         station = await SimulatedStation.connect(server.ocpp, SimConfig(station_id), password=password)
         try:
             boot = await station.boot()

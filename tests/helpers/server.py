@@ -116,6 +116,13 @@ class Api:
         assert status == 200, body
         self.token = body["accessToken"]
 
+    async def add_station(self, station_id: str, profile: int = 1) -> str:
+        """Register a station as an admin; returns its one-time password."""
+        status, body = await self.call("POST", "/api/v1/admin/stations",
+                                       {"id": station_id, "securityProfile": profile})
+        assert status == 201, body
+        return str(body["password"])
+
     async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         async with self.session.request(method, self.base + path, json=body,
