@@ -132,7 +132,9 @@ def _header(parts: list[msgspec.Raw]) -> tuple[MessageType, str] | FrameError:
         problem = f"{kind.name} frame must have {_ARITY[kind]} elements, got {len(parts)}"
     if problem is None and message_id is not None:
         return kind, message_id
-    return FrameError(UNREADABLE_ID if message_id is None else message_id,
+    # an id over 36 characters is not echoed: the CALLERROR would break the limit itself
+    echo = message_id if message_id is not None and len(message_id) <= MAX_MESSAGE_ID else None
+    return FrameError(UNREADABLE_ID if echo is None else echo,
                       ErrorCode.RPC_FRAMEWORK_ERROR, problem or "", message_type=kind)
 
 

@@ -47,7 +47,8 @@ def error_of(frame: str | bytes, **kwargs: Direction) -> FrameError:
         ("[2]", "-1", E.RPC_FRAMEWORK_ERROR),
         ('[2,"m1","Heartbeat"]', "m1", E.RPC_FRAMEWORK_ERROR),  # wrong arity
         ('[2,"m1","Heartbeat",{},1]', "m1", E.RPC_FRAMEWORK_ERROR),
-        (f'[2,"{"x" * 37}","Heartbeat",{{}}]', "x" * 37, E.RPC_FRAMEWORK_ERROR),  # id too long
+        (f'[2,"{"x" * 37}","Heartbeat",{{}}]', "-1", E.RPC_FRAMEWORK_ERROR),  # id too long
+        (f'[2,"{"x" * 36}","Heartbeat",{{}},1]', "x" * 36, E.RPC_FRAMEWORK_ERROR),  # 36: echoed
         ('[2,"m1",7,{}]', "m1", E.RPC_FRAMEWORK_ERROR),  # action not a string
         ('[7,"m1","Heartbeat",{}]', "m1", E.MESSAGE_TYPE_NOT_SUPPORTED),
         ('[5,"m1","Heartbeat",{}]', "m1", E.MESSAGE_TYPE_NOT_SUPPORTED),  # 2.1-only type
