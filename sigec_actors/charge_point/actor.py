@@ -52,6 +52,7 @@ from sigec_actors.charge_point.model import ChargePointState, rebuild
 from sigec_actors.charge_point.ports import ChargePointDeps
 from sigec_actors.charge_point.state import ChargePointView, decide, view_of
 from sigec_actors.charge_point.store import BootWrite, OnlineWrite, StationWrite, StatusWrite
+from sigec_actors.ocpp.call_budget import LogThrottle
 from sigec_actors.ocpp.errors import ErrorCode
 from sigec_actors.ocpp.generated.v201 import AuthorizeResponse, ReservationStatusUpdateResponse
 from sigec_actors.ocpp.link import LinkClosed
@@ -79,7 +80,7 @@ class ChargePoint(Actor[ChargePointMsg]):
     """
 
     __slots__ = ("_channel", "_deps", "_futures", "_loaded", "_loaded_at", "_log", "_lookup",
-                 "_sent", "_state", "_station_id", "_timers")
+                 "_sent", "_state", "_station_id", "_throttles", "_timers")
 
     def __init__(self, station_id: str, deps: ChargePointDeps, lookup: ChannelLookup) -> None:
         self._station_id = station_id
@@ -93,6 +94,7 @@ class ChargePoint(Actor[ChargePointMsg]):
         self._loaded = False
         self._loaded_at = float("-inf")
         self._log: Any = None
+        self._throttles: dict[str, LogThrottle] = {}
 
     @property
     def _logger(self) -> Any:
@@ -218,11 +220,21 @@ class ChargePoint(Actor[ChargePointMsg]):
                     self._deps.events.emit(subject, payload)
                 case MarkSeen(at=at):
                     self._deps.last_seen.mark(self._station_id, at)
-                case Log(level=level, event=event, fields=fields):
-                    getattr(self._logger, level)(event, **fields)
+                case Log():
+                    self._emit(effect)
                 case _:
                     assert_never(effect)
         return True
+
+    def _emit(self, line: Log) -> None:
+        fields = line.fields
+        if line.every_s is not None:
+            throttle = self._throttles.setdefault(line.event, LogThrottle(line.every_s))
+            held = throttle.admit(self.ctx.clock.monotonic())
+            if held is None:
+                return
+            fields = {**fields, "suppressed": held}
+        getattr(self._logger, line.level)(line.event, **fields)
 
     async def _answer(self, channel: Channel, message_id: str, frame: bytes) -> None:
         try:

@@ -145,9 +145,13 @@ class MarkSeen(msgspec.Struct, frozen=True):
 
 
 class Log(msgspec.Struct, frozen=True):
+    """A log line; with `every_s`, at most one such event per `every_s` per actor (the lines
+    held back are counted in the next one's `suppressed`)."""
+
     level: str
     event: str
     fields: dict[str, Any] = msgspec.field(default_factory=dict)
+    every_s: float | None = None
 
 
 Effect = (

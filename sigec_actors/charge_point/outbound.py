@@ -46,6 +46,7 @@ from sigec_actors.domain.events import (
     OCPP_COMMAND_SENT,
     OCPP_COMMAND_TIMEOUT,
 )
+from sigec_actors.ocpp.call_budget import LOG_EVERY_S
 from sigec_actors.ocpp.codec import decode_response
 from sigec_actors.ocpp.errors import PayloadError
 from sigec_actors.ocpp.generated.v201 import ACTIONS
@@ -192,5 +193,6 @@ def _event(subject: str, state: ChargePointState, call: OutCall, now: datetime,
 def _dropped(state: ChargePointState, message_id: str, kind: str) -> Log:
     in_flight = state.outbound.in_flight
     return Log("warning", "ocpp.command.unmatched_reply",
-               {"message_id": message_id, "kind": kind,
-                "in_flight": in_flight.message_id if in_flight else None})
+               {"message_id": message_id[:36], "kind": kind,
+                "in_flight": in_flight.message_id if in_flight else None},
+               every_s=LOG_EVERY_S)  # a station may send many: one line per 10 s

@@ -21,7 +21,7 @@ from sigec_actors.charge_point.messages import (
 )
 from sigec_actors.charge_point.ports import ChargePointDeps
 from sigec_actors.charge_point.state import ChargePointView
-from sigec_actors.ocpp.call_budget import BudgetSpec, CallBudget
+from sigec_actors.ocpp.call_budget import LOG_EVERY_S, BudgetSpec, CallBudget, LogThrottle
 from sigec_actors.ocpp.errors import ErrorCode, FrameError
 from sigec_actors.ocpp.link import LinkClosed, StationLink
 from sigec_actors.ocpp.rpc import Call, CallError, CallResult, encode_call_error, parse_frame
@@ -46,8 +46,8 @@ class Session:
     is refused at once (R10) and a restarted actor can answer the ones it lost.
     """
 
-    __slots__ = ("_announced", "_budget", "_inflight", "_limited", "_owner", "link", "ref",
-                 "station_id")
+    __slots__ = ("_announced", "_budget", "_dropped", "_inflight", "_limited", "_owner", "link",
+                 "ref", "station_id")
 
     def __init__(self, owner: StationSessions, link: StationLink) -> None:
         self._owner = owner
@@ -58,6 +58,7 @@ class Session:
         self._announced = False
         self._budget = CallBudget(owner.budget, owner.monotonic())
         self._limited = 0  # CALLs refused over budget since the last log line
+        self._dropped = LogThrottle(LOG_EVERY_S)  # answers dropped over budget
 
     # -- SessionSink (called by the gateway, sequentially per connection) ----------------
 
@@ -75,12 +76,14 @@ class Session:
                     return
                 self._inflight.add(mid)
                 await self._deliver(StationCall(self, frame), mid)
+            case FrameError() if frame.reply:
+                await self._refuse(frame.message_id, frame.code, frame.description)
+            case _ if not self._budget.take(self._owner.monotonic()):
+                self._drop_answer(frame)  # an answer over budget (S8): nobody to refuse it to
             case CallResult(message_id=mid, payload=payload):
                 await self._deliver(StationResult(mid, payload), None)
             case CallError(message_id=mid, code=code, description=text, details=details):
                 await self._deliver(StationError(mid, code, text, details), None)
-            case FrameError() if frame.reply:
-                await self._refuse(frame.message_id, frame.code, frame.description)
             case FrameError():  # a broken answer still fails the CALL it answers
                 await self._deliver(StationError(frame.message_id, frame.code.value,
                                                  frame.description), None)
@@ -143,6 +146,14 @@ class Session:
         self._limited += 1
         await self._refuse(message_id, ErrorCode.GENERIC_ERROR,
                            f"rate limited: {self._owner.budget.describe()}")
+
+    def _drop_answer(self, frame: CallResult | CallError | FrameError) -> None:
+        """Drop a CALLRESULT/CALLERROR over budget; one log line per LOG_EVERY_S at most."""
+        held = self._dropped.admit(self._owner.monotonic())
+        if held is not None:
+            _log.warning("ocpp_answer_rate_limited", station_id=self.station_id,
+                         session=self.link.session, message_id=frame.message_id[:36],
+                         suppressed=held, budget=self._owner.budget.describe())
 
     async def _refuse(self, message_id: str, code: ErrorCode, description: str) -> None:
         try:

@@ -2,12 +2,17 @@
 
 A station may send `rate_per_s` CALLs per second sustained, and `burst` at once after a quiet
 spell; a CALL over budget is answered CALLERROR GenericError "rate limited" without reaching its
-actor, so one chatty or hostile station cannot starve the node. `rate_per_s <= 0` disables it.
+actor, so one chatty or hostile station cannot starve the node. CALLRESULTs and CALLERRORs
+spend from the same budget (a flood of answers to unknown ids costs the node as much); one
+over budget is dropped, as an unmatched answer would be. `rate_per_s <= 0` disables it.
 """
 
 from __future__ import annotations
 
 import msgspec
+
+LOG_EVERY_S = 10.0
+"""A flood's repeated warning is logged at most once per this many seconds per connection."""
 
 
 class BudgetSpec(msgspec.Struct, frozen=True):
@@ -47,3 +52,25 @@ class CallBudget:
             self._tokens = max(0.0, self._tokens - 1.0)
             return True
         return False
+
+
+class LogThrottle:
+    """At most one log line per `every_s` (monotonic, passed by the caller); the lines held
+    back in between are counted and reported with the next one, so a flood of one kind of
+    frame cannot flood the log too."""
+
+    __slots__ = ("_every", "_held", "_next")
+
+    def __init__(self, every_s: float) -> None:
+        self._every = every_s
+        self._next = float("-inf")
+        self._held = 0
+
+    def admit(self, now: float) -> int | None:
+        """None: hold this line back; else log it, with this many lines held back since."""
+        if now < self._next:
+            self._held += 1
+            return None
+        held, self._held = self._held, 0
+        self._next = now + self._every
+        return held

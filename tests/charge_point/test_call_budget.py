@@ -55,12 +55,31 @@ async def test_over_budget_calls_are_refused_without_reaching_the_actor() -> Non
         assert (await h.call(sink, link, "Heartbeat", {}))[0] == 3  # refilled: served again
 
 
-async def test_answers_from_the_station_do_not_count() -> None:
-    async with ChargePointHarness(budget=BudgetSpec(rate_per_s=20, burst=1)) as h:
+async def test_answers_to_unknown_ids_spend_the_budget_and_log_rarely() -> None:
+    """A flood of CALLRESULTs/CALLERRORs for unknown ids is held to the CALL budget and logs
+    one line per 10 s per connection, with the count of the lines held back."""
+    async with ChargePointHarness(budget=BudgetSpec(rate_per_s=20, burst=5)) as h:
         await h.register("CP-1")
         link, sink = await h.connect("CP-1")
         assert (await h.call(sink, link, "BootNotification", BOOT))[0] == 3
-        for i in range(20):  # CALLRESULTs for unknown ids are dropped, but never rate limited
-            await sink.on_frame(msgspec.json.encode([3, f"x-{i}", {}]))
-        h.clock.advance(0.05)
-        assert (await h.call(sink, link, "Heartbeat", {}))[0] == 3
+        h.clock.advance(1.0)  # the bucket is full again: 5 tokens
+        actor = h.system.context("/node-1/charge-points/CP-1")
+        processed = actor.processed
+        with capture_logs() as logs:
+            for i in range(300):
+                await sink.on_frame(msgspec.json.encode([3, f"x-{i}", {}]))
+                await sink.on_frame(msgspec.json.encode([4, f"y-{i}", "GenericError", "", {}]))
+            await h.settle()
+            refused = await h.call(sink, link, "Heartbeat", {})  # the answers spent it all
+        assert actor.processed - processed == 5  # only the budget's worth reached the actor
+        assert refused[2] == "GenericError"
+        unmatched = [e for e in logs if e["event"] == "ocpp.command.unmatched_reply"]
+        dropped = [e for e in logs if e["event"] == "ocpp_answer_rate_limited"]
+        assert [e["suppressed"] for e in unmatched] == [0]
+        assert [e["suppressed"] for e in dropped] == [0]
+        h.clock.advance(10.0)
+        with capture_logs() as logs:
+            await sink.on_frame(msgspec.json.encode([3, "late", {}]))
+            await h.settle()
+        unmatched = [e for e in logs if e["event"] == "ocpp.command.unmatched_reply"]
+        assert [(e["message_id"], e["suppressed"]) for e in unmatched] == [("late", 4)]
