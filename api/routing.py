@@ -12,12 +12,14 @@ from aiohttp import web
 
 from api.context import AppContext, ctx_of
 from api.errors import InvalidInput, MalformedBody
+from api.schemas.base import INT64_MAX
 from sigec_actors.domain.records import Role
 from sigec_actors.services.tokens import AccessClaims
 
 S = TypeVar("S", bound=msgspec.Struct)
 PARAM = re.compile(r"{(\w+)}")
 _DIGITS = re.compile(r"[0-9]{1,10}")
+_NUL = "must not contain a NUL character"
 _ROLE_RANK = {Role.USER: 1, Role.OPERATOR: 2, Role.ADMIN: 3}
 
 
@@ -77,7 +79,11 @@ class Call:
         return self.raw_query
 
     def path(self, name: str) -> str:
-        return self.request.match_info[name]
+        """A path parameter; a NUL (`%00`) is a 422 (PostgreSQL text cannot hold one)."""
+        raw = self.request.match_info[name]
+        if "\x00" in raw:
+            raise InvalidInput(name, _NUL, "path")
+        return raw
 
     def int_path(self, name: str, minimum: int = 0, maximum: int = 2**31 - 1) -> int:
         raw = self.request.match_info[name]
@@ -172,11 +178,25 @@ def decode_query(kind: type[S], request: web.Request) -> S:
     values: dict[str, Any] = {}
     for key in request.query:
         items = request.query.getall(key)
+        if any("\x00" in item for item in items):
+            raise InvalidInput(key, _NUL, "query")
         values[key] = items[0] if len(items) == 1 else items
     try:
-        return msgspec.convert(values, kind, strict=False)
+        query = msgspec.convert(values, kind, strict=False)
     except msgspec.ValidationError as exc:
         raise InvalidInput.from_validation(exc, "query") from None
+    _check_int64(query)
+    return query
+
+
+def _check_int64(query: msgspec.Struct) -> None:
+    """No integer beyond int64 reaches the database (a query type may forget its bound)."""
+    for name in query.__struct_fields__:
+        value = getattr(query, name)
+        if isinstance(value, int) and not -INT64_MAX - 1 <= value <= INT64_MAX:
+            encoded = query.__struct_encode_fields__[query.__struct_fields__.index(name)]
+            raise InvalidInput(encoded, f"must be an integer in {-INT64_MAX - 1}..{INT64_MAX}",
+                               "query")
 
 
 def json_response(value: Any, status: int = 200) -> web.Response:

@@ -7,7 +7,9 @@ from typing import Annotated
 import msgspec
 
 Limit = Annotated[int, msgspec.Meta(ge=1, le=200, description="Page size")]
-Offset = Annotated[int, msgspec.Meta(ge=0, description="Items to skip")]
+INT64_MAX = 2**63 - 1
+"""The largest integer PostgreSQL (bigint, LIMIT/OFFSET) takes; beyond it is a 422, not a 500."""
+Offset = Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX, description="Items to skip")]
 
 
 class Body(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel",

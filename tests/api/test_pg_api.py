@@ -8,6 +8,7 @@ import pytest
 
 from sigec_actors.adapters.migrate import apply_migrations
 from sigec_actors.adapters.pg import create_pool
+from sigec_actors.adapters.pg_alerts import PgAlerts
 from sigec_actors.adapters.pg_audit import PgAuditLog
 from sigec_actors.adapters.pg_stations import PgStationRepository
 from sigec_actors.adapters.pg_users import PgRefreshTokenRepository, PgUserRepository
@@ -23,7 +24,8 @@ async def pg_api(pg_dsn: str) -> AsyncIterator[Api]:
         await apply_migrations(conn)
         await conn.execute("TRUNCATE users, charge_points, locations CASCADE")
     api = await start_api(users=PgUserRepository(pool), stations=PgStationRepository(pool),
-                          refresh_tokens=PgRefreshTokenRepository(pool), audit=PgAuditLog(pool))
+                          refresh_tokens=PgRefreshTokenRepository(pool), audit=PgAuditLog(pool),
+                          alerts=PgAlerts(pool))
     yield api
     await api.close()
     await pool.close()
@@ -76,3 +78,22 @@ async def test_stations_and_devices_in_postgres(pg_api: Api) -> None:
     assert audit is not None
     assert [r.entry.action for r in await audit.recent(5, target_id="PG-1")] == [
         "station.password", "station.register"]
+
+
+@pytest.mark.parametrize(("path", "field", "where"), [
+    ("/api/v1/devices?offset=9223372036854775808", "offset", "query"),  # int64 + 1
+    ("/api/v1/devices?offset=99999999999999999999999", "offset", "query"),
+    ("/api/v1/admin/alerts?kind=a%00b", "kind", "query"),
+    ("/api/v1/admin/alerts?chargePointId=%00", "chargePointId", "query"),
+    ("/api/v1/devices/CP%00-1", "id", "path"),
+])
+async def test_out_of_range_integers_and_nul_are_422_not_500(
+        pg_api: Api, path: str, field: str, where: str) -> None:
+    """PostgreSQL refuses both (bigint overflow, NUL in text): the API names the parameter."""
+    problem = await pg_api.json("GET", path, "admin", status=422)
+    assert (problem["field"], problem["where"]) == (field, where)
+
+
+async def test_the_largest_int64_offset_is_accepted(pg_api: Api) -> None:
+    page = await pg_api.json("GET", "/api/v1/devices?offset=9223372036854775807", "user")
+    assert page["items"] == []
