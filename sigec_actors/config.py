@@ -98,6 +98,7 @@ class BillingConfig(_Section, frozen=True, forbid_unknown_fields=True):
     reconcile_interval_s: PositiveFloat
     reconcile_grace_s: PositiveFloat
     reconcile_retry_s: PositiveFloat
+    max_live_reservations_per_user: Annotated[int, msgspec.Meta(ge=1)]
 
 
 class ClusterConfig(_Section, frozen=True, forbid_unknown_fields=True):

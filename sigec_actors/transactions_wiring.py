@@ -105,7 +105,8 @@ class TransactionsWiring:
                 cfg.default_per_minute_centavos, cfg.default_idle_per_minute_centavos),
             clock=utcnow, reservations=self.reservations, timeout_s=cfg.tx_timeout_s,
             observers=(self.costs, self.reconciler))
-        self.reservation_service = ReservationService(self.reservations)
+        self.reservation_service = ReservationService(
+            self.reservations, max_live_per_user=cfg.max_live_reservations_per_user)
         self.expiry = ExpiryTimer(self.reservation_service, utcnow,
                                   max_wait_s=tuning.reservation_max_wait_s)
         self._jobs = Jobs()

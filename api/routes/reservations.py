@@ -11,7 +11,7 @@ import msgspec
 from aiohttp import web
 
 from api.context import AppContext
-from api.errors import Conflict, NotConfigured, NotFound
+from api.errors import Conflict, InvalidInput, NotConfigured, NotFound
 from api.routes.id_tokens import ports_of
 from api.routes.transactions import app_token
 from api.routing import Call, Resource, json_response, role_allows
@@ -21,6 +21,8 @@ from sigec_actors.domain.records import Role
 from sigec_actors.transactions.errors import (
     IllegalReservationTransition,
     ReservationConflict,
+    ReservationLimitReached,
+    UnknownEvse,
     UnknownReservation,
 )
 from sigec_actors.transactions.ports import ReservationListing, ReservationRepository
@@ -37,6 +39,8 @@ BASE = "/api/v1/reservations"
 EXTRAS_KEY = "reservations"
 UUID_PATH = {"id": {"type": "string", "format": "uuid"}}
 COMMAND_ERRORS = (409, 502, 503, 504)
+_LIMITS = {"user": "of the caller", "any-evse": "for any EVSE of the station",
+           "station": "of the station"}
 
 
 class Waker(Protocol):
@@ -62,7 +66,11 @@ def reservation_ports(ctx: AppContext) -> ReservationPorts:
 
 
 class ReserveBody(Body, frozen=True, kw_only=True):
-    """Reserve `evseId` (or any EVSE of the station when omitted) for `expiresInS` seconds."""
+    """Reserve `evseId` (or any EVSE of the station when omitted) for `expiresInS` seconds.
+
+    `evseId` must be one the station reported (422 otherwise); 409 when the caller already
+    holds `billing.max_live_reservations_per_user` live reservations, one "any EVSE" one on
+    this station, or the station has as many live reservations as EVSEs."""
 
     charge_point_id: Annotated[str, msgspec.Meta(min_length=1, max_length=48)]
     evse_id: Annotated[int, msgspec.Meta(ge=1)] | None = None
@@ -129,6 +137,10 @@ async def reserve(call: Call) -> web.Response:
         made = await ports.service.reserve(commander, new)
     except ReservationConflict as exc:
         raise Conflict("EVSE", f"{exc.station_id}/{exc.evse_id}", "is already reserved") from None
+    except UnknownEvse as exc:
+        raise InvalidInput("evseId", str(exc)) from None
+    except ReservationLimitReached as exc:
+        raise Conflict("reservations", _LIMITS[exc.scope], str(exc)) from None
     if ports.timer is not None:
         ports.timer.poke()  # its expiry may come before the timer's next round
     return json_response(ReservationOut.of(made), status=201)

@@ -1,4 +1,4 @@
-"""PostgreSQL reservations: one live reservation per EVSE, compare-and-set status changes."""
+"""PostgreSQL reservations: admission under locks, one live per EVSE, compare-and-set changes."""
 
 from __future__ import annotations
 
@@ -16,11 +16,26 @@ from sigec_actors.transactions.reservation_model import (
     Reservation,
     ReservationStatus,
 )
+from sigec_actors.transactions.reservation_rules import (
+    DEFAULT_MAX_LIVE_PER_USER,
+    Holdings,
+    admit,
+)
 
 _SELECT = ("SELECT id, ocpp_reservation_id AS ocpp_id, charge_point_id AS station_id, user_id,"
            " id_token, id_token_type, expires_at, status, created_at, evse_id, connector_type"
            " FROM reservations")
 _LIVE = [s.value for s in LIVE]
+_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('sigec.reservations:' || $1, 0))"
+_HOLDINGS = """
+SELECT ARRAY(SELECT DISTINCT evse_id FROM connectors WHERE charge_point_id = $1) AS evses,
+       count(*) FILTER (WHERE user_id = $2) AS user_live,
+       count(*) FILTER (WHERE user_id = $2 AND charge_point_id = $1 AND evse_id IS NULL)
+           AS user_any_here,
+       count(*) FILTER (WHERE charge_point_id = $1) AS station_live
+  FROM reservations
+ WHERE (user_id = $2 OR charge_point_id = $1) AND status = ANY($3::text[])
+   AND expires_at > now()"""
 
 
 def _reservation(row: Any) -> Reservation:
@@ -33,9 +48,18 @@ class PgReservationRepository:
     def __init__(self, pool: DbPool) -> None:
         self._pool = pool
 
-    async def create(self, new: NewReservation) -> Reservation:
+    async def create(self, new: NewReservation,
+                     max_live_per_user: int = DEFAULT_MAX_LIVE_PER_USER) -> Reservation:
+        """Check `admit` and insert in one transaction, under advisory locks on the user and
+        then the station, so that concurrent requests on any node are counted one by one."""
         try:
-            async with self._pool.acquire() as conn:
+            async with self._pool.acquire() as conn, conn.transaction():
+                for key in (f"user:{new.user_id}", f"station:{new.station_id}"):
+                    await conn.execute(_LOCK, key)
+                row = await conn.fetchrow(_HOLDINGS, new.station_id, new.user_id, _LIVE)
+                admit(new, Holdings(evses=frozenset(row["evses"]), user_live=row["user_live"],
+                                    user_any_here=row["user_any_here"],
+                                    station_live=row["station_live"]), max_live_per_user)
                 rid = await conn.fetchval(
                     "INSERT INTO reservations (charge_point_id, evse_id, connector_type, user_id,"
                     " id_token, id_token_type, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Set
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -20,6 +20,11 @@ from sigec_actors.transactions.reservation_model import (
     NewReservation,
     Reservation,
     ReservationStatus,
+)
+from sigec_actors.transactions.reservation_rules import (
+    DEFAULT_MAX_LIVE_PER_USER,
+    Holdings,
+    admit,
 )
 from sigec_actors.transactions.tariffs import Tariff
 
@@ -47,14 +52,27 @@ class InMemoryTariffs:
 
 
 class InMemoryReservations:
-    """ReservationRepository fake with the one-live-per-EVSE rule."""
+    """ReservationRepository fake with the one-live-per-EVSE rule and `admit`.
 
-    def __init__(self, now: Now = utcnow) -> None:
+    `evses`: the EVSEs each station reported; None = every station has EVSEs 1 to 99.
+    """
+
+    def __init__(self, now: Now = utcnow, evses: Mapping[str, Set[int]] | None = None) -> None:
         self._now = now
         self._rows: dict[UUID, Reservation] = {}
         self._ids = itertools.count(1)
+        self._evses = evses
 
-    async def create(self, new: NewReservation) -> Reservation:
+    async def create(self, new: NewReservation,
+                     max_live_per_user: int = DEFAULT_MAX_LIVE_PER_USER) -> Reservation:
+        live = [r for r in self._rows.values() if r.live_at(self._now())]
+        here = [r for r in live if r.station_id == new.station_id]
+        admit(new, Holdings(
+            evses=frozenset(range(1, 100) if self._evses is None
+                            else self._evses.get(new.station_id, ())),
+            user_live=sum(r.user_id == new.user_id for r in live),
+            user_any_here=sum(r.user_id == new.user_id and r.evse_id is None for r in here),
+            station_live=len(here)), max_live_per_user)
         if new.evse_id is not None and await self.live_for_evse(new.station_id, new.evse_id):
             raise ReservationConflict(new.station_id, new.evse_id)
         r = Reservation(id=uuid.uuid4(), ocpp_id=next(self._ids), station_id=new.station_id,

@@ -65,3 +65,26 @@ class IllegalReservationTransition(ReservationError):
         self.current = current
         self.wanted = wanted
         super().__init__(f"reservation {reservation_id}: {current} -> {wanted} is not allowed")
+
+
+class UnknownEvse(ReservationError):
+    """The station never reported this EVSE (no StatusNotification for it)."""
+
+    def __init__(self, station_id: str, evse_id: int, known: tuple[int, ...]) -> None:
+        self.station_id = station_id
+        self.evse_id = evse_id
+        self.known = known
+        reported = ", ".join(map(str, known)) or "none yet"
+        super().__init__(f"{station_id} has no EVSE {evse_id} (reported EVSEs: {reported})")
+
+
+class ReservationLimitReached(ReservationError):
+    """A cap on live reservations: the user's (`scope` "user"), one "any EVSE" per user and
+    station ("any-evse"), or the station's EVSEs ("station")."""
+
+    def __init__(self, scope: str, key: str, held: int, limit: int) -> None:
+        self.scope = scope
+        self.key = key
+        self.held = held
+        self.limit = limit
+        super().__init__(f"{scope} {key} holds {held} live reservations (at most {limit})")

@@ -94,8 +94,9 @@ class TariffRepository(Protocol):
 
 
 class ReservationRepository(Protocol):
-    async def create(self, new: NewReservation) -> Reservation:
-        """Store a Pending reservation; raises ReservationConflict if the EVSE has a live one."""
+    async def create(self, new: NewReservation, max_live_per_user: int = 2) -> Reservation:
+        """Store a Pending reservation if `reservation_rules.admit` lets it (checked and stored
+        atomically); raises ReservationConflict if the EVSE has a live one."""
         ...
     async def get(self, reservation_id: UUID) -> Reservation | None: ...
     async def by_ocpp_id(self, station_id: str, ocpp_id: int) -> Reservation | None: ...

@@ -36,6 +36,7 @@ from sigec_actors.transactions.reservation_model import (
     blocks_start,
     check_transition,
 )
+from sigec_actors.transactions.reservation_rules import DEFAULT_MAX_LIVE_PER_USER
 
 S = ReservationStatus
 log = structlog.get_logger("transactions")
@@ -52,16 +53,19 @@ def reserve_now_request(r: Reservation) -> ReserveNowRequest:
 class ReservationService:
     """Reservation lifecycle; every change is a compare-and-set along TRANSITIONS."""
 
-    def __init__(self, repo: ReservationRepository) -> None:
+    def __init__(self, repo: ReservationRepository,
+                 max_live_per_user: int = DEFAULT_MAX_LIVE_PER_USER) -> None:
         self._repo = repo
+        self._max_live_per_user = max_live_per_user
 
     async def reserve(self, commander: Commander, new: NewReservation) -> Reservation:
         """Store Pending, send ReserveNow, record the station's answer.
 
-        Raises ReservationConflict (EVSE taken) or the commander's error, after marking the
+        Raises UnknownEvse or ReservationLimitReached (see reservation_rules.admit; nothing is
+        sent), ReservationConflict (EVSE taken) or the commander's error, after marking the
         reservation Rejected (a timed-out station may still hold it until its own expiry).
         """
-        pending = await self._repo.create(new)
+        pending = await self._repo.create(new, self._max_live_per_user)
         try:
             reply = await commander.send(new.station_id, reserve_now_request(pending))
         except Exception:

@@ -95,6 +95,7 @@ async def test_reserve_cancel_holder_only_and_reconcile(server: ServerProcess) -
         async with await ReconcilingStation.connect(
                 server.ocpp, SimConfig(station_id), password=password) as station:
             assert (await station.boot()).status == "Accepted"
+            await station.status(1, 1, "Available")  # EVSE 1 exists: it may be reserved
             body = {"chargePointId": station_id, "evseId": 1, "expiresInS": 600}
             status, first = await ana.call("POST", "/api/v1/reservations", body)
             assert status == 201 and first["status"] == "Accepted", first
@@ -130,6 +131,46 @@ async def test_reserve_cancel_holder_only_and_reconcile(server: ServerProcess) -
                 reservation_id=later["reservationId"], reservation_update_status="Expired"))
             status, seen = await ana.call("GET", f"/api/v1/reservations/{later['id']}")
             assert status == 200 and seen["status"] == "Expired", seen
+
+
+async def test_reservations_are_bounded(server: ServerProcess) -> None:
+    """Issue #13: only reported EVSEs, at most 2 live per user (the default), one "any EVSE"
+    per user and station, no more live ones on a station than it has EVSEs."""
+    station_id = f"CP-RB-{uuid.uuid4().hex[:6]}"
+    async with aiohttp.ClientSession() as http:
+        admin = Api(server.http, http)
+        await admin.login()
+        password = await admin.add_station(station_id)
+        ana = await _user(http, server.http, "ana", "RFID-ANA")
+        bob = await _user(http, server.http, "bob", "RFID-BOB")
+        async with await SimulatedStation.connect(
+                server.ocpp, SimConfig(station_id), password=password) as station:
+            assert (await station.boot()).status == "Accepted"
+
+            async def reserve(api: Api, evse: int | None) -> tuple[int, dict[str, Any]]:
+                body = {"chargePointId": station_id, "expiresInS": 86_400}
+                status, reply = await api.call(
+                    "POST", "/api/v1/reservations", body | ({"evseId": evse} if evse else {}))
+                return status, reply
+
+            status, none_yet = await reserve(ana, None)  # no EVSE reported yet
+            assert status == 409 and "0" in none_yet["detail"], none_yet
+            for evse in (1, 2):
+                await station.status(evse, 1, "Available")
+            status, problem = await reserve(ana, 21)
+            assert status == 422 and problem["field"] == "evseId", problem
+            assert "EVSE 21" in problem["detail"] and "1, 2" in problem["detail"]
+            status, first = await reserve(ana, 1)
+            assert status == 201 and first["accepted"], first
+            assert (await reserve(ana, None))[0] == 201
+            status, capped = await reserve(ana, 2)
+            assert status == 409 and "at most 2" in capped["detail"], capped
+            status, full = await reserve(bob, None)
+            assert status == 409 and station_id in full["detail"], full
+            assert (await ana.call("DELETE", f"/api/v1/reservations/{first['id']}"))[0] == 200
+            assert (await reserve(ana, None))[0] == 409  # one "any EVSE" per user and station
+            assert (await reserve(bob, 2))[0] == 201
+            assert station.stats.commands["ReserveNow"] == 3
 
 
 async def _asked(station: ReconcilingStation) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -22,6 +22,8 @@ from sigec_actors.testing import InMemoryReservations
 from sigec_actors.transactions.errors import (
     IllegalReservationTransition,
     ReservationConflict,
+    ReservationLimitReached,
+    UnknownEvse,
     UnknownReservation,
 )
 from sigec_actors.transactions.ports import ReservationRepository
@@ -29,6 +31,7 @@ from sigec_actors.transactions.reservation_model import (
     LIVE,
     TRANSITIONS,
     NewReservation,
+    Reservation,
     ReservationStatus,
     check_transition,
 )
@@ -65,13 +68,25 @@ def _new(station: str, user: uuid.UUID, evse: int = 1, minutes: int = 15) -> New
 
 
 async def test_repository_contract_in_memory() -> None:
-    await _contract(InMemoryReservations(now=lambda: T0), "CP1", uuid.uuid4())
+    await _contract(InMemoryReservations(now=lambda: T0, evses={"CP1": {1, 2}}), "CP1",
+                    uuid.uuid4())
 
 
 @pytest.mark.pg
 async def test_repository_contract_on_postgresql(pool: DbPool) -> None:
     from sigec_actors.adapters.pg_reservations import PgReservationRepository
-    await _contract(PgReservationRepository(pool), await new_station(pool), await new_user(pool))
+    await _contract(PgReservationRepository(pool), await _station(pool, 2), await new_user(pool))
+
+
+async def _station(pool: DbPool, evses: int) -> str:
+    """A station that reported EVSEs 1..`evses` (StatusNotification, one connector each)."""
+    from sigec_actors.adapters.pg_stations import PgStationRepository
+    from sigec_actors.domain.records import ConnectorStatus
+
+    station, repo = await new_station(pool), PgStationRepository(pool)
+    for evse in range(1, evses + 1):
+        await repo.set_connector_status(station, evse, 1, ConnectorStatus.AVAILABLE, now=T0)
+    return station
 
 
 async def _contract(repo: ReservationRepository, station: str, user: uuid.UUID) -> None:
@@ -263,3 +278,82 @@ async def test_any_token_of_the_holding_user_may_start() -> None:
         "CP1", event(E.STARTED, 0, T0, tx="tx-h", wh=0, token="CARD-H"), T0)
     assert ok.id_token_info is not None and ok.id_token_info.status is A.ACCEPTED
     assert (await w.reservations.get(r.id)).status is S.USED  # type: ignore[union-attr]
+
+
+def _soon(station: str, user: uuid.UUID, evse: int | None, hours: float = 1) -> NewReservation:
+    """Expiring in real time: PostgreSQL counts a reservation live until now() passes it."""
+    return NewReservation(station_id=station, user_id=user, id_token="CARD-R",
+                          id_token_type="ISO14443", evse_id=evse,
+                          expires_at=datetime.now(UTC) + timedelta(hours=hours))
+
+
+@pytest.mark.pg
+async def test_pg_refuses_unreported_evses_and_caps_live_reservations(pool: DbPool) -> None:
+    from sigec_actors.adapters.pg_reservations import PgReservationRepository
+    repo = PgReservationRepository(pool)
+    station, other, bare = await _station(pool, 2), await _station(pool, 1), await new_station(pool)
+    ana, bob = await new_user(pool), await new_user(pool)
+    with pytest.raises(UnknownEvse) as unknown:
+        await repo.create(_soon(station, ana, 21))
+    assert (unknown.value.evse_id, unknown.value.known) == (21, (1, 2))
+    with pytest.raises(UnknownEvse):  # a station that reported no EVSE yet takes none
+        await repo.create(_soon(bare, ana, 1))
+    with pytest.raises(ReservationLimitReached) as empty:
+        await repo.create(_soon(bare, ana, None))
+    assert (empty.value.scope, empty.value.limit) == ("station", 0)
+    first = await repo.create(_soon(station, ana, 1))
+    await repo.create(_soon(station, ana, None))
+    with pytest.raises(ReservationLimitReached) as mine:  # the cap spans stations
+        await repo.create(_soon(other, ana, 1))
+    assert (mine.value.scope, mine.value.held, mine.value.limit) == ("user", 2, 2)
+    with pytest.raises(ReservationLimitReached) as full:  # 2 EVSEs, 2 live reservations
+        await repo.create(_soon(station, bob, None))
+    assert full.value.scope == "station"
+    await repo.transition(first.id, LIVE, S.CANCELLED)
+    with pytest.raises(ReservationLimitReached) as twice:
+        await repo.create(_soon(station, ana, None))
+    assert twice.value.scope == "any-evse"
+    assert (await repo.create(_soon(station, bob, 2))).status is S.PENDING
+    # a Pending row past its expiry (the timer has not run yet) holds nothing
+    carl = await new_user(pool)
+    await repo.create(_soon(other, carl, 1, hours=-1))
+    with pytest.raises(ReservationConflict):  # ... but its EVSE until the timer expires it
+        await repo.create(_soon(other, carl, 1))
+    await repo.create(_soon(other, carl, None))
+    third = await _station(pool, 2)
+    await repo.create(_soon(third, carl, 1))  # the expired row did not count: 2 live now
+    with pytest.raises(ReservationLimitReached):
+        await repo.create(_soon(third, carl, 2))
+    await repo.create(_soon(third, carl, 2), max_live_per_user=3)
+
+
+@pytest.mark.pg
+async def test_pg_caps_hold_under_concurrent_requests(pool: DbPool) -> None:
+    import asyncio
+
+    from sigec_actors.adapters.pg_reservations import PgReservationRepository
+    repo = PgReservationRepository(pool)
+    stations = [await _station(pool, 4) for _ in range(3)]
+    user = await new_user(pool)
+    results = await asyncio.gather(*(repo.create(_soon(s, user, e))
+                                     for s in stations for e in (1, 2, 3, 4)),
+                                   return_exceptions=True)
+    made = [r for r in results if isinstance(r, Reservation)]
+    refused = [r for r in results if isinstance(r, ReservationLimitReached)]
+    assert (len(made), len(refused)) == (2, 10), results
+    one_evse = await _station(pool, 1)
+    users = [await new_user(pool) for _ in range(8)]
+    results = await asyncio.gather(*(repo.create(_soon(one_evse, u, None)) for u in users),
+                                   return_exceptions=True)
+    assert sum(isinstance(r, Reservation) for r in results) == 1, results
+
+
+async def test_service_refuses_over_the_cap_without_asking_the_station() -> None:
+    repo = InMemoryReservations(now=lambda: T0, evses={"CP1": {1, 2, 3}})
+    service, user, cmd = ReservationService(repo, max_live_per_user=1), uuid.uuid4(), Commander()
+    await service.reserve(cmd, _new("CP1", user, evse=1))
+    with pytest.raises(ReservationLimitReached):
+        await service.reserve(cmd, _new("CP1", user, evse=2))
+    with pytest.raises(UnknownEvse):
+        await service.reserve(cmd, _new("CP1", uuid.uuid4(), evse=4))
+    assert len(cmd.sent) == 1
