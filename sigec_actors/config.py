@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -104,6 +105,7 @@ class BillingConfig(_Section, frozen=True, forbid_unknown_fields=True):
 class ClusterConfig(_Section, frozen=True, forbid_unknown_fields=True):
     admin_port: Annotated[int, msgspec.Meta(ge=1, le=65535)]
     bind: str
+    allow_network: bool
     max_restarts: Annotated[int, msgspec.Meta(ge=0)]
     within_s: PositiveFloat
 
@@ -174,6 +176,8 @@ def load_settings(
         _resolve_workers(raw)
         settings = _convert(raw)
         _check_urls(settings)
+        check_cluster_address("cluster.bind", settings.cluster.bind,
+                              settings.cluster.allow_network)
     except ConfigError as exc:
         if exc.key in origins:
             raise ConfigError(f"{origins[exc.key]} ({exc.key})", exc.problem) from exc
@@ -259,3 +263,22 @@ def _check_urls(settings: Settings) -> None:
             raise ConfigError(key, f"malformed URL: scheme must be one of {allowed}")
         if parts.scheme != "unix" and not (parts.hostname or "host=" in parts.query):
             raise ConfigError(key, "malformed URL: no host")
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or `localhost`; a name or any other address may reach the network."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_cluster_address(key: str, host: str, allow_network: bool) -> None:
+    """thespian on a non-loopback address (bind or --join) only with cluster.allow_network."""
+    if allow_network or is_loopback(host):
+        return
+    raise ConfigError(key, f"{host or '(empty)'} is not a loopback address and thespian's ports "
+                           "take unauthenticated pickled messages; on a private network only, "
+                           "set cluster.allow_network = true (SIGEC_CLUSTER__ALLOW_NETWORK)")

@@ -13,6 +13,7 @@ import structlog
 from thespian.actors import ActorSystem
 
 from sigec_actors.cluster import tree as trees
+from sigec_actors.cluster.bind import use_address
 from sigec_actors.cluster.messages import (
     DIRECTOR_NAME,
     ClusterStarted,
@@ -156,6 +157,7 @@ async def fetch_tree(admin_port: int, host: str = "127.0.0.1",
     """
     if not admin_listening(host, admin_port):
         raise ClusterError(f"no cluster admin on {host}:{admin_port}")
+    use_address(host)  # thespian would look for the admin on this machine's routed address
     client = ThespianClient({"Admin Port": admin_port})
     try:
         await client.open()

@@ -15,6 +15,7 @@ import msgspec
 import structlog
 
 from sigec_actors.bootstrap import Services, start_data_plane
+from sigec_actors.cluster.bind import use_address
 from sigec_actors.cluster.client import ClusterError, ThespianClient
 from sigec_actors.cluster.messages import (
     CAP_HOST,
@@ -26,7 +27,7 @@ from sigec_actors.cluster.messages import (
     StopCluster,
 )
 from sigec_actors.cluster.procs import ProcessWatch
-from sigec_actors.config import Settings
+from sigec_actors.config import Settings, check_cluster_address
 from sigec_actors.node import Node, NodeEndpoints
 
 log = structlog.get_logger("cluster.launcher")
@@ -43,7 +44,8 @@ def capabilities(admin_port: int, host: str, workers: int,
                  convention: tuple[str, int] | None = None) -> dict[str, Any]:
     """thespian capabilities of this machine's ActorSystem (placement uses the sigec-* ones)."""
     caps: dict[str, Any] = {"Admin Port": admin_port, CAP_NODE: workers > 0, CAP_HOST: host,
-                            CAP_WORKERS: workers}
+                            CAP_WORKERS: workers,
+                            "Process Startup Method": "fork"}  # children inherit bind.apply()
     if convention is not None:
         caps["Convention Address.IPv4"] = convention
     return caps
@@ -51,7 +53,8 @@ def capabilities(admin_port: int, host: str, workers: int,
 
 def prepare_environment(settings: Settings, bind: str) -> None:
     """Before the ActorSystem forks: bind thespian to `bind`, keep its log in the data dir."""
-    os.environ["THESPIAN_BASE_IPADDR"] = bind
+    check_cluster_address("cluster.bind", bind, settings.cluster.allow_network)
+    use_address(bind)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("THESPLOG_FILE", str(settings.data_dir / "thespian.log"))
 
@@ -202,6 +205,7 @@ async def join_cluster(settings: Settings, leader: str,
     """Join the director's convention at `leader` (HOST:PORT) and host the nodes it places here."""
     stop = stop or asyncio.Event()
     leader_addr = parse_leader(leader)
+    check_cluster_address("--join", leader_addr[0], settings.cluster.allow_network)
     bind = settings.cluster.bind
     admin_port = settings.cluster.admin_port
     workers = settings.server.workers or os.cpu_count() or 1

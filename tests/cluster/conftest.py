@@ -105,6 +105,25 @@ def start_serve(tmp: Path, env: dict[str, str], args: list[str], *,
     return Serve(data_dir, proc, http_port, admin_port, log_path)
 
 
+def cluster_pids(serve: Serve) -> set[int]:
+    """`serve`, its descendants and thespian's daemonized admin tree (same data dir)."""
+    pids = {serve.proc.pid}
+    with contextlib.suppress(psutil.NoSuchProcess):
+        pids |= {p.pid for p in psutil.Process(serve.proc.pid).children(recursive=True)}
+    return pids | {p.pid for p in processes_of(serve.data_dir)}
+
+
+def listeners(pids: set[int]) -> dict[int, list[tuple[str, int]]]:
+    """Every LISTEN socket (IPv4 and IPv6) of `pids`, as (address, port) per pid."""
+    found: dict[int, list[tuple[str, int]]] = {}
+    for pid in pids:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            conns = psutil.Process(pid).net_connections(kind="inet")
+            found[pid] = [(c.laddr.ip, c.laddr.port) for c in conns
+                          if c.status == psutil.CONN_LISTEN]
+    return found
+
+
 @pytest.fixture
 def cluster_env(pg_dsn: str, nats_url: str) -> dict[str, str]:
     """External data plane for serve: nodes never start embedded services."""

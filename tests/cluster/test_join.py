@@ -8,7 +8,7 @@ import pytest
 
 from sigec_actors.cluster.tree import find
 
-from .conftest import Serve, free_port, processes_of, start_serve
+from .conftest import Serve, cluster_pids, free_port, listeners, processes_of, start_serve
 from .test_serve_cluster import assert_no_process_left, get, tree_of, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.pg, pytest.mark.nats]
@@ -40,6 +40,9 @@ def test_member_joins_gets_a_node_by_capability_and_leaves_cleanly(
     member_pids = {p.pid for p in processes_of(member.data_dir)}
     assert nodes["node-2"].pid in member_pids  # forked by the member's admin, not the leader's
     assert all(get(f"{leader.http}/health/ready") == 200 for _ in range(10))
+    member_listeners = listeners(cluster_pids(member))  # the member's thespian: cluster.bind only
+    assert member.admin_port in {port for socks in member_listeners.values() for _, port in socks}
+    assert {ip for socks in member_listeners.values() for ip, _ in socks} == {"127.0.0.1"}
 
     assert member.terminate() == 0
     assert_no_process_left(member)
