@@ -99,6 +99,9 @@ class BillingConfig(_Section, frozen=True, forbid_unknown_fields=True):
     reconcile_interval_s: PositiveFloat
     reconcile_grace_s: PositiveFloat
     reconcile_retry_s: PositiveFloat
+    tx_max_seq_jump: Annotated[int, msgspec.Meta(ge=1)]
+    meter_max_register_wh: Annotated[int, msgspec.Meta(ge=1, le=10**15)]
+    meter_max_power_w: Annotated[int, msgspec.Meta(ge=1)]
     max_live_reservations_per_user: Annotated[int, msgspec.Meta(ge=1)]
 
 

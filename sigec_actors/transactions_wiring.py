@@ -30,6 +30,7 @@ from sigec_actors.transactions.billing import BillingService
 from sigec_actors.transactions.costs import CostNotifier
 from sigec_actors.transactions.pg_queries import PgTransactionQueries
 from sigec_actors.transactions.pg_reconcile import PgIncompleteTransactions
+from sigec_actors.transactions.plausibility import Limits
 from sigec_actors.transactions.ports import Commander
 from sigec_actors.transactions.reconcile import Reconciler
 from sigec_actors.transactions.reservations import ExpiryTimer, ReservationService
@@ -104,7 +105,9 @@ class TransactionsWiring:
                 cfg.default_price_per_kwh_centavos, cfg.default_session_fee_centavos,
                 cfg.default_per_minute_centavos, cfg.default_idle_per_minute_centavos),
             clock=utcnow, reservations=self.reservations, timeout_s=cfg.tx_timeout_s,
-            observers=(self.costs, self.reconciler))
+            observers=(self.costs, self.reconciler), limits=Limits(
+                max_seq_jump=cfg.tx_max_seq_jump, max_register_wh=cfg.meter_max_register_wh,
+                max_power_w=cfg.meter_max_power_w))
         self.reservation_service = ReservationService(
             self.reservations, max_live_per_user=cfg.max_live_reservations_per_user)
         self.expiry = ExpiryTimer(self.reservation_service, utcnow,

@@ -53,7 +53,7 @@ from sigec_actors.charge_point.ports import ChargePointDeps
 from sigec_actors.charge_point.state import ChargePointView, decide, view_of
 from sigec_actors.charge_point.store import BootWrite, OnlineWrite, StationWrite, StatusWrite
 from sigec_actors.ocpp.call_budget import LogThrottle
-from sigec_actors.ocpp.errors import ErrorCode
+from sigec_actors.ocpp.errors import ErrorCode, PayloadError
 from sigec_actors.ocpp.generated.v201 import AuthorizeResponse, ReservationStatusUpdateResponse
 from sigec_actors.ocpp.link import LinkClosed
 from sigec_actors.ocpp.rpc import encode_call, encode_call_error, encode_call_result
@@ -318,6 +318,12 @@ class ChargePoint(Actor[ChargePointMsg]):
                     info = await self._deps.authorizer.authorize(self._station_id,
                                                                  effect.request.id_token)
                     payload = AuthorizeResponse(id_token_info=info)
+        except PayloadError as exc:  # refused for good (an implausible value): never retried into
+            self._logger.warning("charge_point.handler_refused", action=type(effect).__name__,
+                                 code=exc.code.value, path=exc.path)
+            await self._answer(effect.channel, effect.message_id,
+                               encode_call_error(effect.message_id, exc.code, exc.description))
+            return
         except STORAGE_FAILURES as exc:  # not stored / not decided: the station retries later
             self._logger.error("charge_point.handler_failed", action=type(effect).__name__,
                             error=repr(exc))

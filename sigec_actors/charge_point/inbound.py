@@ -38,6 +38,7 @@ from sigec_actors.charge_point.model import (
 )
 from sigec_actors.domain.events import OCPP_DEVICE_BOOT, OCPP_DEVICE_STATUS
 from sigec_actors.domain.records import AuditEntry, BootInfo, ConnectorStatus, OutboxMessage
+from sigec_actors.ocpp import value_rules
 from sigec_actors.ocpp.errors import ErrorCode
 from sigec_actors.ocpp.generated import v201 as m
 
@@ -57,6 +58,11 @@ def on_call(state: ChargePointState, msg: StationCall, now: datetime) -> Step:  
     if not station_may_send(state.boot, call.action):
         return state, [ReplyError(channel, call.message_id, ErrorCode.SECURITY_ERROR,
                                   f"{call.action} is not allowed while {state.boot.value}")]
+    refused = value_rules.refusal(call.payload)
+    if refused is not None:  # storage could never hold it: answered now, never retried into
+        return state, [Log("warning", "ocpp.value_refused",
+                           {"action": call.action, "path": refused.path}),
+                       ReplyError(channel, call.message_id, refused.code, refused.description)]
     state = replace(state, last_seen=now)
     mid = call.message_id
     match call.payload:

@@ -37,7 +37,8 @@ class TransactionEventHandler(Protocol):
 
     Must commit before returning (the CALLRESULT means "stored"); a duplicate
     (station, transactionId, seqNo) returns the first response. Raising means "not stored":
-    the station gets CALLERROR InternalError and retries.
+    the station gets CALLERROR InternalError and retries; raising a PayloadError means
+    "refused" (an implausible value): the station gets that CALLERROR code.
     """
 
     async def handle(self, station_id: str,

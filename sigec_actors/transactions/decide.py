@@ -120,5 +120,5 @@ def _payload(ctx: DecideContext, state: TransactionState, folded: Folded,
         "endedAt": folded.ended_at.isoformat() if folded.ended_at else None,
         "energyWh": state.energy_wh, "energyExportWh": state.energy_export_wh,
         "costCentavos": state.cost_centavos, "currency": state.currency,
-        "incomplete": folded.incomplete, "missingSeqNos": list(folded.missing_seq_nos),
+        "incomplete": folded.incomplete, **folded.missing.wire(),
     }

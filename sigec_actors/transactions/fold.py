@@ -10,6 +10,7 @@ import msgspec
 
 from sigec_actors.domain.transactions import TxEventType, TxStatus
 from sigec_actors.transactions.facts import EXPORT_REGISTER, IMPORT_REGISTER, EventFacts
+from sigec_actors.transactions.gaps import SeqGaps, seq_gaps
 from sigec_actors.transactions.tariffs import Usage
 
 CHARGING = "Charging"
@@ -21,6 +22,7 @@ class Folded(msgspec.Struct, frozen=True, kw_only=True):
 
     Times are the events' own timestamps (offline events included), never arrival times.
     `incomplete`: no Started seen, or seqNos are not contiguous from it: never billed silently.
+    `missing`: seqNos not seen, from the lowest one (from 0 without a Started) to the highest.
     """
 
     status: TxStatus
@@ -41,7 +43,7 @@ class Folded(msgspec.Struct, frozen=True, kw_only=True):
     energy_export_wh: int
     last_seq_no: int
     incomplete: bool
-    missing_seq_nos: tuple[int, ...]
+    missing: SeqGaps
     usage: Usage
 
 
@@ -82,7 +84,7 @@ def fold(events: Iterable[EventFacts]) -> Folded:
         meter_stop_wh=imported[-1] if imported else None,
         energy_wh=_delta(imported), energy_export_wh=_delta(exported),
         last_seq_no=evs[-1].seq_no,
-        incomplete=started is None or bool(missing), missing_seq_nos=missing,
+        incomplete=started is None or bool(missing), missing=missing,
         usage=Usage(energy_wh=_delta(imported),
                     **_times(evs, started_at, ended_at or last_at)))
 
@@ -117,10 +119,9 @@ def _delta(readings: list[int]) -> int:
     return max(readings[-1] - readings[0], 0) if readings else 0
 
 
-def _missing(evs: Sequence[EventFacts], started: EventFacts | None) -> tuple[int, ...]:
-    seqs = {e.seq_no for e in evs}
-    base = min(seqs) if started else 0
-    return tuple(n for n in range(base, max(seqs) + 1) if n not in seqs)
+def _missing(evs: Sequence[EventFacts], started: EventFacts | None) -> SeqGaps:
+    """Ranges, never a list: a seqNo of 20,000,000 costs one range, not 20 million ints."""
+    return seq_gaps((e.seq_no for e in evs), evs[0].seq_no if started else 0)
 
 
 def _times(evs: Sequence[EventFacts], start: datetime, end: datetime) -> dict[str, int]:

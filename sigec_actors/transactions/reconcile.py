@@ -20,6 +20,7 @@ from sigec_actors.ports import AuditLog, TransactionEventStore
 from sigec_actors.transactions.background import COMMAND_FAILURES, Background
 from sigec_actors.transactions.facts import facts_of, request_of_payload
 from sigec_actors.transactions.fold import fold
+from sigec_actors.transactions.gaps import SeqGaps
 from sigec_actors.transactions.ports import Commander, IncompleteTransactions
 
 log = structlog.get_logger("transactions")
@@ -51,7 +52,7 @@ class Checked(msgspec.Struct, frozen=True, kw_only=True):
     outcome: Outcome
     messages_in_queue: bool
     ongoing: bool | None
-    missing_seq_nos: tuple[int, ...]
+    missing: SeqGaps
 
 
 class Reconciler:
@@ -120,12 +121,12 @@ class Reconciler:
     async def _record(self, tx: Transaction, reply: GetTransactionStatusResponse) -> Checked:
         missing = await self._missing(tx)
         checked = Checked(transaction_id=tx.id, messages_in_queue=reply.messages_in_queue,
-                          ongoing=reply.ongoing_indicator, missing_seq_nos=missing,
+                          ongoing=reply.ongoing_indicator, missing=missing,
                           outcome=outcome(await self._gap(tx), reply.messages_in_queue))
         details: dict[str, object] = {
             "stationId": tx.station_id, "transactionId": tx.station_transaction_id,
             "outcome": checked.outcome.value, "messagesInQueue": checked.messages_in_queue,
-            "ongoingIndicator": checked.ongoing, "missingSeqNos": list(missing)}
+            "ongoingIndicator": checked.ongoing, **missing.wire()}
         await self._audit.record(AuditEntry(
             actor_type="system", action=AUDIT_ACTION, target_type="transaction",
             target_id=str(tx.id), details=dict(details)))
@@ -136,12 +137,12 @@ class Reconciler:
             self._asked.pop(tx.id, None)
         return checked
 
-    async def _missing(self, tx: Transaction) -> tuple[int, ...]:
+    async def _missing(self, tx: Transaction) -> SeqGaps:
         """The seqNos still missing, from the stored events as they are now."""
         stored = await self._store.events(tx.station_id, tx.station_transaction_id)
         if not stored:
-            return ()
-        return fold(facts_of(request_of_payload(s.payload)) for s in stored).missing_seq_nos
+            return SeqGaps()
+        return fold(facts_of(request_of_payload(s.payload)) for s in stored).missing
 
     async def _gap(self, tx: Transaction) -> bool:
         """The row's flag as it is now (also set when no Started was seen)."""

@@ -33,6 +33,7 @@ from sigec_actors.transactions.errors import StaleHistory, TransactionStoreUnava
 from sigec_actors.transactions.facts import EventFacts, event_in, facts_of, request_of_payload
 from sigec_actors.transactions.fold import Folded, fold
 from sigec_actors.transactions.history_cache import HistoryCache
+from sigec_actors.transactions.plausibility import ImplausibleEvent, Limits, refusal
 from sigec_actors.transactions.ports import (
     AfterCommit,
     ContextReads,
@@ -54,7 +55,9 @@ class TransactionService:
     """Handles TransactionEvents for the ChargePoint actor (its TransactionEventHandler port).
 
     Every answer is committed first; a duplicate gets the first answer; a database problem
-    raises TransactionStoreUnavailable within `timeout_s` (the actor answers InternalError).
+    raises TransactionStoreUnavailable within `timeout_s` (the actor answers InternalError);
+    a new event beyond `limits` raises ImplausibleEvent, nothing stored (PropertyConstraint-
+    Violation).
     Billing runs after the commit on every Ended, duplicates included, so a crash between the
     two is repaired by the station's retry (or by BillingService.settle_unbilled).
     `observers` (CostNotifier, Reconciler) hear of every committed event; they never block.
@@ -64,7 +67,7 @@ class TransactionService:
                  authorizer: Authorizer, billing: BillingService, *, default_tariff: Tariff,
                  clock: Callable[[], datetime], reservations: ReservationRepository | None = None,
                  timeout_s: float = 5.0, attempts: int = 5,
-                 observers: Iterable[AfterCommit] = ()) -> None:
+                 observers: Iterable[AfterCommit] = (), limits: Limits | None = None) -> None:
         self._store = store
         self._tariffs = tariffs
         self._auth = authorizer
@@ -76,6 +79,7 @@ class TransactionService:
         self._timeout = timeout_s
         self._attempts = attempts
         self._observers = tuple(observers)
+        self._limits = limits if limits is not None else Limits()
         self._cache = HistoryCache()
         self._snapshots = store if isinstance(store, Snapshots) else None
         self._context_reads = store if isinstance(store, ContextReads) else None
@@ -131,6 +135,11 @@ class TransactionService:
             return await self._guarded.stored(record)
         if duplicate:
             return await self._store.record(record, _never_called)
+        refused = refusal(facts, history, self._limits)
+        if refused is not None:
+            raise ImplausibleEvent(record.station_id, record.station_transaction_id,
+                                   facts.seq_no, refused.path, refused.value, refused.limit,
+                                   refused.problem)
         ctx, folded = await self._context(record.station_id, record.station_transaction_id,
                                           facts, current, history, now)
         if self._guarded is not None:

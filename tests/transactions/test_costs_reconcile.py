@@ -163,7 +163,7 @@ async def test_queued_messages_are_waited_for_and_asked_again_later() -> None:
     assert await r.reconciler.run_once() == []  # within the grace period
     r.clock.advance(61)
     (checked,) = await r.reconciler.run_once()
-    assert checked.outcome is Outcome.WAIT and checked.missing_seq_nos == (2,)
+    assert checked.outcome is Outcome.WAIT and checked.missing.ranges == ((2, 2),)
     r.clock.advance(61)
     assert await r.reconciler.run_once() == []  # asked recently
     r.clock.advance(300)

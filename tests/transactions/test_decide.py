@@ -73,7 +73,7 @@ def test_seq_gap_marks_incomplete_and_the_late_event_repairs_it() -> None:
     reqs = session(updates=3)
     gap = [r for r in reqs if r.seq_no != 2]
     f = fold([facts_of(r) for r in gap])
-    assert f.incomplete and f.missing_seq_nos == (2,)
+    assert f.incomplete and f.missing.ranges == ((2, 2),) and f.missing.count == 1
     assert not fold([facts_of(r) for r in reqs]).incomplete
 
 

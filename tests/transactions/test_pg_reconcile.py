@@ -42,7 +42,7 @@ async def test_incomplete_transactions_are_asked_about_and_reviewed_once(pool: D
     assert asked.of(v201.GetTransactionStatusRequest) == [
         v201.GetTransactionStatusRequest(transaction_id=tx_id)]
     assert checked is not None and checked.outcome is Outcome.REVIEW
-    assert checked.missing_seq_nos == (2,)
+    assert checked.missing.ranges == ((2, 2),)
     assert not await incomplete.open_review(found[0], {})  # one open alert per transaction
     assert all(t.station_id != station for t in await incomplete.incomplete(later, 500))
     async with pool.acquire() as conn:
