@@ -75,7 +75,7 @@ async def start_data_plane(settings: Settings) -> Services:
     try:
         await _start_database(services, data_dir)
         await _start_nats(services, data_dir)
-        services.cache = cache_from_url(settings.redis.url or None)
+        services.cache = cache_from_url(settings.redis.url or None, services.require_pool())
     except BaseException:
         await services.close()
         raise

@@ -6,10 +6,10 @@ import hashlib
 import hmac
 
 from api.context import AppContext
-from sigec_actors.adapters.memory_cache import MemoryCache
 from sigec_actors.adapters.nats_bus import NatsEventBus
 from sigec_actors.adapters.pg_alerts import PgAlerts
 from sigec_actors.adapters.pg_audit import PgAuditLog
+from sigec_actors.adapters.pg_cache import PgCache
 from sigec_actors.adapters.pg_stations import PgStationRepository
 from sigec_actors.adapters.pg_users import PgRefreshTokenRepository, PgUserRepository
 from sigec_actors.bootstrap import Services, jwt_secret
@@ -19,6 +19,7 @@ from sigec_actors.charge_point.sessions import StationSessions
 from sigec_actors.charge_point.wiring import policy_from
 from sigec_actors.cluster.sessions import RoutedSessions, nats_router
 from sigec_actors.config import Settings
+from sigec_actors.jobs import Jobs, every
 from sigec_actors.node_actors import NodeActorsView
 from sigec_actors.node_ports import ApiCommander, LocalCommander, SessionsLiveView
 from sigec_actors.node_tree import NodeTree
@@ -30,6 +31,7 @@ from sigec_actors.services.passwords import Passwords
 from sigec_actors.transactions_wiring import TransactionsWiring
 
 LAST_SEEN_FLUSH_S = 60.0
+CACHE_PRUNE_S = 60.0  # expired rate-limit and deny-list rows (PgCache) are deleted this often
 
 
 class NodeWiring:
@@ -41,7 +43,8 @@ class NodeWiring:
         self.settings = settings
         self.services = services
         self.actors = actors
-        self.cache = services.cache or MemoryCache()
+        self.cache = services.cache or PgCache(pool)
+        self._jobs = Jobs()
         self.passwords = Passwords(settings.auth.hash_concurrency)
         self.stations = PgStationRepository(pool)
         self.users = PgUserRepository(pool)
@@ -62,8 +65,8 @@ class NodeWiring:
         self.sessions = StationSessions(tree.charge_points, deps, budget=BudgetSpec(
             ocpp.station_calls_per_s, ocpp.station_call_burst))
         self.local = LocalCommander(self.sessions)
-        # nodes share "recently verified" handshake entries in Redis under a key derived
-        # from the JWT secret (the one secret every node already has)
+        # with Redis, nodes share "recently verified" handshake entries under a key derived
+        # from the JWT secret (the one secret every node already has); PgCache keeps them local
         digest_key = hmac.new(jwt_secret(settings).encode(), b"ocpp-verified",
                               hashlib.sha256).digest()
         # the node holding a station answers `sigec.cp.<id>.cmd` (cross-node routing)
@@ -101,6 +104,9 @@ class NodeWiring:
     async def start(self) -> None:
         """Start the node's background sweeps and its answer to forwarded actor actions."""
         self.transactions.start(self.router.commander)
+        if isinstance(self.cache, PgCache):
+            self._jobs.spawn("cache-prune", every(CACHE_PRUNE_S, self.cache.prune,
+                                                  job="cache-prune"))
         await self.actors_view.serve()
 
     async def _taken_over(self, station_id: str, node: str) -> None:
@@ -109,6 +115,7 @@ class NodeWiring:
 
     async def aclose(self) -> None:
         """Flush what the charge point side buffers (last-seen times, best-effort events)."""
+        await self._jobs.stop()
         await self.router.close()
         await self.actors_view.close()
         await self.transactions.stop()

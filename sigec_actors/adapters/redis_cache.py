@@ -8,9 +8,9 @@ import redis.asyncio as aioredis
 import redis.exceptions
 import structlog
 
-from sigec_actors.adapters.memory_cache import MemoryCache
+from sigec_actors.adapters.pg_cache import PgCache
 from sigec_actors.domain.errors import CacheUnavailable
-from sigec_actors.ports import Cache
+from sigec_actors.ports import Cache, DbPool
 
 log = structlog.get_logger("cache")
 
@@ -92,8 +92,9 @@ class RedisCache:
         await self._r.aclose()
 
 
-def cache_from_url(url: str | None, *, prefix: str = "sigec:") -> Cache:
-    """A RedisCache for a redis:// URL, or an in-process MemoryCache when the URL is empty."""
+def cache_from_url(url: str | None, pool: DbPool, *, prefix: str = "sigec:") -> Cache:
+    """A RedisCache for a redis:// URL; without one, a PgCache on `pool`, so rate limits and
+    the deny-list are shared by every node either way (never per process)."""
     if not url:
-        return MemoryCache()
+        return PgCache(pool)
     return RedisCache.from_url(url, prefix=prefix)

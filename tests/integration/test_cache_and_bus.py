@@ -1,4 +1,4 @@
-"""Cache port on Redis and in memory (and Redis down), EventBus port on NATS and in memory."""
+"""Cache port on Redis, PostgreSQL and in memory (and Redis down), EventBus on NATS and in memory."""
 
 from __future__ import annotations
 
@@ -13,20 +13,23 @@ import pytest
 from sigec_actors.adapters.memory_bus import MemoryEventBus
 from sigec_actors.adapters.memory_cache import MemoryCache
 from sigec_actors.adapters.nats_bus import NatsEventBus
+from sigec_actors.adapters.pg import create_pool
+from sigec_actors.adapters.pg_cache import PgCache
 from sigec_actors.adapters.redis_cache import RedisCache, cache_from_url
 from sigec_actors.domain.errors import BusTimeout, CacheUnavailable, NoResponders
-from sigec_actors.ports import BusMessage, Cache, EventBus
+from sigec_actors.ports import BusMessage, Cache, DbPool, EventBus
 
 
-@pytest.fixture(params=["memory", "redis"])
-def cache_url(request: pytest.FixtureRequest) -> str | None:
-    return None if request.param == "memory" else request.getfixturevalue("redis_url")
-
-
-@pytest.fixture
-async def cache(cache_url: str | None) -> AsyncIterator[Cache]:
-    c: Cache = (MemoryCache() if cache_url is None
-                else RedisCache.from_url(cache_url, prefix=f"test:{uuid.uuid4().hex}:"))
+@pytest.fixture(params=["memory", "redis", "pg"])
+async def cache(request: pytest.FixtureRequest, migrated_pg_dsn: str) -> AsyncIterator[Cache]:
+    if request.param == "pg":
+        pool = await create_pool(migrated_pg_dsn, max_size=2)
+        yield PgCache(pool)
+        await pool.close()
+        return
+    c: Cache = (MemoryCache() if request.param == "memory"
+                else RedisCache.from_url(request.getfixturevalue("redis_url"),
+                                         prefix=f"test:{uuid.uuid4().hex}:"))
     yield c
     await c.close()
 
@@ -43,18 +46,20 @@ async def test_cache_get_set_ttl_delete(cache: Cache) -> None:
 
 
 async def test_cache_fixed_window_counter(cache: Cache) -> None:
-    assert [await cache.hit("login:a@b", window_s=1) for _ in range(3)] == [1, 2, 3]
-    assert await cache.hit("login:other", window_s=1) == 1
+    base = uuid.uuid4().hex  # the PostgreSQL store outlives a test: keys of its own
+    assert [await cache.hit(base + "login:a@b", window_s=1) for _ in range(3)] == [1, 2, 3]
+    assert await cache.hit(base + "login:other", window_s=1) == 1
     await asyncio.sleep(1.1)
-    assert await cache.hit("login:a@b", window_s=1) == 1
+    assert await cache.hit(base + "login:a@b", window_s=1) == 1
 
 
 async def test_cache_deny_list_until_expiry(cache: Cache) -> None:
-    assert not await cache.is_denied("jti-1")
-    await cache.deny("jti-1", ttl_s=0.2)
-    assert await cache.is_denied("jti-1")
+    jti = uuid.uuid4().hex
+    assert not await cache.is_denied(jti)
+    await cache.deny(jti, ttl_s=0.2)
+    assert await cache.is_denied(jti)
     await asyncio.sleep(0.3)
-    assert not await cache.is_denied("jti-1")
+    assert not await cache.is_denied(jti)
 
 
 def _closed_port() -> int:
@@ -63,8 +68,8 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def test_redis_down_reads_fail_open_auth_fails_closed() -> None:
-    cache = cache_from_url(f"redis://127.0.0.1:{_closed_port()}/0")
+async def test_redis_down_reads_fail_open_auth_fails_closed(pg_pool: DbPool) -> None:
+    cache = cache_from_url(f"redis://127.0.0.1:{_closed_port()}/0", pg_pool)
     assert isinstance(cache, RedisCache)
     try:
         assert await cache.get("k") is None
@@ -82,9 +87,9 @@ async def test_redis_down_reads_fail_open_auth_fails_closed() -> None:
         await cache.close()
 
 
-def test_cache_factory_without_url_is_in_process() -> None:
-    assert isinstance(cache_from_url(None), MemoryCache)
-    assert isinstance(cache_from_url(""), MemoryCache)
+async def test_cache_factory_without_url_is_postgresql(pg_pool: DbPool) -> None:
+    assert isinstance(cache_from_url(None, pg_pool), PgCache)
+    assert isinstance(cache_from_url("", pg_pool), PgCache)
 
 
 @pytest.fixture(params=["memory", "nats"])
