@@ -34,6 +34,10 @@ class ServerConfig(_Section, frozen=True, forbid_unknown_fields=True):
     workers: Annotated[int, msgspec.Meta(ge=0, le=256)]
     shutdown_timeout_s: PositiveFloat
     public_host: str
+    http_header_timeout_s: PositiveFloat
+    http_max_connections: Annotated[int, msgspec.Meta(ge=0)]
+    http_max_connections_per_ip: Annotated[int, msgspec.Meta(ge=0)]
+    ocpp_max_connections_per_ip: Annotated[int, msgspec.Meta(ge=0)]
 
 
 class LogConfig(_Section, frozen=True, forbid_unknown_fields=True):

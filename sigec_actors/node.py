@@ -15,6 +15,12 @@ from sigec_actors.adapters.outbox import OutboxRelay, PgOutbox
 from sigec_actors.adapters.outbox_prune import OutboxPruner
 from sigec_actors.bootstrap import Services
 from sigec_actors.config import Settings
+from sigec_actors.http_guard import (
+    ConnectionGuard,
+    GuardedSite,
+    http_connection_cap,
+    raise_fd_limit,
+)
 from sigec_actors.jobs import Jobs, every
 from sigec_actors.logs import step
 from sigec_actors.node_tree import NodeTree
@@ -84,16 +90,28 @@ class Node:
                 info["tls_port"] = await self.wiring.gateway.start(
                     server.bind, server.ocpp_tls_port, tls=True)
         with step(log, "http_listening") as info:
-            self._runner = web.AppRunner(create_app(self.app_context), access_log=None,
-                                         handle_signals=False, shutdown_timeout=2.0)
-            await self._runner.setup()
-            site = web.TCPSite(self._runner, server.bind, server.http_port, reuse_port=True)
-            await site.start()
-            http_port = _bound_port(site)
-            info["port"] = http_port
+            http_port = await self._start_http(info)
         host = self.public_host()
         return NodeEndpoints(http_url=f"http://{host}:{http_port}",
                              ocpp_url=f"ws://{host}:{ocpp_port}/ocpp")
+
+    async def _start_http(self, info: dict[str, Any]) -> int:
+        """The REST listener: headers within http_header_timeout_s (aiohttp's keep-alive timer
+        runs from the connection's start and after each response, and closes a connection
+        still waiting for a complete request), connections bounded per address and in total."""
+        server = self.settings.server
+        guard = ConnectionGuard(http_connection_cap(server.http_max_connections,
+                                                    raise_fd_limit()),
+                                server.http_max_connections_per_ip)
+        self._runner = web.AppRunner(create_app(self.app_context), access_log=None,
+                                     handle_signals=False, shutdown_timeout=2.0,
+                                     keepalive_timeout=server.http_header_timeout_s)
+        await self._runner.setup()
+        site = GuardedSite(self._runner, server.bind, server.http_port, guard)
+        await site.start()
+        info.update(port=site.port, max_connections=guard.max_total,
+                    max_connections_per_ip=guard.max_per_ip)
+        return site.port
 
     def public_host(self) -> str:
         server = self.settings.server
@@ -118,10 +136,3 @@ class Node:
         if self.relay is not None:
             await self.relay.stop()  # after the actors: their last events are in the outbox
             self.relay = None
-
-
-def _bound_port(site: web.TCPSite) -> int:
-    server = site._server  # aiohttp keeps the asyncio.Server here; the port may have been 0
-    if server is None or not server.sockets:  # type: ignore[attr-defined]
-        raise RuntimeError("HTTP site did not bind")
-    return int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]

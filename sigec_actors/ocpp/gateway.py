@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import http
 import ssl
+from typing import cast
 
 import structlog
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -19,6 +20,7 @@ from sigec_actors.alerts.ports import Alerts
 from sigec_actors.alerts.rules import new_ip_alert, remote_ip
 from sigec_actors.config import Settings
 from sigec_actors.errors import SigecError
+from sigec_actors.http_guard import ConnectionGuard, client_key, peer_host
 from sigec_actors.ocpp.admission import Admission
 from sigec_actors.ocpp.gc_tuning import tune_for_connections
 from sigec_actors.ocpp.handshake import (
@@ -43,9 +45,42 @@ _ALERT_FAILURES: tuple[type[BaseException], ...] = (*DB_FAILURES, SigecError)
 
 
 class _Connection(ServerConnection):
-    """A websockets connection that carries the handshake's verdict to the session handler."""
+    """A websockets connection that carries the handshake's verdict to the session handler;
+    with a `guard` (see `_guarded`), one over the per-address limit is dropped at once."""
 
     admitted: Admitted | None = None
+    guard: ConnectionGuard | None = None
+    _guard_key: str | None = None
+    _refused = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self.guard is not None:
+            key = client_key(peer_host(transport))
+            if not self.guard.admit(key):
+                log.debug("ocpp_connection_refused", client=key)
+                self._refused = True
+                cast(asyncio.Transport, transport).abort()
+                return
+            self._guard_key = key
+        super().connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.guard is not None and self._guard_key is not None:
+            self.guard.release(self._guard_key)
+            self._guard_key = None
+        if not self._refused:  # a refused one never started: nothing to tear down
+            super().connection_lost(exc)
+
+
+def _guarded(max_per_ip: int) -> type[_Connection]:
+    """The connection class of one gateway: its own per-address count (0 = no limit)."""
+    if not max_per_ip:
+        return _Connection
+
+    class Guarded(_Connection):
+        guard = ConnectionGuard(max_per_ip=max_per_ip)
+
+    return Guarded
 
 
 class OcppGateway:
@@ -80,6 +115,7 @@ class OcppGateway:
                                else min(settings.ocpp.ping_timeout_s, 5.0))
         self._open_timeout = open_timeout_s
         self._tune_gc = tune_gc
+        self._connection = _guarded(settings.server.ocpp_max_connections_per_ip)
 
     @property
     def live_count(self) -> int:
@@ -100,7 +136,7 @@ class OcppGateway:
         context = server_context(ocpp.tls_cert, ocpp.tls_key, ocpp.tls_client_ca) if tls else None
         server = await serve(
             self._handle, host, port,
-            create_connection=_Connection,
+            create_connection=self._connection,
             process_request=self._process_request,
             subprotocols=[OCPP201],
             select_subprotocol=select_subprotocol,
