@@ -1,4 +1,4 @@
-"""Handshake limits without Redis: shared by the nodes through PostgreSQL."""
+"""Handshake limits without Redis: shared by the nodes through PostgreSQL; strangers throttled."""
 
 from __future__ import annotations
 
@@ -58,3 +58,29 @@ async def test_ip_deny_list_holds_on_every_node(
     assert await status_of(node_b, "CP-IP", PASSWORD, source="127.0.0.4") == 429
     assert node_a.passwords.verifications + node_b.passwords.verifications == 0
 
+
+async def test_strangers_cannot_keep_a_station_out(
+        make_gateway: MakeGateway, node_caches: tuple[Cache, Cache]) -> None:
+    node_a, node_b = await two_nodes(make_gateway, node_caches)
+    await node_a.add("CP-X", 1)
+    # The station's usual address: it connected from 127.0.0.1 before (to node A).
+    assert await status_of(node_a, "CP-X", PASSWORD) == 101
+    # A stranger guesses from 127.0.0.2 on node B ...
+    guesses = [await status_of(node_b, "CP-X", WRONG, source="127.0.0.2") for _ in range(10)]
+    # ... then the station reconnects to node B (no verified entry there: argon2 runs) and
+    # gets in; the stranger had five verifications, then was refused.
+    assert await status_of(node_b, "CP-X", PASSWORD) == 101
+    assert guesses == [401] * 5 + [429] * 5
+    # The stranger stays refused.
+    assert await status_of(node_b, "CP-X", WRONG, source="127.0.0.2") == 429
+    # Strangers together are bounded too: 127.0.0.3 takes the rest of their shared budget
+    # (10 a window, of which the station's very first verification took one, before its
+    # address was known), after which other strangers are refused at once, on either node.
+    more = [await status_of(node_a, "CP-X", WRONG, source="127.0.0.3") for _ in range(6)]
+    assert more == [401] * 4 + [429] * 2
+    assert await status_of(node_b, "CP-X", WRONG, source="127.0.0.5") == 429
+    assert await status_of(node_a, "CP-X", WRONG, source="127.0.0.6") == 429
+    # The usual address still gets in, on either node.
+    assert await status_of(node_a, "CP-X", PASSWORD) == 101
+    assert await status_of(node_b, "CP-X", PASSWORD) == 101
+    assert node_a.passwords.verifications + node_b.passwords.verifications == 1 + 5 + 1 + 4
