@@ -92,6 +92,37 @@ async def test_cache_factory_without_url_is_postgresql(pg_pool: DbPool) -> None:
     assert isinstance(cache_from_url("", pg_pool), PgCache)
 
 
+async def test_pg_cache_prune_deletes_only_expired_rows(pg_pool: DbPool) -> None:
+    cache = PgCache(pg_pool)
+    base = uuid.uuid4().hex
+    for name, ttl in (("gone", 1), ("kept", 60)):
+        await cache.hit(base + name, window_s=ttl)
+        await cache.deny(base + name, ttl_s=ttl)
+    await asyncio.sleep(1.1)
+    assert await cache.prune() >= 2
+    async with pg_pool.acquire() as conn:
+        rows = await conn.fetch("SELECT key FROM rate_counters WHERE key LIKE $1 UNION ALL"
+                                " SELECT key FROM denied_keys WHERE key LIKE $1", base + "%")
+    assert [r["key"] for r in rows] == [base + "kept"] * 2
+    assert await cache.hit(base + "kept", window_s=60) == 2
+    assert await cache.is_denied(base + "kept")
+
+
+async def test_pg_cache_fails_closed_when_the_database_is_gone(migrated_pg_dsn: str) -> None:
+    pool = await create_pool(migrated_pg_dsn, max_size=1)
+    cache = PgCache(pool)
+    await cache.set("k", b"v", ttl_s=30)
+    await pool.close()
+    assert await cache.get("k") == b"v"  # the verified-password shortcut is process memory
+    with pytest.raises(CacheUnavailable):
+        await cache.hit("login:x", window_s=60)
+    with pytest.raises(CacheUnavailable):
+        await cache.deny("jti", ttl_s=60)
+    with pytest.raises(CacheUnavailable):
+        await cache.is_denied("jti")
+    await cache.close()
+
+
 @pytest.fixture(params=["memory", "nats"])
 def bus_url(request: pytest.FixtureRequest) -> str | None:
     return None if request.param == "memory" else request.getfixturevalue("nats_url")
