@@ -61,6 +61,7 @@ class NatsConfig(_Section, frozen=True, forbid_unknown_fields=True):
     url: str
     outbox_retention_s: PositiveFloat
     outbox_prune_interval_s: Annotated[float, msgspec.Meta(ge=0)]
+    outbox_max_age_s: PositiveFloat
 
 
 class AuthConfig(_Section, frozen=True, forbid_unknown_fields=True):

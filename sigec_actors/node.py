@@ -11,7 +11,7 @@ from aiohttp import web
 from api.app import create_app
 from api.context import AppContext
 from sigec_actors.adapters.nats_bus import ensure_streams
-from sigec_actors.adapters.outbox import OutboxRelay, PgOutbox
+from sigec_actors.adapters.outbox import PgOutbox
 from sigec_actors.adapters.outbox_prune import OutboxPruner
 from sigec_actors.bootstrap import Services
 from sigec_actors.config import Settings
@@ -25,7 +25,8 @@ from sigec_actors.jobs import Jobs, every
 from sigec_actors.logs import step
 from sigec_actors.node_tree import NodeTree
 from sigec_actors.node_wiring import NodeWiring
-from sigec_actors.readiness import readiness_checks
+from sigec_actors.outbox_actor import backlog_gauges, relay_actor
+from sigec_actors.readiness import OutboxWatch, readiness_checks
 from sigec_actors.runtime import ActorSystem
 
 log = structlog.get_logger("node")
@@ -52,7 +53,6 @@ class Node:
         self.actors = ActorSystem(name=name,
                                   recent_messages=settings.log.actor_recent_messages)
         self.tree: NodeTree | None = None
-        self.relay: OutboxRelay | None = None
         self.jobs = Jobs()
         self.wiring: NodeWiring | None = None
 
@@ -67,11 +67,10 @@ class Node:
 
     async def start(self) -> NodeEndpoints:
         """Start the actor tree, the OCPP gateway and the REST API; return the endpoints."""
-        with step(log, "actor_tree_started", node=self.name):
-            self.tree = await NodeTree.start(self.actors, self.name)
         pool, nc = self.services.require_pool(), self.services.require_nats()
-        self.relay = OutboxRelay(pool, nc.jetstream())
-        await self.relay.start()
+        with step(log, "actor_tree_started", node=self.name):  # with the outbox relay
+            self.tree = await NodeTree.start(self.actors, self.name,
+                                             outbox_relay=relay_actor(pool, nc))
         nats = self.settings.nats
         if nats.outbox_prune_interval_s > 0:
             pruner = OutboxPruner(PgOutbox(pool), retention_s=nats.outbox_retention_s)
@@ -81,7 +80,10 @@ class Node:
         self.wiring = NodeWiring(self.settings, self.services, self.tree, self.actors)
         self.wiring.fill(self.app_context)
         await self.wiring.start()
-        self.app_context.readiness = readiness_checks(self.services)
+        outbox = PgOutbox(pool)
+        self.app_context.readiness = readiness_checks(self.services, OutboxWatch(
+            outbox.backlog, self.tree.outbox_running, nats.outbox_max_age_s))
+        self.wiring.metrics.async_scrape_hooks.append(backlog_gauges(outbox))
         server = self.settings.server
         with step(log, "ocpp_listening") as info:
             ocpp_port = await self.wiring.gateway.start(server.bind, server.ocpp_port)
@@ -133,6 +135,3 @@ class Node:
             await self.wiring.aclose()  # flush last-seen times and best-effort events
             self.wiring = None
         await self.jobs.stop()
-        if self.relay is not None:
-            await self.relay.stop()  # after the actors: their last events are in the outbox
-            self.relay = None

@@ -1,10 +1,12 @@
-"""The node's supervision tree: NodeSupervisor over charge-point, V2G and firmware supervisors."""
+"""The node's supervision tree: NodeSupervisor over the outbox, charge-point, V2G, firmware."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sigec_actors.runtime import (
+    Actor,
     ActorRef,
     ActorSystem,
     ChildSpec,
@@ -17,6 +19,8 @@ from sigec_actors.runtime import (
 CHARGE_POINTS = "charge-points"
 V2G = "v2g"
 FIRMWARE = "firmware"
+OUTBOX = "outbox"
+RELAY = "relay"
 
 
 class ChargePointSupervisor(DynamicSupervisor):
@@ -37,6 +41,12 @@ class FirmwareSupervisor(DynamicSupervisor):
     __slots__ = ()
 
 
+class OutboxSupervisor(Supervisor):
+    """Keeps the outbox relay (`relay`) running: restarts it whenever it crashes or stops."""
+
+    __slots__ = ()
+
+
 class NodeSupervisor(Supervisor):
     """One-for-one over the node's dynamic supervisors (and any service actors added later)."""
 
@@ -50,12 +60,15 @@ def build_node_tree(
     child_within_s: float = 10.0,
     node_max_restarts: int = 3,
     node_within_s: float = 30.0,
+    outbox_relay: Callable[[], Actor[Any]] | None = None,
 ) -> ChildSpec:
     """The root spec of a node: paths are `/<node_name>/charge-points/<station id>` etc.
 
     The dynamic supervisors get a high restart intensity (`child_max_restarts` within
     `child_within_s`) because their children are independent stations and sessions: a bug that
-    crashes a few of them must not take every station's actor down with it.
+    crashes a few of them must not take every station's actor down with it. `outbox_relay`
+    builds the relay actor, run at `/<node_name>/outbox/relay` with the same intensity; the
+    outbox starts first and stops last (after the charge points wrote their last events).
     """
 
     def dynamic(key: str, cls: type[DynamicSupervisor]) -> ChildSpec:
@@ -66,7 +79,12 @@ def build_node_tree(
             shutdown_timeout_s=None,  # a supervisor waits for its children's own timeouts
         )
 
-    children = [
+    children = [] if outbox_relay is None else [ChildSpec(
+        key=OUTBOX, kind=OutboxSupervisor.__name__, shutdown_timeout_s=None,
+        factory=lambda: OutboxSupervisor(
+            [ChildSpec(key=RELAY, factory=outbox_relay, kind="OutboxRelay")],
+            max_restarts=child_max_restarts, within_s=child_within_s))]
+    children += [
         dynamic(CHARGE_POINTS, ChargePointSupervisor),
         dynamic(V2G, V2GSupervisor),
         dynamic(FIRMWARE, FirmwareSupervisor),
@@ -100,9 +118,16 @@ class NodeTree:
         self.v2g = SupervisorRef(system.lookup(f"{root.path}/{V2G}"))
         self.firmware = SupervisorRef(system.lookup(f"{root.path}/{FIRMWARE}"))
 
+    def outbox_running(self) -> bool:
+        """True while the outbox relay actor runs (False: not started here, or given up)."""
+        ctx = self.system.registry.get(f"{self.root.path}/{OUTBOX}/{RELAY}")
+        return ctx is not None and ctx.running
+
     @classmethod
-    async def start(cls, system: ActorSystem, node_name: str | None = None) -> NodeTree:
+    async def start(cls, system: ActorSystem, node_name: str | None = None, *,
+                    outbox_relay: Callable[[], Actor[Any]] | None = None) -> NodeTree:
         """Start the node tree as the system's root (named after the system by default)."""
-        root = await system.start(build_node_tree(node_name or system.name))
+        root = await system.start(build_node_tree(node_name or system.name,
+                                                  outbox_relay=outbox_relay))
         await SupervisorRef(root).which_children()  # returns after on_start: children exist
         return cls(system, root)

@@ -11,6 +11,7 @@ from nats import errors as nats_errors
 
 from api.routing import Call, Resource
 from api.schemas.base import Out
+from sigec_actors.readiness_types import Ready
 
 resource = Resource("health")
 routes = resource.table
@@ -40,9 +41,10 @@ async def ready(call: Call) -> web.Response:
     checks = call.ctx.readiness
     names = list(checks)
     results = await asyncio.gather(*(_run(checks[n]()) for n in names))
-    failing = {n: r for n, r in zip(names, results, strict=True) if r is not None}
+    answers = dict(zip(names, results, strict=True))
+    failing = {n: r for n, r in answers.items() if r is not None and not isinstance(r, Ready)}
     body = {"status": "ready" if not failing else "not_ready",
-            "checks": {n: (failing.get(n) or "ok") for n in names}}
+            "checks": {n: (answers[n] or "ok") for n in names}}  # a Ready note shows as is
     return web.json_response(body, status=503 if failing else 200)
 
 

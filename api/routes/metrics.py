@@ -16,5 +16,6 @@ async def metrics(call: Call) -> web.Response:
     ctx = call.ctx
     if ctx.actors is not None:
         ctx.metrics.observe_actors(ctx.actors.snapshot())
+    await ctx.metrics.refresh()
     body, content_type = ctx.metrics.render()
     return web.Response(body=body, headers={"Content-Type": content_type})

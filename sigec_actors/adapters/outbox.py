@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from uuid import UUID
 
@@ -15,7 +15,9 @@ import structlog
 from nats.js import JetStreamContext
 
 from sigec_actors.adapters.nats_bus import ensure_streams
-from sigec_actors.adapters.pg import PostgresError, connection, transaction
+from sigec_actors.adapters.outbox_park import oversize, parked_alert, refused_for_good
+from sigec_actors.adapters.pg import DB_FAILURES, connection, transaction
+from sigec_actors.alerts.ports import Alerts
 from sigec_actors.domain.events import stream_for
 from sigec_actors.ports import DbConn, DbPool
 
@@ -35,6 +37,20 @@ async def add(conn: DbConn, subject: str, payload: Mapping[str, Any]) -> UUID:
     return event_id
 
 
+class OutboxBacklog(msgspec.Struct, frozen=True):
+    unsent: int
+    oldest_age_s: float | None  # None when nothing waits
+    parked: int
+
+
+_BACKLOG = (
+    "SELECT count(*) FILTER (WHERE parked_at IS NULL) AS unsent,"
+    " extract(epoch FROM now() - min(created_at) FILTER (WHERE parked_at IS NULL))"
+    "::float8 AS oldest_age_s,"
+    " count(*) FILTER (WHERE parked_at IS NOT NULL) AS parked"
+    " FROM event_outbox WHERE sent_at IS NULL")
+
+
 class PgOutbox:
     """The Outbox port on PostgreSQL."""
 
@@ -46,9 +62,18 @@ class PgOutbox:
             return await add(c, subject, payload)
 
     async def pending_count(self) -> int:
+        """Rows waiting to be published (parked rows are not waiting)."""
         async with self._pool.acquire() as conn:
             return int(await conn.fetchval(
-                "SELECT count(*) FROM event_outbox WHERE sent_at IS NULL"))
+                "SELECT count(*) FROM event_outbox WHERE sent_at IS NULL AND parked_at IS NULL"))
+
+    async def backlog(self) -> OutboxBacklog:
+        """Unsent rows, the age of the oldest, and parked rows (for readiness and metrics)."""
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(_BACKLOG)
+        age = row["oldest_age_s"]
+        return OutboxBacklog(int(row["unsent"]), None if age is None else float(age),
+                             int(row["parked"]))
 
     async def prune_sent(self, older_than_s: float, limit: int = 10_000) -> int:
         """Delete at most `limit` rows sent more than `older_than_s` seconds ago (oldest first;
@@ -62,164 +87,187 @@ class PgOutbox:
 
 
 _PUBLISH_ERRORS = (nats.errors.Error, asyncio.TimeoutError, OSError)
-_ENCODER = msgspec.json.Encoder()
-
-
 _NO_STREAM = (nats.errors.NoRespondersError, nats.js.errors.NoStreamResponseError)
+_ENCODER = msgspec.json.Encoder()
+_CLAIM = ("SELECT id, subject, payload FROM event_outbox"
+          " WHERE sent_at IS NULL AND parked_at IS NULL"
+          " ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED")
+
+Parked = tuple[Any, str]
+"""A claimed row the bus can never take, and why."""
 
 
-def _failure(fut: asyncio.Future[Any]) -> str | None:
-    """Why a publish was not acknowledged (None: it was)."""
-    if fut.cancelled():
-        return "no ack within the publish timeout"
-    exc = fut.exception()
-    return None if exc is None else repr(exc)
+class _Outcome:
+    """What one pipelined batch did: acknowledged ids, parked rows, the first transient
+    failure (id, why)."""
+
+    __slots__ = ("failed", "parked", "sent")
+
+    def __init__(self) -> None:
+        self.sent: list[UUID] = []
+        self.parked: list[Parked] = []
+        self.failed: tuple[UUID, str] | None = None
 
 
 class OutboxRelay:
     """Publishes unsent outbox rows in order, with Nats-Msg-Id = row id, then marks them sent.
 
     Rows are claimed with FOR UPDATE SKIP LOCKED, so relays on several nodes share the work.
-    While NATS is unreachable, the relay backs off and retries; a publish that reached the
-    stream but whose ack was lost is deduplicated by the stream (duplicate window).
+    A transient failure (NATS unreachable, no ack in time) leaves the row for the next pass;
+    a publish that reached the stream but whose ack was lost is deduplicated by the stream.
+    A row the bus can never take (over the server's max_payload, or refused with a 400) is
+    parked with an operator alert, and the rows after it flow. The loop that calls
+    `drain_once` is the supervised OutboxRelayActor (sigec_actors.outbox_actor).
     """
 
-    def __init__(self, pool: DbPool, js: JetStreamContext, *, batch_size: int = 200,
-                 poll_interval_s: float = 1.0, publish_timeout_s: float = 2.0,
-                 max_backoff_s: float = 5.0) -> None:
+    def __init__(self, pool: DbPool, js: JetStreamContext, *,
+                 max_payload: Callable[[], int] | None = None, alerts: Alerts | None = None,
+                 batch_size: int = 200, publish_timeout_s: float = 2.0) -> None:
         self._pool = pool
         self._js = js
-        self._batch = batch_size
-        self._poll = poll_interval_s
+        self._max_payload = max_payload or (lambda: int(js._nc.max_payload))
+        self._alerts = alerts
+        self.batch_size = batch_size
         self._timeout = publish_timeout_s
-        self._max_backoff = max_backoff_s
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._listener: Any = None
         self._streams_ready = False
 
-    def wake(self) -> None:
-        """Look for new rows now (an in-process writer just committed)."""
-        self._wake.set()
-
-    async def start(self) -> None:
-        """Start the relay task (and LISTEN for inserts from any node)."""
-        if self._task is not None:
-            return
-        await self._listen()
-        self._task = asyncio.create_task(self.run(), name="outbox-relay")
-
-    async def stop(self) -> None:
-        """Stop the relay task; rows not yet published stay in the outbox."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await self._unlisten()
-
-    async def run(self) -> None:
-        """Drain forever: immediately while rows remain, on wake-ups, or every poll interval."""
-        backoff = 0.0
-        while True:
-            try:
-                sent, failed = await self.drain_once()
-            except (PostgresError, OSError) as exc:
-                log.warning("outbox_db_unavailable", error=str(exc))
-                sent, failed = 0, True
-            if failed:
-                backoff = min(max(backoff * 2, 0.05), self._max_backoff)
-                await asyncio.sleep(backoff)
-                continue
-            backoff = 0.0
-            if sent < self._batch:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll)
-
     async def drain_once(self) -> tuple[int, bool]:
-        """Publish one batch; return (rows marked sent, whether a publish failed)."""
+        """Publish one batch; return (rows sent or parked, whether a publish failed).
+
+        Storage failures (DB_FAILURES) propagate: the caller backs off and retries."""
+        if not await self._ensure_streams():
+            return 0, True
+        async with transaction(self._pool) as conn:
+            rows = await conn.fetch(_CLAIM, self.batch_size)
+            if not rows:
+                return 0, False
+            out = await self._publish(rows)
+            await self._park(conn, out.parked)
+            if out.sent:
+                await conn.execute(
+                    "UPDATE event_outbox SET sent_at = now(), attempts = attempts + 1"
+                    " WHERE id = ANY($1::uuid[])", out.sent)
+            if out.failed is not None:
+                await conn.execute(
+                    "UPDATE event_outbox SET attempts = attempts + 1, last_error = $2"
+                    " WHERE id = $1", out.failed[0], out.failed[1][:500])
+        return len(out.sent) + len(out.parked), out.failed is not None
+
+    async def _ensure_streams(self) -> bool:
         if not self._streams_ready:
             try:
                 await ensure_streams(self._js)
             except _PUBLISH_ERRORS as exc:
                 log.warning("outbox_streams_unavailable", error=repr(exc))
-                return 0, True
+                return False
             self._streams_ready = True
-        async with transaction(self._pool) as conn:
-            rows = await conn.fetch(
-                "SELECT id, subject, payload FROM event_outbox WHERE sent_at IS NULL"
-                " ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED", self._batch)
-            if not rows:
-                return 0, False
-            sent, failed = await self._publish(rows)
-            if sent:
-                await conn.execute(
-                    "UPDATE event_outbox SET sent_at = now(), attempts = attempts + 1"
-                    " WHERE id = ANY($1::uuid[])", sent)
-            if failed is not None:
-                await conn.execute(
-                    "UPDATE event_outbox SET attempts = attempts + 1, last_error = $2"
-                    " WHERE id = $1", failed[0], failed[1][:500])
-        return len(sent), failed is not None
+        return True
 
-    async def _publish(self, rows: list[Any]) -> tuple[list[UUID], tuple[UUID, str] | None]:
+    async def _publish(self, rows: list[Any]) -> _Outcome:
         """Publish the rows pipelined: all written in order, then every ack awaited at once.
 
-        Returns the acknowledged ids and the first row that was not (with why). Rows the
-        stream acknowledged are sent even if an earlier one failed; that one is retried on
-        the next pass, so a failure in mid-batch may reorder it after later rows (consumers
-        are idempotent and dedupe on Nats-Msg-Id; the stream dedupes a re-publish).
+        Rows the stream acknowledged are sent even if an earlier one failed; that one is
+        retried on the next pass, so a failure in mid-batch may reorder it after later rows
+        (consumers are idempotent and dedupe on Nats-Msg-Id; the stream dedupes a re-publish).
         """
-        acks: list[asyncio.Future[Any]] = []
-        error: str | None = None
+        out, limit = _Outcome(), self._max_payload()
+        acks: list[tuple[Any, bytes, asyncio.Future[Any]]] = []
+        done = 0
         try:
             for row in rows:
-                acks.append(await self._js.publish_async(
-                    row["subject"], _ENCODER.encode(row["payload"]),
-                    wait_stall=self._timeout, headers={"Nats-Msg-Id": str(row["id"])}))
+                data = _ENCODER.encode(row["payload"])
+                why = oversize(len(data), limit)
+                if why is not None:
+                    out.parked.append((row, why))
+                else:
+                    acks.append((row, data, await self._js.publish_async(
+                        row["subject"], data, wait_stall=self._timeout,
+                        headers={"Nats-Msg-Id": str(row["id"])})))
+                done += 1
         except _PUBLISH_ERRORS as exc:
-            error = repr(exc)
+            out.failed = (rows[done]["id"], repr(exc))
             self._streams_ready = not isinstance(exc, _NO_STREAM)
+        await self._settle(acks, out)
+        if out.failed is not None:
+            log.info("outbox_publish_failed", published=len(out.sent), of=len(rows),
+                     error=out.failed[1])
+        return out
+
+    async def _settle(self, acks: list[tuple[Any, bytes, asyncio.Future[Any]]],
+                      out: _Outcome) -> None:
+        """Await the acks; sort each row into sent, parked (refused for good) or failed."""
         if acks:
-            _, late = await asyncio.wait(acks, timeout=self._timeout)
+            _, late = await asyncio.wait([fut for _, _, fut in acks], timeout=self._timeout)
             for fut in late:
                 fut.cancel()
-        sent: list[UUID] = []
-        failed: tuple[UUID, str] | None = None
-        for row, fut in zip(rows, acks, strict=False):
-            why = _failure(fut)
-            if why is None:
-                sent.append(row["id"])
-            elif failed is None:
-                failed = (row["id"], why)
-                if not fut.cancelled() and isinstance(fut.exception(), _NO_STREAM):
+        first_failure: tuple[UUID, str] | None = None
+        for row, data, fut in acks:
+            error = None if fut.cancelled() else fut.exception()
+            if fut.cancelled() and first_failure is None:
+                error = await self._confirm(row, data)  # the ack may have been an API error
+            if error is None:
+                out.sent.append(row["id"])
+            elif refused_for_good(error):
+                out.parked.append((row, f"refused by the server: {error!r}"))
+            elif first_failure is None:
+                first_failure = (row["id"], repr(error))
+                if isinstance(error, _NO_STREAM):
                     self._streams_ready = False  # the server lost its streams: recreate them
-        if failed is None and len(acks) < len(rows):
-            failed = (rows[len(acks)]["id"], error or "not published")
-        if failed is not None:
-            log.info("outbox_publish_failed", published=len(sent), of=len(rows),
-                     error=failed[1])
-        return sent, failed
+        if first_failure is not None:
+            out.failed = first_failure
 
-    async def _listen(self) -> None:
+    async def _confirm(self, row: Any, data: bytes) -> BaseException | None:
+        """Publish one unacknowledged row again, synchronously (the stream dedupes it).
+
+        nats-py 2.16 drops an async ack that carries a JetStream API error (from_error raises
+        inside its reply handler), so a refusal looks like a timeout; the synchronous publish
+        raises it, which is how a row refused for good (400) is told from an outage."""
+        try:
+            await self._js.publish(row["subject"], data, timeout=self._timeout,
+                                   headers={"Nats-Msg-Id": str(row["id"])})
+        except _PUBLISH_ERRORS as exc:
+            return exc
+        return None
+
+    async def _park(self, conn: DbConn, parked: list[Parked]) -> None:
+        """Open the alert first (deduplicated), then park: a crash in between parks on retry."""
+        for row, why in parked:
+            log.warning("outbox_event_parked", event_id=str(row["id"]), subject=row["subject"],
+                        reason=why)
+            if self._alerts is not None:
+                await self._alerts.open(parked_alert(row["subject"], row["id"], why))
+            await conn.execute(
+                "UPDATE event_outbox SET parked_at = now(), park_reason = $2,"
+                " attempts = attempts + 1 WHERE id = $1", row["id"], why[:500])
+
+    async def listen(self, on_notify: Callable[[], None],
+                     on_lost: Callable[[], None]) -> None:
+        """LISTEN for inserts from any node on a connection of its own; `on_lost` is called
+        if that connection dies (polling still finds rows meanwhile)."""
         try:
             cm = self._pool.acquire()
             conn = await cm.__aenter__()
-            await conn.add_listener(CHANNEL, self._on_notify)
-        except (PostgresError, OSError) as exc:
+        except DB_FAILURES as exc:
             log.warning("outbox_listen_failed", error=str(exc))  # polling still works
             return
-        self._listener = (cm, conn)
+        self._listener = (cm, conn, lambda *_: on_notify(), lambda *_: on_lost())
+        try:
+            await conn.add_listener(CHANNEL, self._listener[2])
+        except DB_FAILURES as exc:
+            log.warning("outbox_listen_failed", error=str(exc))
+            await self.unlisten()
+            return
+        conn.add_termination_listener(self._listener[3])
 
-    async def _unlisten(self) -> None:
+    async def unlisten(self) -> None:
+        """Give the LISTEN connection back to the pool."""
         listener, self._listener = self._listener, None
         if listener is None:
             return
-        cm, conn = listener
-        with contextlib.suppress(PostgresError, OSError):
-            await conn.remove_listener(CHANNEL, self._on_notify)
-        await cm.__aexit__(None, None, None)
-
-    def _on_notify(self, *_args: object) -> None:
-        self._wake.set()
+        cm, conn, notified, lost = listener
+        conn.remove_termination_listener(lost)  # the pool may close it later: not our loss
+        with contextlib.suppress(*DB_FAILURES):
+            await conn.remove_listener(CHANNEL, notified)
+        with contextlib.suppress(*DB_FAILURES):
+            await cm.__aexit__(None, None, None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter as Tally
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -42,6 +42,17 @@ class Metrics:
             ["kind"], registry=r)
         self.scrape_hooks: list[Callable[[Metrics], None]] = []
         """Run before each render, e.g. to read the gateway's connection count."""
+        self.async_scrape_hooks: list[Callable[[Metrics], Awaitable[None]]] = []
+        """Awaited by `refresh` before each render, e.g. to read the outbox backlog."""
+        self.outbox_backlog = Gauge(
+            "sigec_outbox_backlog", "Outbox events not yet published to JetStream (parked"
+            " ones excluded)", registry=r)
+        self.outbox_oldest_age = Gauge(
+            "sigec_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox event"
+            " (0 when none waits)", registry=r)
+        self.outbox_parked = Gauge(
+            "sigec_outbox_parked", "Outbox events parked: the bus can never take them (see"
+            " the outbox_parked alerts)", registry=r)
         self.http_requests = Counter(
             "sigec_http_requests_total", "HTTP requests by method, route template and status",
             ["method", "route", "status"], registry=r)
@@ -77,6 +88,17 @@ class Metrics:
             self.mailbox_depth.labels(kind).set(depth)
             self.mailbox_depth_max.labels(kind).set(deepest[kind])
             self.actor_restarts.labels(kind).set(restarts[kind])
+
+    def observe_outbox(self, unsent: int, oldest_age_s: float | None, parked: int) -> None:
+        """Set the outbox gauges (shared by every node: they read one table)."""
+        self.outbox_backlog.set(unsent)
+        self.outbox_oldest_age.set(oldest_age_s or 0.0)
+        self.outbox_parked.set(parked)
+
+    async def refresh(self) -> None:
+        """Run the async scrape hooks (call before `render`)."""
+        for hook in self.async_scrape_hooks:
+            await hook(self)
 
     def render(self) -> tuple[bytes, str]:
         """The Prometheus text exposition and its content type."""

@@ -6,6 +6,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 import nats
 import pytest
@@ -18,7 +19,10 @@ from sigec_actors.adapters.outbox import OutboxRelay, PgOutbox, add
 from sigec_actors.adapters.pg import create_pool, transaction
 from sigec_actors.domain.events import STREAMS
 from sigec_actors.embedded import EmbeddedNats
+from sigec_actors.node_tree import NodeTree
+from sigec_actors.outbox_actor import OutboxRelayActor, RelayTiming
 from sigec_actors.ports import DbPool
+from sigec_actors.runtime import ActorSystem
 
 pytestmark = [pytest.mark.pg, pytest.mark.nats]
 STREAM = "SIGEC_TRANSACTION"
@@ -69,7 +73,22 @@ async def _stream_ids(js: JetStreamContext) -> list[str]:
 
 
 def _relay(pool: DbPool, js: JetStreamContext) -> OutboxRelay:
-    return OutboxRelay(pool, js, poll_interval_s=0.05, publish_timeout_s=0.5, max_backoff_s=0.3)
+    return OutboxRelay(pool, js, publish_timeout_s=0.5)
+
+
+TIMING = RelayTiming(poll_interval_s=0.05, max_backoff_s=0.3, restart_delay_s=0.1)
+
+
+@asynccontextmanager
+async def running_relay(make: Callable[[], OutboxRelay],
+                        name: str = "node-t") -> AsyncIterator[NodeTree]:
+    """A node tree whose only work is the relay actor at /<name>/outbox/relay."""
+    system = ActorSystem(name=name)
+    tree = await NodeTree.start(system, outbox_relay=lambda: OutboxRelayActor(make, TIMING))
+    try:
+        yield tree
+    finally:
+        await system.shutdown()
 
 
 async def test_ensure_streams_is_idempotent(nats_url: str) -> None:
@@ -88,9 +107,7 @@ async def test_ensure_streams_is_idempotent(nats_url: str) -> None:
 
 async def test_relay_publishes_in_order_and_marks_sent(
         pool: DbPool, private_js: JetStreamContext) -> None:
-    relay = _relay(pool, private_js)
-    await relay.start()
-    try:
+    async with running_relay(lambda: _relay(pool, private_js)):
         ids = await _add_events(pool, 25)
         outbox = PgOutbox(pool)
         await _eventually(lambda: _zero(outbox))
@@ -98,8 +115,6 @@ async def test_relay_publishes_in_order_and_marks_sent(
         msg = await private_js.get_msg(STREAM, 1)
         assert msg.subject == "transaction.updated"
         assert msg.data == b'{"n":0}'
-    finally:
-        await relay.stop()
 
 
 async def _zero(outbox: PgOutbox) -> bool:
@@ -120,9 +135,7 @@ async def test_republish_after_lost_ack_is_deduplicated(
 async def test_outbox_survives_nats_outage(pool: DbPool, nats_server: EmbeddedNats,
                                            private_js: JetStreamContext) -> None:
     outbox = PgOutbox(pool)
-    relay = _relay(pool, private_js)
-    await relay.start()
-    try:
+    async with running_relay(lambda: _relay(pool, private_js)):
         ids = await _add_events(pool, 20)
         await _eventually(lambda: _zero(outbox))
         await asyncio.to_thread(nats_server.stop)
@@ -133,8 +146,6 @@ async def test_outbox_survives_nats_outage(pool: DbPool, nats_server: EmbeddedNa
         await _eventually(lambda: _zero(outbox))
         ids += await _add_events(pool, 5, start=50)
         await _eventually(lambda: _zero(outbox))
-    finally:
-        await relay.stop()
     stream = await _stream_ids(private_js)
     assert len(stream) == len(set(stream)) == 55
     assert set(stream) == {str(i) for i in ids}
@@ -142,17 +153,12 @@ async def test_outbox_survives_nats_outage(pool: DbPool, nats_server: EmbeddedNa
 
 async def test_two_relays_share_the_work_exactly_once(
         pool: DbPool, private_js: JetStreamContext) -> None:
-    relays = [_relay(pool, private_js), _relay(pool, private_js)]
-    for r in relays:
-        await r.start()
-    try:
+    async with (running_relay(lambda: _relay(pool, private_js), "node-a"),
+                running_relay(lambda: _relay(pool, private_js), "node-b")):
         ids = []
         for k in range(4):
             ids += await _add_events(pool, 50, start=50 * k)
         await _eventually(lambda: _zero(PgOutbox(pool)))
-    finally:
-        for r in relays:
-            await r.stop()
     stream = await _stream_ids(private_js)
     assert sorted(stream) == sorted(str(i) for i in ids)
 
