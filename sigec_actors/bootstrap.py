@@ -10,17 +10,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import nats
 import structlog
 from nats.aio.client import Client as NatsClient
 
+from sigec_actors.adapters.nats_bus import connect as connect_nats
+from sigec_actors.adapters.nats_bus import url_has_credentials
 from sigec_actors.adapters.pg import create_pool
 from sigec_actors.adapters.redis_cache import cache_from_url
 from sigec_actors.config import Settings
+from sigec_actors.dsn import redact
 from sigec_actors.embedded import EmbeddedNats, EmbeddedPostgres
-from sigec_actors.errors import ConfigError
 from sigec_actors.logs import step
 from sigec_actors.ports import Cache, DbPool
+from sigec_actors.private_files import kept_secret
 
 log = structlog.get_logger("bootstrap")
 
@@ -98,15 +100,20 @@ async def _start_database(services: Services, data_dir: Path) -> None:
 
 
 async def _start_nats(services: Services, data_dir: Path) -> None:
-    url = services.settings.nats.url
+    config = services.settings.nats
+    url = config.url
     if not url:
         with step(log, "embedded_nats_started", data=str(data_dir / "nats")):
             services.embedded_nats = EmbeddedNats(data_dir / "nats")
             url = await asyncio.to_thread(services.embedded_nats.start)
-    services.nats_url = url
+    elif not (url_has_credentials(url) or config.creds_file or config.nkey_seed_file):
+        log.warning("nats_without_credentials", url=redact(url),
+                    risk="anyone who can reach this NATS server can command stations")
+    services.nats_url = url  # may hold a password: log it only through dsn.redact
     with step(log, "nats_connected"):
-        services.nats = await nats.connect(
-            url, name=f"sigec-{os.getpid()}", max_reconnect_attempts=-1,
+        services.nats = await connect_nats(
+            url, creds_file=config.creds_file, nkey_seed_file=config.nkey_seed_file,
+            name=f"sigec-{os.getpid()}", max_reconnect_attempts=-1,
             reconnect_time_wait=1, connect_timeout=5,
             error_cb=_nats_error, disconnected_cb=functools.partial(_nats_disconnected, services),
             reconnected_cb=_nats_reconnected,
@@ -129,26 +136,9 @@ async def _nats_reconnected() -> None:
 def jwt_secret(settings: Settings) -> str:
     """The configured JWT secret, or one generated once and kept (0600) under the data dir.
 
-    Safe when several node processes start on a fresh data dir at once: each writes a
-    candidate to its own temporary file and hard-links it into place; the first link wins and
-    everybody reads the winner (a reader never sees a half-written file).
+    Safe when several node processes start on a fresh data dir at once (`kept_secret`).
     """
     if settings.auth.jwt_secret:
         return settings.auth.jwt_secret
-    path = settings.data_dir / "jwt_secret"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        candidate = path.with_name(f".jwt_secret.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(48))
-        try:
-            os.link(candidate, path)
-        except FileExistsError:
-            pass  # another process was first: use its secret
-        finally:
-            candidate.unlink()
-    secret = path.read_text().strip()
-    if not secret:
-        raise ConfigError("auth.jwt_secret", f"{path} is empty: delete it to generate one")
-    return secret
+    return kept_secret(settings.data_dir / "jwt_secret", "auth.jwt_secret",
+                       lambda: secrets.token_urlsafe(48))

@@ -59,6 +59,8 @@ class UrlConfig(_Section, frozen=True, forbid_unknown_fields=True):
 
 class NatsConfig(_Section, frozen=True, forbid_unknown_fields=True):
     url: str
+    creds_file: str
+    nkey_seed_file: str
     outbox_retention_s: PositiveFloat
     outbox_prune_interval_s: Annotated[float, msgspec.Meta(ge=0)]
     outbox_max_age_s: PositiveFloat

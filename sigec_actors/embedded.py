@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sigec_actors.errors import SigecError
+from sigec_actors.private_files import kept_secret, write_private
 
 _PR_SET_PDEATHSIG = 1
 
@@ -92,7 +94,14 @@ class EmbeddedPostgres:
 
 
 class EmbeddedNats:
-    """A nats-server child process with JetStream, bound to 127.0.0.1 on a free port."""
+    """A nats-server child process with JetStream, bound to 127.0.0.1 on a free port.
+
+    It requires a user/password: the password is generated once into `password_file` (0600)
+    and handed to nats-server in `config_file` (0600), never on its command line; `url`
+    carries both (`nats://sigec:<password>@127.0.0.1:<port>`), so keep it out of logs.
+    """
+
+    USER = "sigec"
 
     def __init__(self, data_dir: Path, port: int = -1) -> None:
         self.data_dir = data_dir
@@ -103,6 +112,21 @@ class EmbeddedNats:
     @property
     def pid_file(self) -> Path:
         return self.data_dir / "nats.pid"
+
+    @property
+    def password_file(self) -> Path:
+        return self.data_dir / "nats_password"
+
+    @property
+    def config_file(self) -> Path:
+        return self.data_dir / "nats-server.conf"
+
+    def _write_config(self) -> str:
+        """Keep the password (made on first start) and write the server's config; return it."""
+        password = kept_secret(self.password_file, "nats.url", lambda: secrets.token_urlsafe(32))
+        write_private(self.config_file, "# written by sigec at each start: edits are lost\n"
+                      f'authorization {{\n  user: "{self.USER}"\n  password: "{password}"\n}}\n')
+        return password
 
     def _binary(self) -> str:
         candidate = Path(sys.executable).parent / "nats-server"
@@ -123,13 +147,15 @@ class EmbeddedNats:
                 time.sleep(0.05)
 
     def start(self, timeout_s: float = 10.0) -> str:
-        """Start the server and wait until it accepts connections; return its URL."""
+        """Start the server and wait until it accepts connections; return its URL (with the
+        user and password)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._kill_stale()
+        password = self._write_config()
         port = self.port if self.port > 0 else _free_port()
         log = self.data_dir / "nats-server.log"
-        cmd = [self._binary(), "-a", "127.0.0.1", "-p", str(port), "-js",
-               "-sd", str(self.data_dir / "jetstream"), "-l", str(log)]
+        cmd = [self._binary(), "-c", str(self.config_file), "-a", "127.0.0.1", "-p", str(port),
+               "-js", "-sd", str(self.data_dir / "jetstream"), "-l", str(log)]
         self._proc = subprocess.Popen(  # noqa: S603 -- fixed binary and arguments
             cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent,  # noqa: PLW1509
@@ -138,7 +164,7 @@ class EmbeddedNats:
         self.pid_file.write_text(str(self._proc.pid))
         self.port = port
         _wait_for_port("nats", "127.0.0.1", port, self._proc, timeout_s)
-        self.url = f"nats://127.0.0.1:{port}"
+        self.url = f"nats://{self.USER}:{password}@127.0.0.1:{port}"
         return self.url
 
     def stop(self, timeout_s: float = 5.0) -> None:

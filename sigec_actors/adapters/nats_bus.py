@@ -1,9 +1,13 @@
-"""NATS adapters: JetStream streams for the event subjects, and the EventBus on NATS core."""
+"""NATS adapters: the authenticated connection, JetStream streams, the EventBus on NATS core."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
 
+import nats
 import nats.errors
 import nats.js.errors
 from nats.aio.client import Client
@@ -14,12 +18,46 @@ from nats.js.api import StorageType, StreamConfig
 
 from sigec_actors.domain.errors import BusTimeout, NoResponders
 from sigec_actors.domain.events import STREAMS
+from sigec_actors.errors import ConfigError
 from sigec_actors.ports import BusHandler, BusMessage, Subscription
 
 DUPLICATE_WINDOW_S = 20 * 60.0
 """JetStream dedupe window: a re-publish of one outbox id within it is dropped by the server."""
 
 MAX_AGE_S = 7 * 24 * 3600.0
+
+
+def url_has_credentials(url: str) -> bool:
+    """True when the URL carries a user/password (`nats://u:p@h`) or a token (`nats://t@h`)."""
+    return bool(urlsplit(url).username)
+
+
+def credential_options(creds_file: str = "", nkey_seed_file: str = "") -> dict[str, Any]:
+    """nats-py connect options for a `.creds` file (JWT + seed) or an nkey seed file.
+
+    Raises ConfigError naming the key when a file is unreadable or both are set.
+    """
+    if creds_file and nkey_seed_file:
+        raise ConfigError("nats.creds_file", "set nats.creds_file or nats.nkey_seed_file, not both")
+    for key, path in (("nats.creds_file", creds_file), ("nats.nkey_seed_file", nkey_seed_file)):
+        if path and not os.access(path, os.R_OK):
+            raise ConfigError(key, f"cannot read {path}")
+    if creds_file:
+        return {"user_credentials": creds_file}
+    if nkey_seed_file:
+        return {"nkeys_seed": nkey_seed_file}
+    return {}
+
+
+async def connect(url: str, *, creds_file: str = "", nkey_seed_file: str = "",
+                  **options: Any) -> Client:
+    """Connect to NATS with the URL's user/password or token, or a creds / nkey seed file.
+
+    `options` are nats-py's own (name, callbacks, reconnect policy ...).
+    """
+    nc: Client = await nats.connect(url, **credential_options(creds_file, nkey_seed_file),
+                                    **options)
+    return nc
 
 
 async def ensure_streams(js: JetStreamContext, *, duplicate_window_s: float = DUPLICATE_WINDOW_S,

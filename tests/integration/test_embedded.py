@@ -34,7 +34,7 @@ def test_embedded_postgres_persists_across_restarts(tmp_path: Path) -> None:
 def test_embedded_nats_has_jetstream_and_stops(tmp_path: Path) -> None:
     server = EmbeddedNats(tmp_path / "nats")
     url = server.start()
-    assert url.startswith("nats://127.0.0.1:")
+    assert url.startswith(f"nats://{EmbeddedNats.USER}:") and "@127.0.0.1:" in url
 
     async def use() -> int:
         nc = await nats.connect(url)
