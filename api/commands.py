@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import msgspec
 
 from api.errors import NotConfigured, NotFound
 from api.ports import StationCommander
 from api.schemas import commands as b
+from sigec_actors.domain.records import Caller
 from sigec_actors.errors import SigecError
 from sigec_actors.ocpp.generated import v201
 from sigec_actors.ports import StationRepository
 
 BASIC_AUTH = ("SecurityCtrlr", "BasicAuthPassword")
+
+_CALLER: ContextVar[Caller | None] = ContextVar("sigec_command_caller", default=None)
+"""The authenticated caller of the REST request being handled (set by api.routing)."""
 
 
 class CommandError(SigecError):
@@ -62,6 +68,36 @@ class CommandNotAllowed(CommandError):
     def __init__(self, station_id: str, reason: str) -> None:
         self.reason = reason
         super().__init__(station_id, f"station {station_id} cannot take the command: {reason}")
+
+
+class CommandWithoutCaller(CommandError):
+    """A station command was sent outside an authenticated request (a bug: HTTP 500)."""
+
+    def __init__(self, station_id: str) -> None:
+        super().__init__(station_id, f"command to {station_id} has no authenticated caller")
+
+
+def caller_of(user_id: str, role: str) -> Caller:
+    """The caller a REST request acts for: its access token's subject and role."""
+    return Caller("user", user_id, str(role))
+
+
+@contextmanager
+def acting_for(caller: Caller) -> Iterator[None]:
+    """Station commands sent inside this block are sent (and audited) for `caller`."""
+    token = _CALLER.set(caller)
+    try:
+        yield
+    finally:
+        _CALLER.reset(token)
+
+
+def request_caller(station_id: str) -> Caller:
+    """The caller of the current request; CommandWithoutCaller outside `acting_for`."""
+    caller = _CALLER.get()
+    if caller is None:
+        raise CommandWithoutCaller(station_id)
+    return caller
 
 
 class Commands:

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import msgspec
 from aiohttp import web
 
+from api.commands import acting_for, caller_of
 from api.context import AppContext, ctx_of
 from api.errors import InvalidInput, MalformedBody
 from api.schemas.base import INT64_MAX
@@ -153,7 +154,10 @@ class Resource:
                 call.raw_query = decode_query(spec.query, request)
             if spec.body is not None:
                 call.raw_body = decode_body(spec.body, await request.read(), spec.body_required)
-            return await handler(call)
+            if principal is None:
+                return await handler(call)
+            with acting_for(caller_of(principal.sub, principal.role)):  # for station commands
+                return await handler(call)
         endpoint.__name__ = handler.__name__
         endpoint.__doc__ = handler.__doc__
         return endpoint

@@ -27,16 +27,18 @@ import time
 from typing import Any
 
 import msgspec
-import nats
 
 from bench.load import suite
 from bench.load.config import LoadConfig
 from bench.report import OUT_DIR, RESULTS_MD, machine, write_json
-from sigec_actors.adapters.nats_bus import NatsEventBus
+from sigec_actors.adapters.nats_bus import NatsEventBus, connect
 from sigec_actors.cluster.routing import StationRouter
+from sigec_actors.domain.records import Caller
+from sigec_actors.dsn import redact
 from sigec_actors.ocpp.generated import v201
 
 RESET = v201.ResetRequest(type=v201.ResetEnum.IMMEDIATE)
+BENCH = Caller("system", "bench")
 ACCEPTED = v201.ResetResponse(status=v201.ResetStatusEnum.ACCEPTED)
 STATIONS = [f"BENCHCP{i:03d}" for i in range(20)]
 
@@ -45,12 +47,13 @@ class Instant:
     """A local command API that answers at once: measures the routing, not a station."""
 
     async def send_command(self, station_id: str, request: msgspec.Struct,
-                           timeout_s: float | None) -> msgspec.Struct:
+                           timeout_s: float | None, caller: Caller,
+                           origin: str) -> msgspec.Struct:
         return ACCEPTED
 
 
 async def _holder(url: str, prefix: str, ready: Any, stop: Any) -> None:
-    nc = await nats.connect(url)
+    nc = await connect(url)
     router = StationRouter(NatsEventBus(nc), "node-b", Instant(), prefix=prefix, flush=nc.flush)
     for station in STATIONS:
         await router.attach(station)
@@ -77,16 +80,16 @@ def percentiles(samples_s: list[float]) -> dict[str, float]:
 
 
 async def _measure(url: str, prefix: str, commands: int) -> dict[str, Any]:
-    nc = await nats.connect(url)
+    nc = await connect(url)
     router = StationRouter(NatsEventBus(nc), "node-a", Instant(), prefix=prefix, flush=nc.flush)
     await router.attach("LOCALCP")
     results: dict[str, Any] = {}
     for name, call in (
         ("nats request/reply (floor)", lambda i: nc.request(f"{prefix}.bare", b"x", timeout=5)),
         ("RoutedCommander, remote node", lambda i: router.commander.send(
-            STATIONS[i % len(STATIONS)], RESET, 5.0)),
+            STATIONS[i % len(STATIONS)], RESET, 5.0, caller=BENCH)),
         ("RoutedCommander, local station", lambda i: router.commander.send(
-            "LOCALCP", RESET, 5.0)),
+            "LOCALCP", RESET, 5.0, caller=BENCH)),
     ):
         for i in range(min(200, commands)):  # warm-up
             await call(i)
@@ -171,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "throughput":
         command = "python -m bench.cluster " + shlex.join(sys.argv[1:] if argv is None else argv)
         return throughput(args, command)
-    data = {"machine": machine(), "nats": args.nats, "commands": args.commands,
+    data = {"machine": machine(), "nats": redact(args.nats), "commands": args.commands,
             "latency": latency(args.nats, args.commands)}
     path = write_json(data, name=f"cluster-latency-{int(time.time())}")
     section = latency_section(data)

@@ -23,6 +23,9 @@ TreeSource = Callable[[], Awaitable[msgspec.Struct]]
 
 
 class ActorAction(msgspec.Struct, frozen=True):
+    """An operator action forwarded to the node running the actor; `by` (the operator's user
+    id) is required for restart and stop, which that node refuses without it."""
+
     action: Literal["restart", "stop", "detail"]
     path: str
     by: str | None = None
@@ -109,6 +112,9 @@ class NodeActorsView:
             action = msgspec.json.decode(msg.data, type=ActorAction)
         except msgspec.DecodeError as exc:
             return msgspec.json.encode(ActorActionReply(ok=False, error=str(exc)))
+        if action.action != "detail" and not action.by:
+            log.warning("actor_action_without_caller", action=action.action, path=action.path)
+            return msgspec.json.encode(ActorActionReply(ok=False, error="no caller"))
         try:
             detail = await self._local(action)
         except ActorNotFound:

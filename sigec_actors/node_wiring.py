@@ -19,9 +19,15 @@ from sigec_actors.charge_point.sessions import StationSessions
 from sigec_actors.charge_point.wiring import policy_from
 from sigec_actors.cluster.sessions import RoutedSessions, nats_router
 from sigec_actors.config import Settings
+from sigec_actors.domain.records import Caller
 from sigec_actors.jobs import Jobs, every
 from sigec_actors.node_actors import NodeActorsView
-from sigec_actors.node_ports import ApiCommander, LocalCommander, SessionsLiveView
+from sigec_actors.node_ports import (
+    ApiCommander,
+    AuditedCommands,
+    LocalCommander,
+    SessionsLiveView,
+)
 from sigec_actors.node_tree import NodeTree
 from sigec_actors.ocpp.call_budget import BudgetSpec
 from sigec_actors.ocpp.gateway import OcppGateway
@@ -31,6 +37,7 @@ from sigec_actors.services.passwords import Passwords
 from sigec_actors.transactions_wiring import TransactionsWiring
 
 LAST_SEEN_FLUSH_S = 60.0
+JOBS = Caller("system", "jobs")  # the caller of the commands the node's own jobs send
 CACHE_PRUNE_S = 60.0  # expired rate-limit and deny-list rows (PgCache) are deleted this often
 
 
@@ -64,7 +71,7 @@ class NodeWiring:
         ocpp = settings.ocpp
         self.sessions = StationSessions(tree.charge_points, deps, budget=BudgetSpec(
             ocpp.station_calls_per_s, ocpp.station_call_burst))
-        self.local = LocalCommander(self.sessions)
+        self.local = AuditedCommands(LocalCommander(self.sessions), self.audit, actors.name)
         # with Redis, nodes share "recently verified" handshake entries under a key derived
         # from the JWT secret (the one secret every node already has); PgCache keeps them local
         digest_key = hmac.new(jwt_secret(settings).encode(), b"ocpp-verified",
@@ -103,7 +110,7 @@ class NodeWiring:
 
     async def start(self) -> None:
         """Start the node's background sweeps and its answer to forwarded actor actions."""
-        self.transactions.start(self.router.commander)
+        self.transactions.start(self.router.commander.as_caller(JOBS))
         if isinstance(self.cache, PgCache):
             self._jobs.spawn("cache-prune", every(CACHE_PRUNE_S, self.cache.prune,
                                                   job="cache-prune"))

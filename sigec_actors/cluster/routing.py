@@ -9,6 +9,10 @@ publishes a `Takeover` on the same subject so a previous holder that has not yet
 socket is gone lets it go at once. A command for a station with no holder fails fast with
 NoResponders -> StationOffline. Requests to one station through one holder are handled in
 order (one NATS subscription), matching OCPP's one outstanding CALL per connection.
+
+Every command names its `Caller` (the REST user, or a node job); the holder refuses a command
+without one and hands the caller to its LocalCommander, which audits it. Who may publish on
+these subjects at all is NATS's business: the server must require credentials (README).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import structlog
 from sigec_actors.charge_point.errors import CommandError, CommandTimeout, StationOffline
 from sigec_actors.cluster import wire
 from sigec_actors.domain.errors import BusTimeout, NoResponders
+from sigec_actors.domain.records import Caller
 from sigec_actors.ports import BusMessage, EventBus, Subscription
 from sigec_actors.runtime import ActorDead
 
@@ -40,8 +45,10 @@ class LocalCommander(Protocol):
     """This node's command API (the ChargePoint actors): `charge_point.commands.send_command`."""
 
     async def send_command(self, station_id: str, request: msgspec.Struct,
-                           timeout_s: float | None) -> msgspec.Struct:
-        """Raises the charge point's CommandError subclasses (or ActorDead)."""
+                           timeout_s: float | None, caller: Caller,
+                           origin: str) -> msgspec.Struct:
+        """Send for `caller` (asked on node `origin`); raises the charge point's CommandError
+        subclasses (or ActorDead)."""
         ...
 
 
@@ -153,13 +160,19 @@ class StationRouter:
         await self._on_takeover(station_id, node)
 
     async def _run(self, station_id: str, message: wire.Command) -> wire.Done | wire.Failed:
+        if message.caller is None:
+            log.warning("routed_command_without_caller", station=station_id,
+                        action=message.action, origin=message.origin)
+            return wire.Failed(kind="Unauthorized", message="a command must name its caller",
+                               node=self.node)
         try:
             request = wire.request_of(message)
         except (KeyError, msgspec.DecodeError, msgspec.ValidationError) as exc:
             return wire.Failed(kind="BadRequest", message=f"{message.action}: {exc}",
                                node=self.node)
         try:
-            response = await self.local.send_command(station_id, request, message.timeout_s)
+            response = await self.local.send_command(station_id, request, message.timeout_s,
+                                                     message.caller, message.origin)
         except CommandError as exc:
             return wire.failed(exc, self.node)
         except ActorDead:
@@ -183,14 +196,19 @@ class RoutedCommander:
     def __init__(self, router: StationRouter) -> None:
         self._router = router
 
+    def as_caller(self, caller: Caller) -> CallerCommander:
+        """This commander with `caller` fixed (for jobs: `send(station_id, request)`)."""
+        return CallerCommander(self, caller)
+
     async def send(self, station_id: str, request: msgspec.Struct,
-                   timeout_s: float | None = None) -> msgspec.Struct:
+                   timeout_s: float | None = None, *, caller: Caller) -> msgspec.Struct:
         """Return the station's response Struct (e.g. ResetResponse for a ResetRequest)."""
         router = self._router
         if router.holds(station_id):
-            return await router.local.send_command(station_id, request, timeout_s)
+            return await router.local.send_command(station_id, request, timeout_s, caller,
+                                                   router.node)
         spec = wire.spec_of(request)
-        data = wire.encode(wire.command(request, timeout_s, router.node))
+        data = wire.encode(wire.command(request, timeout_s, router.node, caller))
         wait_s = (timeout_s or router.default_timeout_s) + REPLY_MARGIN_S
         try:
             raw = await router.bus.request(command_subject(station_id, router.prefix), data,
@@ -222,3 +240,15 @@ class RoutedCommander:
             return None
         reply = wire.decode_outbound(raw)
         return reply.node if isinstance(reply, wire.Here) else None
+
+
+class CallerCommander:
+    """A RoutedCommander whose every command is sent for one fixed caller."""
+
+    def __init__(self, commander: RoutedCommander, caller: Caller) -> None:
+        self._commander = commander
+        self.caller = caller
+
+    async def send(self, station_id: str, request: msgspec.Struct,
+                   timeout_s: float | None = None) -> msgspec.Struct:
+        return await self._commander.send(station_id, request, timeout_s, caller=self.caller)

@@ -17,6 +17,7 @@ from sigec_actors.charge_point.errors import (
     StationCallError,
     StationOffline,
 )
+from sigec_actors.domain.records import Caller
 from sigec_actors.ocpp.actions import ActionSpec
 from sigec_actors.ocpp.generated.v201 import ACTIONS
 
@@ -38,12 +39,14 @@ class RemoteCommandFailed(CommandError):
 
 
 class Command(msgspec.Struct, frozen=True, tag="cmd"):
-    """Send `payload` (the JSON of the action's request) to the station; sent by node `origin`."""
+    """Send `payload` (the JSON of the action's request) to the station; sent by node `origin`
+    for `caller` (the holder refuses a command without one and audits it under the caller)."""
 
     action: str
     payload: msgspec.Raw
     timeout_s: float | None
     origin: str
+    caller: Caller | None = None
 
 
 class Takeover(msgspec.Struct, frozen=True, tag="takeover"):
@@ -117,9 +120,10 @@ def spec_of(request: msgspec.Struct) -> ActionSpec:
     return spec
 
 
-def command(request: msgspec.Struct, timeout_s: float | None, origin: str) -> Command:
+def command(request: msgspec.Struct, timeout_s: float | None, origin: str,
+            caller: Caller) -> Command:
     spec = spec_of(request)
-    return Command(spec.name, msgspec.Raw(encode_payload(request)), timeout_s, origin)
+    return Command(spec.name, msgspec.Raw(encode_payload(request)), timeout_s, origin, caller)
 
 
 def request_of(message: Command) -> msgspec.Struct:

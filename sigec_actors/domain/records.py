@@ -194,6 +194,15 @@ class AuditEntry(msgspec.Struct, frozen=True):
     request_id: str | None = None
 
 
+class Caller(msgspec.Struct, frozen=True):
+    """Who sent a station command: a REST user (`user`: the id and role of its verified access
+    token) or one of the node's own jobs (`system`: the job's name, no role)."""
+
+    actor_type: str  # user | system
+    actor_id: str
+    role: str | None = None
+
+
 class AuditRecord(msgspec.Struct, frozen=True):
     id: int
     occurred_at: datetime

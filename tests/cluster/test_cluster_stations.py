@@ -17,6 +17,7 @@ import pytest
 
 from sigec_actors.adapters.nats_bus import NatsEventBus
 from sigec_actors.cluster.routing import StationRouter
+from sigec_actors.domain.records import Caller
 from sigec_actors.simulator.handlers import SimConfig
 from sigec_actors.simulator.station import SimulatedStation
 from tests.helpers.server import ADMIN_EMAIL, ADMIN_PASSWORD, Api
@@ -28,7 +29,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.pg, pytest.mark.nats]
 
 class NoLocal:
     async def send_command(self, station_id: str, request: msgspec.Struct,
-                           timeout_s: float | None) -> msgspec.Struct:
+                           timeout_s: float | None, caller: Caller,
+                           origin: str) -> msgspec.Struct:
         raise AssertionError("the probe holds no station")
 
 

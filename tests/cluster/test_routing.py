@@ -24,11 +24,13 @@ from sigec_actors.charge_point.errors import (
 )
 from sigec_actors.cluster import wire
 from sigec_actors.cluster.routing import StationRouter, command_subject, station_token
+from sigec_actors.domain.records import Caller
 from sigec_actors.ocpp.generated import v201
 from sigec_actors.ports import EventBus
 from sigec_actors.runtime import ActorDead
 
 RESET = v201.ResetRequest(type=v201.ResetEnum.IMMEDIATE)
+ALICE = Caller("user", "alice-id", "operator")
 
 
 @dataclass
@@ -38,10 +40,13 @@ class FakeCommander:
     node: str
     fail: dict[str, Exception] = field(default_factory=dict)
     seen: list[tuple[str, str, float | None]] = field(default_factory=list)
+    callers: list[tuple[Caller, str]] = field(default_factory=list)
 
     async def send_command(self, station_id: str, request: msgspec.Struct,
-                           timeout_s: float | None) -> msgspec.Struct:
+                           timeout_s: float | None, caller: Caller,
+                           origin: str) -> msgspec.Struct:
         self.seen.append((station_id, type(request).__name__, timeout_s))
+        self.callers.append((caller, origin))
         if station_id in self.fail:
             raise self.fail[station_id]
         return v201.ResetResponse(status=v201.ResetStatusEnum.ACCEPTED)
@@ -126,7 +131,7 @@ def test_station_tokens_are_injective_and_subject_safe() -> None:
 
 async def test_local_station_uses_local_commander(memory_pair: Pair) -> None:
     await memory_pair.a.attach("CP1")
-    response = await memory_pair.a.commander.send("CP1", RESET, 5.0)
+    response = await memory_pair.a.commander.send("CP1", RESET, 5.0, caller=ALICE)
     assert response == v201.ResetResponse(status=v201.ResetStatusEnum.ACCEPTED)
     assert memory_pair.fake_a.seen == [("CP1", "ResetRequest", 5.0)]
     assert memory_pair.fake_b.seen == []
@@ -135,7 +140,7 @@ async def test_local_station_uses_local_commander(memory_pair: Pair) -> None:
 async def test_remote_station_is_reached_over_the_bus(any_pair: Pair) -> None:
     pair = any_pair
     await pair.b.attach("CP2")
-    response = await pair.a.commander.send("CP2", RESET, 3.0)
+    response = await pair.a.commander.send("CP2", RESET, 3.0, caller=ALICE)
     assert isinstance(response, v201.ResetResponse)
     assert response.status is v201.ResetStatusEnum.ACCEPTED
     assert pair.fake_b.seen == [("CP2", "ResetRequest", 3.0)]
@@ -147,7 +152,7 @@ async def test_unheld_station_is_offline_fast(any_pair: Pair) -> None:
     pair = any_pair
     with pytest.raises(StationOffline) as info:
         async with asyncio.timeout(1.0):
-            await pair.a.commander.send("nobody", RESET, 10.0)
+            await pair.a.commander.send("nobody", RESET, 10.0, caller=ALICE)
     assert info.value.action == "Reset"
     assert await pair.a.commander.locate("nobody") is None
 
@@ -167,7 +172,7 @@ async def test_remote_errors_come_back_typed(memory_pair: Pair, error: CommandEr
     memory_pair.fake_b.fail["CP3"] = error
     await memory_pair.b.attach("CP3")
     with pytest.raises(type(error)) as info:
-        await memory_pair.a.commander.send("CP3", RESET, 2.0)
+        await memory_pair.a.commander.send("CP3", RESET, 2.0, caller=ALICE)
     got = info.value
     assert type(got) is type(error)
     assert str(got) == str(error)
@@ -180,16 +185,16 @@ async def test_remote_actor_dead_is_offline_and_a_crash_is_reported(memory_pair:
     await memory_pair.b.attach("dead")
     await memory_pair.b.attach("bug")
     with pytest.raises(StationOffline):
-        await memory_pair.a.commander.send("dead", RESET, 2.0)
+        await memory_pair.a.commander.send("dead", RESET, 2.0, caller=ALICE)
     with pytest.raises(wire.RemoteCommandFailed, match="oops") as info:
-        await memory_pair.a.commander.send("bug", RESET, 2.0)
+        await memory_pair.a.commander.send("bug", RESET, 2.0, caller=ALICE)
     assert info.value.node == "node-b"
 
 
 async def test_non_command_request_is_refused_before_sending(memory_pair: Pair) -> None:
     await memory_pair.b.attach("CP4")
     with pytest.raises(TypeError):
-        await memory_pair.a.commander.send("CP4", v201.HeartbeatRequest(), 2.0)
+        await memory_pair.a.commander.send("CP4", v201.HeartbeatRequest(), 2.0, caller=ALICE)
     assert memory_pair.fake_b.seen == []
 
 
@@ -203,7 +208,7 @@ async def test_reconnect_elsewhere_takes_the_station_over(any_pair: Pair) -> Non
         await asyncio.sleep(0.01)
     assert not pair.a.holds("CP5")
     assert pair.taken == [("node-a", "CP5", "node-b")]
-    await pair.a.commander.send("CP5", RESET, 2.0)
+    await pair.a.commander.send("CP5", RESET, 2.0, caller=ALICE)
     assert [s for s, *_ in pair.fake_b.seen] == ["CP5"]
     assert pair.fake_a.seen == []
 
@@ -213,11 +218,11 @@ async def test_detach_and_close_release_stations(nats_pair: Pair) -> None:
     await nats_pair.b.attach("CP7")
     await nats_pair.b.detach("CP6")
     with pytest.raises(StationOffline):
-        await nats_pair.a.commander.send("CP6", RESET, 2.0)
+        await nats_pair.a.commander.send("CP6", RESET, 2.0, caller=ALICE)
     await nats_pair.b.close()
     assert nats_pair.b.stations == []
     with pytest.raises(StationOffline):
-        await nats_pair.a.commander.send("CP7", RESET, 2.0)
+        await nats_pair.a.commander.send("CP7", RESET, 2.0, caller=ALICE)
 
 
 async def test_dead_node_connection_drops_its_stations(nats_url: str) -> None:
@@ -227,13 +232,13 @@ async def test_dead_node_connection_drops_its_stations(nats_url: str) -> None:
         pair = make_pair(NatsEventBus(nc_a), NatsEventBus(nc_b), f"d{uuid.uuid4().hex[:12]}")
         pair.b._flush = nc_b.flush
         await pair.b.attach("CP8")
-        await pair.a.commander.send("CP8", RESET, 2.0)
+        await pair.a.commander.send("CP8", RESET, 2.0, caller=ALICE)
         await nc_b.close()  # what the kernel does for a SIGKILLed node
         for _ in range(100):  # the server notices the closed socket within milliseconds
             if await pair.a.commander.locate("CP8", timeout_s=0.2) is None:
                 break
         with pytest.raises(StationOffline):
-            await pair.a.commander.send("CP8", RESET, 2.0)
+            await pair.a.commander.send("CP8", RESET, 2.0, caller=ALICE)
     finally:
         await nc_a.close()
 
@@ -278,7 +283,7 @@ async def test_routed_sessions_attach_and_detach_only_the_latest_link(
     second = await sessions.attach(FakeLink("CP9", 2))  # type: ignore[arg-type]
     await first.on_close(1000, "replaced")  # a replaced link's late close
     assert memory_pair.b.holds("CP9")
-    await memory_pair.a.commander.send("CP9", RESET, 2.0)
+    await memory_pair.a.commander.send("CP9", RESET, 2.0, caller=ALICE)
     await second.on_close(1006, "gone")
     assert not memory_pair.b.holds("CP9")
     assert [s.closed for s in inner.sinks] == [[1000], [1006]]
