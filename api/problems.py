@@ -15,6 +15,7 @@ from sigec_actors.domain import errors as store
 from sigec_actors.errors import SigecError
 from sigec_actors.runtime.errors import ActorNotFound
 from sigec_actors.services import auth
+from sigec_actors.services.passwords import HashingBusy
 from sigec_actors.services.stations import InvalidStationIdentity, InvalidStationPassword
 from sigec_actors.services.tokens import InvalidToken
 
@@ -52,7 +53,7 @@ def problem_response(status: int, title: str, detail: str | None = None,
 _BEARER = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
 
-def problem_for(exc: SigecError) -> Problem | None:  # noqa: PLR0911, PLR0912
+def problem_for(exc: SigecError) -> Problem | None:  # noqa: PLR0911
     """The problem answering a typed error, or None for errors that are bugs here (500)."""
     match exc:
         case api.InvalidInput():
@@ -60,14 +61,12 @@ def problem_for(exc: SigecError) -> Problem | None:  # noqa: PLR0911, PLR0912
                            where=exc.where)
         case InvalidStationIdentity():
             return Problem(422, "Unprocessable Content", str(exc), field="id")
-        case InvalidStationPassword() | auth.WeakPassword():
+        case InvalidStationPassword():
             return Problem(422, "Unprocessable Content", str(exc), field="password")
         case api.MalformedBody():
             return Problem(400, "Bad Request", str(exc))
         case api.Unauthenticated() | InvalidToken():
             return Problem(401, "Unauthorized", "a valid access token is required", _BEARER)
-        case auth.InvalidCredentials():
-            return Problem(401, "Unauthorized", str(exc))
         case store.RefreshTokenError():
             return Problem(401, "Unauthorized", "the refresh token cannot be used")
         case api.Forbidden():
@@ -76,16 +75,31 @@ def problem_for(exc: SigecError) -> Problem | None:  # noqa: PLR0911, PLR0912
             return Problem(404, "Not Found", str(exc))
         case store.EmailTaken() | store.StationExists() | api.Conflict():
             return Problem(409, "Conflict", str(exc))
-        case auth.LoginThrottled():
-            return Problem(429, "Too Many Requests", str(exc),
-                           {"Retry-After": str(exc.retry_after_s)})
         case store.CacheUnavailable():
             log.warning("cache_unavailable_fail_closed", operation=exc.operation)
             return Problem(503, "Service Unavailable", "try again shortly",
                            {"Retry-After": str(CACHE_RETRY_S)})
         case api.NotConfigured():
             return Problem(503, "Service Unavailable", str(exc))
-    return _command_problem(exc)
+    return _auth_problem(exc) or _command_problem(exc)
+
+
+def _auth_problem(exc: SigecError) -> Problem | None:
+    match exc:
+        case auth.WeakPassword():
+            return Problem(422, "Unprocessable Content", str(exc), field="password",
+                           where="body", suggestions=list(exc.suggestions))
+        case auth.InvalidEmail():
+            return Problem(422, "Unprocessable Content", str(exc), field="email", where="body")
+        case auth.InvalidCredentials():
+            return Problem(401, "Unauthorized", str(exc))
+        case auth.LoginThrottled() | auth.RegistrationThrottled():
+            return Problem(429, "Too Many Requests", str(exc),
+                           {"Retry-After": str(exc.retry_after_s)})
+        case HashingBusy():
+            return Problem(503, "Service Unavailable", "too many registrations in progress",
+                           {"Retry-After": str(exc.retry_after_s)})
+    return None
 
 
 def _command_problem(exc: SigecError) -> Problem | None:

@@ -73,6 +73,14 @@ class AuthConfig(_Section, frozen=True, forbid_unknown_fields=True):
     access_ttl_s: Annotated[int, msgspec.Meta(ge=1, le=900)]
     refresh_ttl_s: Annotated[int, msgspec.Meta(ge=60)]
     hash_concurrency: Annotated[int, msgspec.Meta(ge=0)]
+    register_hash_slots: Annotated[int, msgspec.Meta(ge=1)]
+    register_queue: Annotated[int, msgspec.Meta(ge=0)]
+    register_per_ip: Annotated[int, msgspec.Meta(ge=1)]
+    register_window_s: Annotated[int, msgspec.Meta(ge=1)]
+    min_password_score: Annotated[int, msgspec.Meta(ge=0, le=4)]
+    login_failures_per_source: Annotated[int, msgspec.Meta(ge=1)]
+    login_failures_per_account: Annotated[int, msgspec.Meta(ge=1)]
+    login_failure_window_s: Annotated[int, msgspec.Meta(ge=1)]
 
 
 class OcppConfig(_Section, frozen=True, forbid_unknown_fields=True):

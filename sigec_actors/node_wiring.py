@@ -52,7 +52,10 @@ class NodeWiring:
         self.actors = actors
         self.cache = services.cache or PgCache(pool)
         self._jobs = Jobs()
-        self.passwords = Passwords(settings.auth.hash_concurrency)
+        auth = settings.auth
+        self.passwords = Passwords(auth.hash_concurrency,
+                                   registration_slots=auth.register_hash_slots,
+                                   registration_queue=auth.register_queue)
         self.stations = PgStationRepository(pool)
         self.users = PgUserRepository(pool)
         self.refresh_tokens = PgRefreshTokenRepository(pool)

@@ -16,6 +16,7 @@ from sigec_actors.domain.records import NewStation, NewUser, Role
 from sigec_actors.embedded import EmbeddedPostgres
 from sigec_actors.errors import SigecError
 from sigec_actors.logs import step
+from sigec_actors.services.accounts import PasswordRules, WeakPassword, normalize_email
 from sigec_actors.services.passwords import Passwords, generate_password
 from sigec_actors.services.stations import validate_identity, validate_station_password
 
@@ -37,15 +38,32 @@ async def ensure_first_admin(settings: Settings, services: Services) -> dict[str
     users = PgUserRepository(services.pool)
     if await users.count() > 0:
         return None
-    password = settings.auth.admin_password
-    generated = not password
-    if generated:
-        password = generate_password()
-    with step(log, "first_admin_created", email=settings.auth.admin_email):
+    email, password = _account(settings, settings.auth.admin_email, "Administrator",
+                               settings.auth.admin_password or None, "auth.admin_password")
+    generated = not settings.auth.admin_password
+    with step(log, "first_admin_created", email=email):
         password_hash = await Passwords(settings.auth.hash_concurrency).hash(password)
-        await users.create(NewUser(name="Administrator", email=settings.auth.admin_email,
+        await users.create(NewUser(name="Administrator", email=email,
                                    password_hash=password_hash, role=Role.ADMIN))
-    return {"email": settings.auth.admin_email, "password": password if generated else None}
+    return {"email": email, "password": password if generated else None}
+
+
+def _account(settings: Settings, email: str, name: str, password: str | None,
+             source: str) -> tuple[str, str]:
+    """The normalized email and the password (generated when None) of a new account.
+
+    A given password must pass the same rules as a self-registered one; a refusal is a
+    SigecError naming where the password came from (`source`) and why.
+    """
+    address = normalize_email(email)
+    if password is None:
+        return address, generate_password()
+    try:
+        PasswordRules(settings.auth.min_password_score).check(password, (address, name))
+    except WeakPassword as exc:
+        hints = " ".join(exc.suggestions)
+        raise SigecError(f"{source}: {exc}" + (f" ({hints})" if hints else "")) from None
+    return address, password
 
 
 class _Db:
@@ -83,15 +101,13 @@ async def user_add_command(settings: Settings, email: str, role: str, name: str,
                            password: str | None) -> int:
     """`sigec user add`: prints the generated password when none was given."""
     generated = password is None
-    password = password or generate_password()
-    if len(password) < 8:
-        raise SigecError("password must have at least 8 characters")
+    name = name or email.split("@", 1)[0]
+    email, password = _account(settings, email, name, password, "password")
     password_hash = Passwords(1).hash_sync(password)
     async with _Db(settings) as services:
         assert services.pool is not None
         user = await PgUserRepository(services.pool).create(NewUser(
-            name=name or email.split("@", 1)[0], email=email,
-            password_hash=password_hash, role=Role(role)))
+            name=name, email=email, password_hash=password_hash, role=Role(role)))
     print(f"user {user.email} created (id {user.id}, role {user.role})")
     if generated:
         print(f"password: {password}")

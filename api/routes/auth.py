@@ -21,15 +21,16 @@ def _tokens(pair: TokenPair) -> web.Response:
 
 
 @resource.post("/api/v1/auth/register", "Create an account (role user)", role=None,
-               body=RegisterBody, response=UserOut, status=201, errors=(409,))
+               body=RegisterBody, response=UserOut, status=201, errors=(409, 429, 503))
 async def register(call: Call) -> web.Response:
     body = call.body(RegisterBody)
-    user = await services_of(call.request).auth.register(body.name, body.email, body.password)
+    user = await services_of(call.request).auth.register(
+        body.name, body.email, body.password, client_ip(call.request))
     return json_response(UserOut.of(user), status=201)
 
 
 @resource.post("/api/v1/auth/login", "Exchange email and password for tokens", role=None,
-               body=LoginBody, response=TokensOut, errors=(401, 429, 503))
+               body=LoginBody, response=TokensOut, errors=(401, 422, 429, 503))
 async def login(call: Call) -> web.Response:
     body = call.body(LoginBody)
     pair = await services_of(call.request).auth.login(body.email, body.password,

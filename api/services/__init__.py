@@ -12,7 +12,9 @@ from api.context import AppContext
 from api.errors import NotConfigured
 from api.services.devices import Devices
 from api.services.stations import StationAdmin
-from sigec_actors.services.auth import AuthService
+from sigec_actors.config import AuthConfig
+from sigec_actors.services.accounts import PasswordRules
+from sigec_actors.services.auth import AuthService, LoginPolicy, RegistrationPolicy
 from sigec_actors.services.tokens import TokenKey
 
 T = TypeVar("T")
@@ -40,7 +42,9 @@ class ApiServices:
             need(c.users, "users"), need(c.refresh_tokens, "refresh tokens"),
             need(c.cache, "cache"), need(c.passwords, "passwords"),
             TokenKey.from_secret(c.jwt_secret), access_ttl_s=c.settings.auth.access_ttl_s,
-            refresh_ttl_s=c.settings.auth.refresh_ttl_s, clock=c.clock)
+            refresh_ttl_s=c.settings.auth.refresh_ttl_s, clock=c.clock,
+            policy=login_policy(c.settings.auth),
+            registration=registration_policy(c.settings.auth))
 
     @cached_property
     def commands(self) -> Commands:
@@ -56,6 +60,17 @@ class ApiServices:
     @cached_property
     def devices(self) -> Devices:
         return Devices(need(self.ctx.stations, "stations"), self.ctx.live, self.commands)
+
+
+def login_policy(auth: AuthConfig) -> LoginPolicy:
+    return LoginPolicy(source_failures=auth.login_failures_per_source,
+                       account_failures=auth.login_failures_per_account,
+                       failure_window_s=auth.login_failure_window_s)
+
+
+def registration_policy(auth: AuthConfig) -> RegistrationPolicy:
+    return RegistrationPolicy(per_ip=auth.register_per_ip, window_s=auth.register_window_s,
+                              passwords=PasswordRules(auth.min_password_score))
 
 
 SERVICES = web.AppKey("services", ApiServices)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -15,13 +16,21 @@ from sigec_actors.domain.records import NewUser, Role, User, UserStatus
 from sigec_actors.errors import SigecError
 from sigec_actors.ports import Cache, RefreshTokenRepository, UserRepository
 from sigec_actors.services import tokens
+from sigec_actors.services.accounts import (
+    InvalidEmail,
+    PasswordRules,
+    WeakPassword,
+    email_key,
+    normalize_email,
+)
 from sigec_actors.services.passwords import Passwords
 from sigec_actors.services.tokens import AccessClaims, InvalidToken, TokenKey
 
-log = structlog.get_logger("auth")
+__all__ = ["AuthService", "InvalidCredentials", "InvalidEmail", "LoginPolicy",
+           "LoginThrottled", "RegistrationPolicy", "RegistrationThrottled", "TokenPair",
+           "WeakPassword"]
 
-MIN_PASSWORD = 10
-MAX_PASSWORD = 128
+log = structlog.get_logger("auth")
 
 
 class InvalidCredentials(SigecError):
@@ -40,12 +49,12 @@ class LoginThrottled(SigecError):
         super().__init__(f"too many login attempts ({scope}); retry in {retry_after_s} s")
 
 
-class WeakPassword(SigecError):
-    """A user password outside the accepted length."""
+class RegistrationThrottled(SigecError):
+    """Too many registrations from one client address; retry after `retry_after_s`."""
 
-    def __init__(self, problem: str) -> None:
-        self.problem = problem
-        super().__init__(f"password {problem}")
+    def __init__(self, retry_after_s: int) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(f"too many registrations from this address; retry in {retry_after_s} s")
 
 
 class TokenPair(msgspec.Struct, frozen=True):
@@ -57,12 +66,33 @@ class TokenPair(msgspec.Struct, frozen=True):
 
 @dataclass(frozen=True)
 class LoginPolicy:
-    """Throttling limits (A5): failures per account per window, attempts per IP per minute."""
+    """Login throttling (A5), per client address and per account.
 
-    account_failures: int = 5
-    account_window_s: int = 900
+    - `ip_attempts` per `ip_window_s` from one address, over all accounts.
+    - `source_failures` wrong passwords for one account from one address within
+      `failure_window_s` lock that pair (account, address) for the window: an attacker
+      locks out only themself, never the owner (admin included) elsewhere.
+    - `account_failures` wrong passwords for one account from all addresses together within
+      the window (distributed guessing) guard the account for the window: only addresses it
+      has logged in from before may try; others get 429 and their password is not checked.
+      A successful login remembers its address for `known_source_ttl_s`.
+    """
+
+    source_failures: int = 5
+    failure_window_s: int = 900
+    account_failures: int = 20
+    known_source_ttl_s: int = 90 * 86400
     ip_attempts: int = 30
     ip_window_s: int = 60
+
+
+@dataclass(frozen=True)
+class RegistrationPolicy:
+    """Self-registration: `per_ip` attempts per `window_s` per address; password rules."""
+
+    per_ip: int = 5
+    window_s: int = 3600
+    passwords: PasswordRules = field(default_factory=PasswordRules)
 
 
 class AuthService:
@@ -72,7 +102,8 @@ class AuthService:
                  cache: Cache, passwords: Passwords, key: TokenKey, *,
                  access_ttl_s: int, refresh_ttl_s: int, clock: Callable[[], datetime],
                  ids: Callable[[], str] = tokens.new_jti,
-                 policy: LoginPolicy | None = None) -> None:
+                 policy: LoginPolicy | None = None,
+                 registration: RegistrationPolicy | None = None) -> None:
         self._users = users
         self._refresh = refresh_tokens
         self._cache = cache
@@ -83,38 +114,69 @@ class AuthService:
         self._clock = clock
         self._ids = ids
         self._policy = policy or LoginPolicy()
+        self._registration = registration or RegistrationPolicy()
         self._dummy_hash: str | None = None
 
-    async def register(self, name: str, email: str, password: str,
+    async def register(self, name: str, email: str, password: str, ip: str,
                        role: Role = Role.USER) -> User:
-        """Create an account; raises WeakPassword or EmailTaken."""
-        if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-            raise WeakPassword(f"must be {MIN_PASSWORD}-{MAX_PASSWORD} characters")
-        password_hash = await self._passwords.hash(password)
-        return await self._users.create(NewUser(name, email.strip(), password_hash, role))
+        """Create an account.
+
+        Raises RegistrationThrottled (every attempt from `ip` counts, checked first),
+        InvalidEmail, WeakPassword, HashingBusy (the registration hashing lane is full) or
+        EmailTaken.
+        """
+        rules = self._registration
+        if await self._cache.hit(f"register:ip:{ip}", rules.window_s) > rules.per_ip:
+            raise RegistrationThrottled(rules.window_s)
+        address = normalize_email(email)
+        # zxcvbn is pure Python (up to ~40 ms): a worker thread keeps the loop answering
+        await asyncio.to_thread(rules.passwords.check, password, (address, name))
+        password_hash = await self._passwords.hash_new_account(password)
+        return await self._users.create(NewUser(name, address, password_hash, role))
 
     async def login(self, email: str, password: str, ip: str) -> TokenPair:
-        """Tokens for valid credentials.
+        """Tokens for valid credentials (see LoginPolicy for the throttling).
 
-        Raises LoginThrottled, InvalidCredentials, or CacheUnavailable (fail closed: with no
-        shared counters we cannot bound password guessing, so we do not check passwords).
+        Raises LoginThrottled, InvalidEmail, InvalidCredentials, or CacheUnavailable (fail
+        closed: with no shared counters we cannot bound password guessing, so we do not
+        check passwords).
         """
-        account = email.strip().lower()
         policy = self._policy
         if await self._cache.hit(f"login:ip:{ip}", policy.ip_window_s) > policy.ip_attempts:
             raise LoginThrottled("ip", policy.ip_window_s)
-        if await self._cache.is_denied(f"login-lock:{account}"):
-            raise LoginThrottled("account", policy.account_window_s)
+        account = email_key(normalize_email(email))
+        await self._admit(account, ip)
         user = await self._users.get_by_email(account)
         ok = await self._passwords.verify(
             user.password_hash if user else await self._dummy(), password)
         if not ok or user is None or user.status != UserStatus.ACTIVE:
-            failures = await self._cache.hit(f"login:fail:{account}", policy.account_window_s)
-            if failures >= policy.account_failures:
-                await self._cache.deny(f"login-lock:{account}", policy.account_window_s)
-                log.warning("login_locked", account=account, ip=ip, failures=failures)
+            await self._failed(account, ip)
             raise InvalidCredentials
+        await self._cache.set(f"login:known:{account}:{ip}", b"1", policy.known_source_ttl_s)
         return await self._issue(user.id, user.role, family=None)
+
+    async def _admit(self, account: str, ip: str) -> None:
+        """LoginThrottled when this (account, address) is locked, or the account is guarded
+        and the address is not one it logged in from before."""
+        window = self._policy.failure_window_s
+        if await self._cache.is_denied(f"login-lock:{account}:{ip}"):
+            raise LoginThrottled("account", window)
+        if (await self._cache.is_denied(f"login-guard:{account}")
+                and await self._cache.get(f"login:known:{account}:{ip}") is None):
+            raise LoginThrottled("account", window)
+
+    async def _failed(self, account: str, ip: str) -> None:
+        """Count a failure for the (account, address) pair and for the account."""
+        policy = self._policy
+        window = policy.failure_window_s
+        pair = await self._cache.hit(f"login:fail:{account}:{ip}", window)
+        if pair >= policy.source_failures:
+            await self._cache.deny(f"login-lock:{account}:{ip}", window)
+            log.warning("login_locked", account=account, ip=ip, failures=pair)
+        total = await self._cache.hit(f"login:fail:{account}", window)
+        if total >= policy.account_failures:
+            await self._cache.deny(f"login-guard:{account}", window)
+            log.warning("login_guarded", account=account, ip=ip, failures=total)
 
     async def refresh(self, refresh_token: str) -> TokenPair:
         """Rotate a refresh token; raises RefreshTokenError (reuse revokes the whole family)."""

@@ -130,9 +130,11 @@ async def start_api(*, users: UserRepository | None = None,
     audit = ctx_fields.pop("audit", None) or InMemoryAuditLog()
     commander = FakeCommander(online={"CP-1"})
     ctx = AppContext(
-        settings=load_settings({}), users=users, stations=stations,
+        settings=ctx_fields.pop("settings", None) or load_settings({}), users=users,
+        stations=stations,
         refresh_tokens=refresh_tokens or InMemoryRefreshTokens(), audit=audit,
-        cache=cache or MemoryCache(), passwords=PASSWORDS, jwt_secret=SECRET, clock=clock,
+        cache=cache or MemoryCache(), passwords=ctx_fields.pop("passwords", PASSWORDS),
+        jwt_secret=SECRET, clock=clock,
         commander=commander, live=live or FakeLiveStations(),
         actors=ctx_fields.pop("actors", FakeActors(actor_tree())),
         alerts=ctx_fields.pop("alerts", None) or InMemoryAlerts(now=clock), **ctx_fields)

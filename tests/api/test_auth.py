@@ -112,7 +112,7 @@ async def test_logout_cannot_revoke_another_users_refresh_token(api: Api) -> Non
     await api.json("POST", "/api/v1/auth/refresh", json={"refreshToken": mine["refreshToken"]})
 
 
-async def test_account_locks_after_five_failures(api: Api) -> None:
+async def test_account_locks_for_the_address_after_five_failures(api: Api) -> None:
     for _ in range(5):
         await _login(api, password="wrong password", status=401)
     resp = await api.call("POST", LOGIN, json={"email": "user@example.com",
@@ -164,7 +164,7 @@ async def test_sessions_on_real_redis(redis_url: str) -> None:
                                headers=_bearer(tokens["accessToken"]))).status == 204
         await api.json("GET", "/api/v1/users/me", headers=_bearer(tokens["accessToken"]),
                        status=401)
-        assert await cache.is_denied("login-lock:user@example.com") is False
+        assert await cache.is_denied("login-lock:user@example.com:127.0.0.1") is False
     finally:
         await api.close()
         await cache.close()

@@ -103,3 +103,35 @@ async def _creds(dsn: str, station_id: str):  # type: ignore[no-untyped-def]
         return await PgStationRepository(pool).credentials(station_id)
     finally:
         await pool.close()
+
+
+@pytest.mark.parametrize(("stdin", "email", "fragment"), [
+    (" " * 10 + "\n", "weak1@example.com", "password must not be only whitespace"),
+    ("Password123!\n", "weak2@example.com", "password is too weak"),
+    ("correct horse battery\n", "\uff41na@example.com", "email contains compatibility"),
+])
+def test_user_add_refuses_weak_passwords_and_look_alike_emails(
+        pg_dsn: str, tmp_path: Path, stdin: str, email: str, fragment: str) -> None:
+    done = _run(["user", "add", email, "--password-stdin"], pg_dsn, tmp_path, stdin=stdin)
+    assert done.returncode == 2, done.stdout
+    assert fragment in done.stderr and done.stderr.count("\n") == 1
+
+
+async def test_first_admin_with_a_weak_configured_password_is_refused(
+        fresh_pg_dsn: str, tmp_path: Path) -> None:
+    from sigec_actors.bootstrap import Services
+    from sigec_actors.config import load_settings
+    from sigec_actors.errors import SigecError
+    from sigec_actors.setup import ensure_first_admin, migrate
+
+    settings = load_settings({}, overrides={"auth.admin_password": "admin12345",
+                                            "server.data_dir": str(tmp_path)})
+    pool = await create_pool(fresh_pg_dsn, 1, 2)
+    try:
+        services = Services(settings=settings, database_url=fresh_pg_dsn, pool=pool)
+        await migrate(services)
+        with pytest.raises(SigecError, match=r"auth.admin_password: password is too weak"):
+            await ensure_first_admin(settings, services)
+        assert await PgUserRepository(pool).count() == 0
+    finally:
+        await pool.close()
