@@ -12,11 +12,13 @@ from sigec_actors.adapters.pg import create_pool
 from sigec_actors.adapters.pg_ledger import PgLedgerRepository
 from sigec_actors.adapters.pg_ledger_batch import BatchedPgLedger
 from sigec_actors.adapters.pg_reservations import PgReservationRepository
+from sigec_actors.adapters.pg_stations import PgStationRepository
 from sigec_actors.adapters.pg_tariffs import PgTariffRepository
 from sigec_actors.adapters.pg_token_facts import PgTokenFacts
 from sigec_actors.adapters.pg_transactions import PgTransactionEventStore
 from sigec_actors.adapters.pg_users import PgIdTokenRepository
 from sigec_actors.domain.ledger import AccountKind, NewJournalEntry, PostingIn
+from sigec_actors.domain.records import ConnectorStatus
 from sigec_actors.ports import DbPool
 from sigec_actors.transactions.authorize import Authorizer
 from sigec_actors.transactions.billing import BillingService
@@ -35,10 +37,14 @@ async def pool(migrated_pg_dsn: str) -> AsyncIterator[DbPool]:
     await p.close()
 
 
-async def new_station(pool: DbPool) -> str:
+async def new_station(pool: DbPool, evses: int = 0) -> str:
+    """A station that reported EVSEs 1..`evses` (StatusNotification, one connector each)."""
     sid = f"CP-{uuid.uuid4().hex[:8]}"
     async with pool.acquire() as conn:
         await conn.execute("INSERT INTO charge_points (id) VALUES ($1)", sid)
+    repo = PgStationRepository(pool)
+    for evse in range(1, evses + 1):
+        await repo.set_connector_status(sid, evse, 1, ConnectorStatus.AVAILABLE, now=T0)
     return sid
 
 

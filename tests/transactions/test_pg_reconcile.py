@@ -56,7 +56,7 @@ async def test_incomplete_transactions_are_asked_about_and_reviewed_once(pool: D
 
 async def test_operators_list_reservations_by_station_and_status(pool: DbPool) -> None:
     w = pg_world(pool)
-    station, user = await new_station(pool), await new_user(pool)
+    station, user = await new_station(pool, evses=2), await new_user(pool)
     made = [await w.reservations.create(NewReservation(
         station_id=station, user_id=user, id_token="APP", id_token_type="Central", evse_id=evse,
         expires_at=T0 + timedelta(hours=1))) for evse in (1, 2)]

@@ -75,18 +75,7 @@ async def test_repository_contract_in_memory() -> None:
 @pytest.mark.pg
 async def test_repository_contract_on_postgresql(pool: DbPool) -> None:
     from sigec_actors.adapters.pg_reservations import PgReservationRepository
-    await _contract(PgReservationRepository(pool), await _station(pool, 2), await new_user(pool))
-
-
-async def _station(pool: DbPool, evses: int) -> str:
-    """A station that reported EVSEs 1..`evses` (StatusNotification, one connector each)."""
-    from sigec_actors.adapters.pg_stations import PgStationRepository
-    from sigec_actors.domain.records import ConnectorStatus
-
-    station, repo = await new_station(pool), PgStationRepository(pool)
-    for evse in range(1, evses + 1):
-        await repo.set_connector_status(station, evse, 1, ConnectorStatus.AVAILABLE, now=T0)
-    return station
+    await _contract(PgReservationRepository(pool), await new_station(pool, 2), await new_user(pool))
 
 
 async def _contract(repo: ReservationRepository, station: str, user: uuid.UUID) -> None:
@@ -291,7 +280,7 @@ def _soon(station: str, user: uuid.UUID, evse: int | None, hours: float = 1) -> 
 async def test_pg_refuses_unreported_evses_and_caps_live_reservations(pool: DbPool) -> None:
     from sigec_actors.adapters.pg_reservations import PgReservationRepository
     repo = PgReservationRepository(pool)
-    station, other, bare = await _station(pool, 2), await _station(pool, 1), await new_station(pool)
+    station, other, bare = await new_station(pool, 2), await new_station(pool, 1), await new_station(pool)
     ana, bob = await new_user(pool), await new_user(pool)
     with pytest.raises(UnknownEvse) as unknown:
         await repo.create(_soon(station, ana, 21))
@@ -320,7 +309,7 @@ async def test_pg_refuses_unreported_evses_and_caps_live_reservations(pool: DbPo
     with pytest.raises(ReservationConflict):  # ... but its EVSE until the timer expires it
         await repo.create(_soon(other, carl, 1))
     await repo.create(_soon(other, carl, None))
-    third = await _station(pool, 2)
+    third = await new_station(pool, 2)
     await repo.create(_soon(third, carl, 1))  # the expired row did not count: 2 live now
     with pytest.raises(ReservationLimitReached):
         await repo.create(_soon(third, carl, 2))
@@ -333,7 +322,7 @@ async def test_pg_caps_hold_under_concurrent_requests(pool: DbPool) -> None:
 
     from sigec_actors.adapters.pg_reservations import PgReservationRepository
     repo = PgReservationRepository(pool)
-    stations = [await _station(pool, 4) for _ in range(3)]
+    stations = [await new_station(pool, 4) for _ in range(3)]
     user = await new_user(pool)
     results = await asyncio.gather(*(repo.create(_soon(s, user, e))
                                      for s in stations for e in (1, 2, 3, 4)),
@@ -341,7 +330,7 @@ async def test_pg_caps_hold_under_concurrent_requests(pool: DbPool) -> None:
     made = [r for r in results if isinstance(r, Reservation)]
     refused = [r for r in results if isinstance(r, ReservationLimitReached)]
     assert (len(made), len(refused)) == (2, 10), results
-    one_evse = await _station(pool, 1)
+    one_evse = await new_station(pool, 1)
     users = [await new_user(pool) for _ in range(8)]
     results = await asyncio.gather(*(repo.create(_soon(one_evse, u, None)) for u in users),
                                    return_exceptions=True)
