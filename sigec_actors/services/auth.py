@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from uuid import UUID
 
 import msgspec
@@ -121,17 +121,18 @@ class AuthService:
                        role: Role = Role.USER) -> User:
         """Create an account.
 
-        Raises RegistrationThrottled (every attempt from `ip` counts, checked first),
-        InvalidEmail, WeakPassword, HashingBusy (the registration hashing lane is full) or
-        EmailTaken.
+        Raises HashingBusy (the registration lane is full: checked first, and again before
+        the password's strength, which is judged inside the lane), RegistrationThrottled
+        (every other attempt from `ip` counts), InvalidEmail, WeakPassword or EmailTaken.
         """
         rules = self._registration
+        self._passwords.ensure_registration_room()  # shed a flood before any I/O or CPU
         if await self._cache.hit(f"register:ip:{ip}", rules.window_s) > rules.per_ip:
             raise RegistrationThrottled(rules.window_s)
         address = normalize_email(email)
-        # zxcvbn is pure Python (up to ~40 ms): a worker thread keeps the loop answering
-        await asyncio.to_thread(rules.passwords.check, password, (address, name))
-        password_hash = await self._passwords.hash_new_account(password)
+        # zxcvbn is pure Python (up to ~40 ms): it runs in the bounded registration lane
+        password_hash = await self._passwords.hash_new_account(
+            password, vet=partial(rules.passwords.check, user_inputs=(address, name)))
         return await self._users.create(NewUser(name, address, password_hash, role))
 
     async def login(self, email: str, password: str, ip: str) -> TokenPair:

@@ -6,6 +6,7 @@ import asyncio
 import os
 import secrets
 import string
+from collections.abc import Callable
 from typing import Protocol
 
 from argon2 import PasswordHasher, Type
@@ -81,13 +82,26 @@ class Passwords:
         async with self._slots:
             return await asyncio.to_thread(self.verify_sync, password_hash, password)
 
-    async def hash_new_account(self, password: str) -> str:
-        """Hash through the registration lane; HashingBusy when its queue is full."""
+    def ensure_registration_room(self) -> None:
+        """HashingBusy now if the registration lane's queue is full (a cheap early refusal)."""
         if self._in_lane >= self.registration_slots + self._queue:
             raise HashingBusy(self._in_lane - self.registration_slots)
+
+    async def hash_new_account(self, password: str,
+                               vet: Callable[[str], None] | None = None) -> str:
+        """Hash through the registration lane; HashingBusy when its queue is full.
+
+        `vet` (a password-strength check that raises) runs in the lane too, on a worker
+        thread: a flood beyond the queue is refused before any CPU is spent on it, and at
+        most the lane's slots run checks, so they never queue a login's verify behind them
+        in the default thread pool.
+        """
+        self.ensure_registration_room()
         self._in_lane += 1
         try:
             async with self._lane:
+                if vet is not None:
+                    await asyncio.to_thread(vet, password)
                 return await self.hash(password)
         finally:
             self._in_lane -= 1

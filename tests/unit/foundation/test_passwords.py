@@ -35,9 +35,12 @@ async def test_a_full_registration_queue_is_refused_at_once() -> None:
     admitted = [asyncio.create_task(passwords.hash_new_account(f"pw {i}")) for i in range(3)]
     try:
         await gated.until_hashing(1)
+        vetted: list[str] = []
         with pytest.raises(HashingBusy) as busy:
-            await asyncio.wait_for(passwords.hash_new_account("one too many"), GUARD_S)
+            await asyncio.wait_for(passwords.hash_new_account("one too many", vetted.append),
+                                   GUARD_S)
         assert busy.value.waiting == 2 and busy.value.retry_after_s > 0
+        assert vetted == []  # refused before its strength check costs any CPU
     finally:
         gated.open()
         await asyncio.gather(*admitted)
