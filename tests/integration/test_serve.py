@@ -71,7 +71,8 @@ def test_serve_is_ready_then_exits_cleanly_on_sigterm(serve_proc: tuple[subproce
     assert runtime["pid"] == proc.pid and runtime["redisUrl"] is None
     status, body = _get(f"{runtime['httpUrl']}/health/ready")
     assert status == 200, body
-    assert body["checks"] == {"database": "ok", "nats": "ok", "migrations": "ok"}
+    assert body["checks"] == {"database": "ok", "nats": "ok", "migrations": "ok",
+                              "outbox": "backlog 0, oldest 0 s, parked 0"}
     assert _get(f"{runtime['httpUrl']}/health/live")[0] == 200
     started = time.monotonic()
     proc.send_signal(signal.SIGTERM)
