@@ -217,7 +217,8 @@ class Cache(Protocol):
     """Shared cache, rate limits and the access-token deny-list.
 
     When the backend is down, `get`/`set`/`delete` fail open (miss / no-op) while
-    `hit`, `deny` and `is_denied` fail closed by raising CacheUnavailable.
+    `hit`, `deny`, `is_denied`, `remember` and `remembers` fail closed by raising
+    CacheUnavailable. Everything but `get`/`set`/`delete` is shared by every node.
     """
 
     async def get(self, key: str) -> bytes | None: ...
@@ -230,4 +231,11 @@ class Cache(Protocol):
         """Deny-list a token id until it would have expired anyway."""
         ...
     async def is_denied(self, jti: str) -> bool: ...
+    async def remember(self, key: str, ttl_s: float) -> None:
+        """Keep a shared fact (an address a user or station came from) for `ttl_s` seconds,
+        in the same fail-closed store as the deny-list but apart from its entries."""
+        ...
+    async def remembers(self, key: str) -> bool:
+        """Whether `remember(key)` was said and has not expired; fails closed (raises)."""
+        ...
     async def close(self) -> None: ...

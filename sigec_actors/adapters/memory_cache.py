@@ -5,6 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+REMEMBERED = "remembered:"
+"""Key prefix of `remember` in the deny-list store (token ids and deny keys never start so)."""
+
 
 class MemoryCache:
     """The Cache port in process memory; `clock` (seconds, monotonic) is injectable for tests."""
@@ -49,6 +52,12 @@ class MemoryCache:
     async def is_denied(self, jti: str) -> bool:
         until = self._denied.get(jti)
         return until is not None and until > self._clock()
+
+    async def remember(self, key: str, ttl_s: float) -> None:
+        await self.deny(REMEMBERED + key, ttl_s)
+
+    async def remembers(self, key: str) -> bool:
+        return await self.is_denied(REMEMBERED + key)
 
     async def close(self) -> None:
         self._values.clear()

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import structlog
 
-from sigec_actors.adapters.memory_cache import MemoryCache
+from sigec_actors.adapters.memory_cache import REMEMBERED, MemoryCache
 from sigec_actors.adapters.pg import DB_FAILURES
 from sigec_actors.batching import Batcher
 from sigec_actors.domain.errors import CacheUnavailable
@@ -83,6 +83,12 @@ class PgCache:
 
     async def is_denied(self, jti: str) -> bool:
         return await self._denied.submit(jti)
+
+    async def remember(self, key: str, ttl_s: float) -> None:
+        await self.deny(REMEMBERED + key, ttl_s)
+
+    async def remembers(self, key: str) -> bool:
+        return await self.is_denied(REMEMBERED + key)
 
     async def prune(self, batch: int = 10_000) -> int:
         """Delete expired counters and deny-list entries; return how many rows went."""

@@ -8,6 +8,7 @@ import redis.asyncio as aioredis
 import redis.exceptions
 import structlog
 
+from sigec_actors.adapters.memory_cache import REMEMBERED
 from sigec_actors.adapters.pg_cache import PgCache
 from sigec_actors.domain.errors import CacheUnavailable
 from sigec_actors.ports import Cache, DbPool
@@ -80,6 +81,12 @@ class RedisCache:
             return bool(await self._r.exists(self._p + "deny:" + jti))
         except _DOWN as exc:
             raise CacheUnavailable("deny-list check", str(exc)) from exc
+
+    async def remember(self, key: str, ttl_s: float) -> None:
+        await self.deny(REMEMBERED + key, ttl_s)
+
+    async def remembers(self, key: str) -> bool:
+        return await self.is_denied(REMEMBERED + key)
 
     async def ping(self) -> bool:
         """True when Redis answers (for /health/ready)."""

@@ -154,17 +154,16 @@ class Admission:
         """Count one verification of `identity` from `ip`; RateLimited when over a budget."""
         if await self._cache.hit(_source_key(identity, ip), self._window) > self._id_limit:
             raise RateLimited("source", f"{identity} from {ip}", self._window)
-        if await self._cache.is_denied(_usual_key(identity, ip)):
+        if await self._cache.remembers(_usual_key(identity, ip)):
             return  # the station's usual address: the strangers' budget does not apply
         if await self._cache.hit("ocpp:strangers:" + identity, self._window) > self._stranger_limit:
             log.warning("handshake_strangers_limited", station_id=identity, ip=ip)
             raise RateLimited("identity", identity, self._window)
 
     async def _remember_usual(self, identity: str, ip: str) -> None:
-        """Remember `ip` as a usual address of `identity` (kept in the deny-list namespace:
-        the store's fail-closed keys with an expiry, shared by all nodes)."""
+        """Remember `ip` as a usual address of `identity` (shared by all nodes)."""
         try:
-            await self._cache.deny(_usual_key(identity, ip), self._usual_ttl)
+            await self._cache.remember(_usual_key(identity, ip), self._usual_ttl)
         except CacheUnavailable as exc:
             # Not remembering only keeps the address a stranger (stricter): admit anyway.
             log.warning("handshake_usual_address_not_kept", station_id=identity, ip=ip,

@@ -11,7 +11,7 @@ from uuid import UUID
 import msgspec
 import structlog
 
-from sigec_actors.domain.errors import RefreshTokenError
+from sigec_actors.domain.errors import CacheUnavailable, RefreshTokenError
 from sigec_actors.domain.records import NewUser, Role, User, UserStatus
 from sigec_actors.errors import SigecError
 from sigec_actors.ports import Cache, RefreshTokenRepository, UserRepository
@@ -153,8 +153,17 @@ class AuthService:
         if not ok or user is None or user.status != UserStatus.ACTIVE:
             await self._failed(account, ip)
             raise InvalidCredentials
-        await self._cache.set(f"login:known:{account}:{ip}", b"1", policy.known_source_ttl_s)
+        await self._remember_source(account, ip)
         return await self._issue(user.id, user.role, family=None)
+
+    async def _remember_source(self, account: str, ip: str) -> None:
+        """Remember `ip` as an address the account logs in from (shared by every node)."""
+        try:
+            await self._cache.remember(f"login:known:{account}:{ip}",
+                                       self._policy.known_source_ttl_s)
+        except CacheUnavailable as exc:
+            # Not remembering only keeps the address unknown (stricter): log in anyway.
+            log.warning("login_source_not_kept", account=account, ip=ip, error=str(exc))
 
     async def _admit(self, account: str, ip: str) -> None:
         """LoginThrottled when this (account, address) is locked, or the account is guarded
@@ -163,7 +172,7 @@ class AuthService:
         if await self._cache.is_denied(f"login-lock:{account}:{ip}"):
             raise LoginThrottled("account", window)
         if (await self._cache.is_denied(f"login-guard:{account}")
-                and await self._cache.get(f"login:known:{account}:{ip}") is None):
+                and not await self._cache.remembers(f"login:known:{account}:{ip}")):
             raise LoginThrottled("account", window)
 
     async def _failed(self, account: str, ip: str) -> None:

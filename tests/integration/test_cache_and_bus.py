@@ -62,6 +62,18 @@ async def test_cache_deny_list_until_expiry(cache: Cache) -> None:
     assert not await cache.is_denied(jti)
 
 
+async def test_cache_remembers_until_expiry_apart_from_the_deny_list(cache: Cache) -> None:
+    key = f"login:known:{uuid.uuid4().hex}:127.0.0.1"
+    assert not await cache.remembers(key)
+    await cache.remember(key, ttl_s=0.2)
+    assert await cache.remembers(key)
+    assert not await cache.is_denied(key)  # a remembered fact is not a deny-list entry
+    await cache.deny(key + ":d", ttl_s=30)
+    assert not await cache.remembers(key + ":d")
+    await asyncio.sleep(0.3)
+    assert not await cache.remembers(key)
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -82,6 +94,8 @@ async def test_redis_down_reads_fail_open_auth_fails_closed(pg_pool: DbPool) -> 
             await cache.deny("jti", ttl_s=60)
         with pytest.raises(CacheUnavailable):
             await cache.is_denied("jti")
+        with pytest.raises(CacheUnavailable):
+            await cache.remembers("login:known:a:b")
         assert not await cache.ping()
     finally:
         await cache.close()
@@ -120,6 +134,8 @@ async def test_pg_cache_fails_closed_when_the_database_is_gone(migrated_pg_dsn: 
         await cache.deny("jti", ttl_s=60)
     with pytest.raises(CacheUnavailable):
         await cache.is_denied("jti")
+    with pytest.raises(CacheUnavailable):
+        await cache.remember("login:known:a:b", ttl_s=60)
     await cache.close()
 
 
