@@ -81,6 +81,15 @@ class Conflict(ApiError):
         super().__init__(f"{kind} {key}: {problem}")
 
 
+class StartRefused(ApiError):
+    """The caller's token may not start charging now; `reason` is the authorizer's OCPP
+    AuthorizationStatus (NoCredit, Blocked, Expired, ConcurrentTx, ...)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"charging cannot start: {reason}")
+
+
 class NotConfigured(ApiError):
     """The node was started without the port this route needs (e.g. no actor system)."""
 

@@ -81,7 +81,16 @@ def problem_for(exc: SigecError) -> Problem | None:  # noqa: PLR0911
                            {"Retry-After": str(CACHE_RETRY_S)})
         case api.NotConfigured():
             return Problem(503, "Service Unavailable", str(exc))
-    return _auth_problem(exc) or _command_problem(exc)
+    return _auth_problem(exc) or _command_problem(exc) or _start_problem(exc)
+
+
+def _start_problem(exc: SigecError) -> Problem | None:
+    """A refused remote start: 402 for NoCredit, 409 otherwise; `reason` is the OCPP status."""
+    if not isinstance(exc, api.StartRefused):
+        return None
+    if exc.reason == "NoCredit":
+        return Problem(402, "Payment Required", str(exc), reason=exc.reason)
+    return Problem(409, "Conflict", str(exc), reason=exc.reason)
 
 
 def _auth_problem(exc: SigecError) -> Problem | None:

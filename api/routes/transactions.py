@@ -9,7 +9,7 @@ from uuid import UUID
 import msgspec
 from aiohttp import web
 
-from api.errors import Conflict, NotConfigured, NotFound
+from api.errors import Conflict, NotConfigured, NotFound, StartRefused
 from api.routes.id_tokens import TransactionPorts, ports_of
 from api.routing import Call, Resource, json_response, role_allows
 from api.schemas.base import Body, Limit, Offset, Out
@@ -25,6 +25,7 @@ routes = resource.table
 BASE = "/api/v1/transactions"
 UUID_PATH = {"id": {"type": "string", "format": "uuid"}}
 COMMAND_ERRORS = (404, 409, 502, 503, 504)
+START_ERRORS = (402, *COMMAND_ERRORS)
 
 
 class MoneyOut(Out, frozen=True, kw_only=True):
@@ -147,8 +148,9 @@ async def _visible(call: Call) -> Transaction:
 async def app_token(ports: TransactionPorts, user_id: UUID) -> v201.IdToken:
     """The user's app token (type Central), created on first use."""
     mine = await ports.id_tokens.list_for_user(user_id)
-    token = next((t for t in mine if t.type is IdTokenType.CENTRAL
-                  and t.status is IdTokenStatus.ACCEPTED), None)
+    central = [t for t in mine if t.type is IdTokenType.CENTRAL]
+    token = next((t for t in central if t.status is IdTokenStatus.ACCEPTED),
+                 central[0] if central else None)  # a blocked one: the authorizer says so
     if token is None:
         value = "app-" + user_id.hex
         try:
@@ -158,14 +160,26 @@ async def app_token(ports: TransactionPorts, user_id: UUID) -> v201.IdToken:
     return v201.IdToken(id_token=token.id_token, type=v201.IdTokenEnum.CENTRAL)
 
 
+async def may_start(ports: TransactionPorts, token: v201.IdToken, now: datetime) -> None:
+    """StartRefused unless the authorizer would accept `token` at the station's Started
+    (the same decision: blocked, expired, ConcurrentTx, NoCredit)."""
+    if ports.authorizer is None:
+        raise NotConfigured("authorizer")
+    decision = await ports.authorizer.check(token.id_token, token.type.value, now)
+    if decision.status is not v201.AuthorizationStatusEnum.ACCEPTED:
+        raise StartRefused(decision.status.value)
+
+
 @resource.post(BASE + "/start", "Start charging with the caller's app token",
-               role=Role.USER, body=StartBody, response=StartOut, errors=COMMAND_ERRORS)
+               role=Role.USER, body=StartBody, response=StartOut, errors=START_ERRORS)
 async def start(call: Call) -> web.Response:
     body = call.body(StartBody)
     commander = call.ctx.commander
     if commander is None:
         raise NotConfigured("station commander")
-    token = await app_token(ports_of(call.ctx), UUID(call.caller.sub))
+    ports = ports_of(call.ctx)
+    token = await app_token(ports, UUID(call.caller.sub))
+    await may_start(ports, token, call.ctx.clock())  # refused here, never sent to the station
     remote_id = call.ctx.request_ids()
     answer = await commander.send(body.charge_point_id, v201.RequestStartTransactionRequest(
         id_token=token, remote_start_id=remote_id, evse_id=body.evse_id))
