@@ -70,7 +70,8 @@ class NodeWiring:
             audit=self.audit, events=EventPublisher(self.bus),
             last_seen=LastSeenBatcher(self.stations, SystemClock(), LAST_SEEN_FLUSH_S),
             reservations=self.transactions.reservation_service, observer=self.metrics,
-            alerts=self.alerts, persist_timeout_s=settings.billing.tx_timeout_s + 1.0)
+            alerts=self.alerts, persist_timeout_s=settings.billing.tx_timeout_s + 1.0,
+            idle=self.transactions.reconciler)  # boots / Available: lost Endeds (issue #14)
         ocpp = settings.ocpp
         self.sessions = StationSessions(tree.charge_points, deps, budget=BudgetSpec(
             ocpp.station_calls_per_s, ocpp.station_call_burst))

@@ -12,6 +12,7 @@ from api.routes.id_tokens import EXTRAS_KEY as TRANSACTIONS_KEY
 from api.routes.id_tokens import TransactionPorts
 from api.routes.reservations import EXTRAS_KEY as RESERVATIONS_KEY
 from api.routes.reservations import ReservationPorts
+from sigec_actors.adapters.pg_alerts import PgAlerts
 from sigec_actors.adapters.pg_audit import PgAuditLog
 from sigec_actors.adapters.pg_lease import ConnectionLease, LeasedPool
 from sigec_actors.adapters.pg_ledger import PgLedgerRepository
@@ -98,7 +99,7 @@ class TransactionsWiring:
         self.reconciler = Reconciler(
             self.store, PgIncompleteTransactions(pool), audit, utcnow,
             grace_s=tuning.reconcile_grace_s, retry_after_s=tuning.reconcile_retry_s,
-            background=self.background)
+            background=self.background, alerts=PgAlerts(pool))
         self.service = TransactionService(
             self.store, PgTariffRepository(pool), self.authorizer, self.billing,
             default_tariff=default_tariff(

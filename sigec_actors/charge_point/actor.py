@@ -13,6 +13,7 @@ from sigec_actors.adapters.pg import STORAGE_FAILURES
 from sigec_actors.charge_point.deadline import deadline
 from sigec_actors.charge_point.effects import (
     CancelTimer,
+    CheckIdle,
     Effect,
     FailCommand,
     HandleAuthorize,
@@ -222,6 +223,9 @@ class ChargePoint(Actor[ChargePointMsg]):
                     self._deps.last_seen.mark(self._station_id, at)
                 case Log():
                     self._emit(effect)
+                case CheckIdle(evse_id=evse_id):
+                    if self._deps.idle is not None:
+                        self._deps.idle.station_idle(self._station_id, evse_id)
                 case _:
                     assert_never(effect)
         return True

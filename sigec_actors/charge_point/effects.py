@@ -144,6 +144,13 @@ class MarkSeen(msgspec.Struct, frozen=True):
     at: datetime
 
 
+class CheckIdle(msgspec.Struct, frozen=True):
+    """The station booted (`evse_id` None) or reported the EVSE Available: tell the IdleEvses
+    port (it looks for a transaction whose Ended was lost there); never awaited."""
+
+    evse_id: int | None
+
+
 class Log(msgspec.Struct, frozen=True):
     """A log line; with `every_s`, at most one such event per `every_s` per actor (the lines
     held back are counted in the next one's `suppressed`)."""
@@ -158,4 +165,5 @@ Effect = (
     Reply | ReplyError | Persist | HandleTransactionEvent | HandleAuthorize
     | HandleReservationStatus | SendCall
     | ResolveCommand | FailCommand | StartTimer | CancelTimer | Publish | MarkSeen | Log
+    | CheckIdle
 )

@@ -10,6 +10,7 @@ from msgspec.structs import replace
 
 from sigec_actors.alerts.rules import security_event_alert
 from sigec_actors.charge_point.effects import (
+    CheckIdle,
     Effect,
     HandleAuthorize,
     HandleReservationStatus,
@@ -141,7 +142,8 @@ def _boot(state: ChargePointState, channel: Channel, mid: str,
              "firmwareVersion": info.firmware_version, "at": now.isoformat()}
     if status is BootStatus.ACCEPTED:
         write = WriteBoot(info, (OutboxMessage(OCPP_DEVICE_BOOT, event),))
-        return replace(state, boot=status, boot_info=info), [Persist(write, reply)]
+        return (replace(state, boot=status, boot_info=info),
+                [Persist(write, reply), CheckIdle(None)])  # rebooted: lost Endeds?
     return replace(state, boot=status), [reply, Publish(OCPP_DEVICE_BOOT, event)]
 
 
@@ -154,8 +156,10 @@ def _status(state: ChargePointState, channel: Channel, mid: str,
                                   {"evse_id": req.evse_id, "connector_id": req.connector_id})]
     old = state.connectors.get(key)
     new = ConnectorStatus(req.connector_status.value)
+    # free (again): a transaction we still think runs there may have lost its Ended
+    idle: list[Effect] = [CheckIdle(req.evse_id)] if new is ConnectorStatus.AVAILABLE else []
     if old is new:
-        return state, [reply]
+        return state, [reply, *idle]
     try:
         connector_transition(old, new)
     except IllegalTransition as exc:
@@ -169,7 +173,7 @@ def _status(state: ChargePointState, channel: Channel, mid: str,
     write = WriteStatus(req.evse_id, req.connector_id, new,
                         (OutboxMessage(OCPP_DEVICE_STATUS, event),))
     return (replace(state, connectors={**state.connectors, key: new}),
-            [Persist(write, reply)])
+            [Persist(write, reply), *idle])
 
 
 def variable_key(data: m.ReportData, attribute: m.VariableAttribute) -> str:

@@ -59,6 +59,14 @@ class ReservationStatusHandler(Protocol):
                                ) -> ReservationStatusUpdateResponse: ...
 
 
+class IdleEvses(Protocol):
+    """Told when a station booted (`evse_id` None) or reported an EVSE Available, so a
+    transaction whose Ended was lost can be found (the transactions Reconciler); must not
+    block (the work runs as a task: it sends the station a command through this actor)."""
+
+    def station_idle(self, station_id: str, evse_id: int | None) -> None: ...
+
+
 class ChargePointObserver(Protocol):
     """Counts OCPP traffic for metrics (sigec_actors.services.metrics.Metrics fits)."""
 
@@ -84,6 +92,7 @@ class ChargePointDeps:
     reservations: ReservationStatusHandler | None = None
     observer: ChargePointObserver | None = None
     alerts: Alerts | None = None  # None: critical security events are logged, not alerted
+    idle: IdleEvses | None = None  # None: nobody looks for transactions whose Ended was lost
     persist_timeout_s: float = 5.0
     reload_after_s: float = 5.0
     store: StationStore = field(init=False, repr=False, compare=False)

@@ -171,6 +171,14 @@ class IncompleteTransactions(Protocol):
     async def open_review(self, tx: Transaction, details: dict[str, object]) -> bool:
         """Open the operator alert for `tx` (one open per transaction); False if one was."""
         ...
+    async def active_on(self, station_id: str, evse_id: int | None,
+                        limit: int = 50) -> list[Transaction]:
+        """The station's Active transactions (on `evse_id`; None: on any EVSE)."""
+        ...
+    async def close_lost(self, tx: Transaction, at: datetime) -> Transaction | None:
+        """End `tx` as incomplete (its Ended was lost; seq_gap set, so billing holds it) if
+        its row is still `tx` (same updated_at, still Active); None if it moved."""
+        ...
 
 
 class ReservationListing(Protocol):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import msgspec
+from msgspec.structs import replace
 
-from sigec_actors.domain.transactions import Transaction
+from sigec_actors.domain.transactions import Transaction, TxStatus
 from sigec_actors.ocpp.generated import v201
 from sigec_actors.testing import InMemoryReservations, InMemoryTransactionEvents
 from sigec_actors.transactions.reservation_model import Reservation, ReservationStatus
@@ -43,6 +44,24 @@ class Incomplete:
         self.reviews[str(tx.id)] = details
         return True
 
+    async def active_on(self, station_id: str, evse_id: int | None,
+                        limit: int = 50) -> list[Transaction]:
+        rows = [t for t in self._store._txs.values() if t.station_id == station_id
+                and t.status is TxStatus.ACTIVE and evse_id in (None, t.evse_id)]
+        return sorted(rows, key=lambda t: t.updated_at)[:limit]
+
+    async def close_lost(self, tx: Transaction, at: datetime) -> Transaction | None:
+        key = (tx.station_id, tx.station_transaction_id)
+        current = self._store._txs.get(key)
+        if current is None or current.status is not TxStatus.ACTIVE or (
+                current.updated_at != tx.updated_at):
+            return None
+        start = current.started_at or at
+        closed = replace(current, status=TxStatus.ENDED, seq_gap=True, ended_at=max(at, start),
+                         updated_at=max(at, current.updated_at + timedelta(microseconds=1)))
+        self._store._txs[key] = closed
+        return closed
+
 
 Answer = Callable[[msgspec.Struct], msgspec.Struct]
 
@@ -55,7 +74,8 @@ class Station:
     """A Commander fake: canned answers per request type; `gate` holds every answer back
     until set (to prove nobody waits for it); `fail` raises instead of answering."""
 
-    def __init__(self, *, in_queue: bool = False, fail: BaseException | None = None) -> None:
+    def __init__(self, *, in_queue: bool = False, fail: BaseException | None = None,
+                 ongoing: bool | None = False) -> None:
         self.sent: list[tuple[str, msgspec.Struct]] = []
         self.gate = asyncio.Event()
         self.gate.set()
@@ -65,7 +85,7 @@ class Station:
             v201.CancelReservationRequest: _status(v201.CancelReservationResponse, "Accepted"),
             v201.CostUpdatedRequest: lambda _: v201.CostUpdatedResponse(),
             v201.GetTransactionStatusRequest: lambda _: v201.GetTransactionStatusResponse(
-                messages_in_queue=in_queue, ongoing_indicator=False),
+                messages_in_queue=in_queue, ongoing_indicator=ongoing),
         }
 
     async def send(self, station_id: str, request: msgspec.Struct) -> msgspec.Struct:
