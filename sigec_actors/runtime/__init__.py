@@ -24,7 +24,12 @@ from sigec_actors.runtime.spec import (
     Restart,
     Strategy,
 )
-from sigec_actors.runtime.supervisor import DynamicSupervisor, Supervisor, SupervisorRef
+from sigec_actors.runtime.supervisor import (
+    DynamicSupervisor,
+    Supervisor,
+    SupervisorAt,
+    SupervisorRef,
+)
 from sigec_actors.runtime.system import ActorSystem
 
 __all__ = [
@@ -53,6 +58,7 @@ __all__ = [
     "RestartIntensityExceeded",
     "Strategy",
     "Supervisor",
+    "SupervisorAt",
     "SupervisorRef",
     "SystemClock",
     "TimerHandle",

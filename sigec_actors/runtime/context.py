@@ -247,12 +247,16 @@ class ActorContext(Generic[M]):
         if self._task is not None:
             self._task.cancel()
 
-    async def terminate(self) -> None:
-        """Stop gracefully, cancelling after `spec.shutdown_timeout_s`; returns once dead."""
+    async def terminate(self, reason: ExitReason = SHUTDOWN) -> None:
+        """Stop gracefully, cancelling after `spec.shutdown_timeout_s`; returns once dead.
+
+        `reason` is what on_stop sees: SHUTDOWN (for good) or RESTART (a fresh incarnation
+        follows at once, so state kept outside the actor, such as a connection, stays).
+        """
         task = self._task
         if task is None:
             return
-        self.request_stop(SHUTDOWN)
+        self.request_stop(reason)
         timeout = self.spec.shutdown_timeout_s
         handle = None if timeout is None else self._system.clock.call_later(timeout, self.kill)
         try:

@@ -57,7 +57,8 @@ class ExitKind(StrEnum):
     """Why an actor incarnation ended."""
 
     NORMAL = "normal"  # the actor called ctx.stop()
-    SHUTDOWN = "shutdown"  # its supervisor or an operator stopped it
+    SHUTDOWN = "shutdown"  # its supervisor or an operator stopped it for good
+    RESTART = "restart"  # its supervisor or an operator stopped it to start a fresh incarnation
     CRASH = "crash"  # on_start, receive or on_stop raised
     KILLED = "killed"  # cancelled after its shutdown timeout
 
@@ -76,6 +77,7 @@ class ExitReason(msgspec.Struct, frozen=True):
 
 NORMAL = ExitReason(ExitKind.NORMAL)
 SHUTDOWN = ExitReason(ExitKind.SHUTDOWN)
+RESTART = ExitReason(ExitKind.RESTART)
 KILLED = ExitReason(ExitKind.KILLED)
 
 

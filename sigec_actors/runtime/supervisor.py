@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Sequence
-from typing import Any, assert_never
+from typing import TYPE_CHECKING, Any, assert_never
 
 from sigec_actors.runtime.actor import Actor
 from sigec_actors.runtime.context import ActorContext
@@ -23,7 +23,17 @@ from sigec_actors.runtime.messages import (
     WhichChildren,
 )
 from sigec_actors.runtime.ref import ActorRef
-from sigec_actors.runtime.spec import ChildSpec, ExitReason, Restart, Strategy
+from sigec_actors.runtime.spec import (
+    RESTART,
+    SHUTDOWN,
+    ChildSpec,
+    ExitReason,
+    Restart,
+    Strategy,
+)
+
+if TYPE_CHECKING:
+    from sigec_actors.runtime.system import ActorSystem
 
 
 class Supervisor(Actor[SupervisorMsg]):
@@ -136,7 +146,8 @@ class Supervisor(Actor[SupervisorMsg]):
         else:
             group = siblings[siblings.index(failed) :]
         for ctx in reversed(group):
-            await ctx.terminate()
+            restarts = ctx is failed or ctx.spec.restart is not Restart.TEMPORARY
+            await ctx.terminate(RESTART if restarts else SHUTDOWN)
         for ctx in group:
             if ctx is not failed and ctx.spec.restart is Restart.TEMPORARY:
                 del self._children[ctx.key]  # OTP: temporary siblings are not restarted
@@ -172,7 +183,7 @@ class Supervisor(Actor[SupervisorMsg]):
         child = self._children.get(key)
         if child is None:
             return ActorNotFound(f"{self.ctx.path}/{key}")
-        await child.terminate()
+        await child.terminate(RESTART)
         child.start(restart=True)
         return None
 
@@ -246,3 +257,68 @@ class SupervisorRef:
         reply = await self.ref._ctx.call_system(msg)
         if isinstance(reply, Exception):
             raise reply
+
+
+class SupervisorAt:
+    """A supervisor found by its path at each use, for owners that outlive its slot.
+
+    A SupervisorRef names one slot; when the supervisor's own parent restarts (a restarted
+    node supervisor starts fresh children), the old slot is dead for good. This handle follows
+    whichever supervisor runs at `path` now; while none does (stopped, or between two
+    incarnations), `running` is False and control requests raise ActorNotFound.
+    """
+
+    __slots__ = ("_system", "path")
+
+    def __init__(self, system: ActorSystem, path: str) -> None:
+        self._system = system
+        self.path = path
+
+    def current(self) -> SupervisorRef | None:
+        """The supervisor running at `path` and taking requests now, or None."""
+        ctx = self._system.registry.get(self.path)
+        if ctx is None or not ctx.accepting or not isinstance(ctx.actor, Supervisor):
+            return None
+        return SupervisorRef(ctx.self_ref)
+
+    @property
+    def running(self) -> bool:
+        """True while a supervisor runs at `path` and takes requests."""
+        return self.current() is not None
+
+    @property
+    def ref(self) -> ActorRef[Any]:
+        """The current supervisor's ref; raises ActorNotFound."""
+        return self._require().ref
+
+    async def start_child(self, spec: ChildSpec) -> ActorRef[Any]:
+        """SupervisorRef.start_child on the current supervisor; raises ActorNotFound too."""
+        return await self._require().start_child(spec)
+
+    async def terminate_child(self, key: str) -> None:
+        """SupervisorRef.terminate_child on the current supervisor."""
+        await self._require().terminate_child(key)
+
+    async def restart_child(self, key: str) -> None:
+        """SupervisorRef.restart_child on the current supervisor."""
+        await self._require().restart_child(key)
+
+    async def which_children(self) -> list[ActorRef[Any]]:
+        """SupervisorRef.which_children on the current supervisor."""
+        return await self._require().which_children()
+
+    def children(self) -> list[ActorRef[Any]]:
+        """The current supervisor's children (empty while none runs)."""
+        current = self.current()
+        return [] if current is None else current.children()
+
+    def child(self, key: str) -> ActorRef[Any] | None:
+        """A child of the current supervisor by key, or None."""
+        current = self.current()
+        return None if current is None else current.child(key)
+
+    def _require(self) -> SupervisorRef:
+        current = self.current()
+        if current is None:
+            raise ActorNotFound(self.path)
+        return current

@@ -15,7 +15,7 @@ from sigec_actors.runtime.messages import RestartChild, TerminateChild
 from sigec_actors.runtime.recent import DEFAULT_RECENT_MESSAGES
 from sigec_actors.runtime.ref import ActorRef
 from sigec_actors.runtime.snapshot import ActorDetail, ActorSnapshot, detail_of, snapshot_of
-from sigec_actors.runtime.spec import ChildSpec, ExitReason
+from sigec_actors.runtime.spec import RESTART, ChildSpec, ExitReason
 
 
 class ActorSystem:
@@ -80,7 +80,7 @@ class ActorSystem:
         ctx = self.context(path)
         self._audit.info("operator.restart", path=ctx.path, by=by, audit=True)
         if ctx.parent is None:
-            await ctx.terminate()
+            await ctx.terminate(RESTART)
             self.root_exit = None
             ctx.start(restart=True)
             return

@@ -93,7 +93,7 @@ async def test_one_for_all_restarts_everyone_in_reverse_then_in_order() -> None:
         journal.clear()
         await crash(system, "/root/w1")
         assert journal == [
-            "stop w1 crash", "stop w2 shutdown", "stop w0 shutdown",
+            "stop w1 crash", "stop w2 restart", "stop w0 restart",
             "start w0", "start w1", "start w2",
         ]  # fmt: skip
         snap = system.snapshot()
@@ -107,7 +107,7 @@ async def test_rest_for_one_restarts_the_child_and_those_started_after_it() -> N
         journal.clear()
         await crash(system, "/root/w1")
         assert journal == [
-            "stop w1 crash", "stop w3 shutdown", "stop w2 shutdown",
+            "stop w1 crash", "stop w3 restart", "stop w2 restart",
             "start w1", "start w2", "start w3",
         ]  # fmt: skip
 
