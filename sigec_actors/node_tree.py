@@ -13,6 +13,7 @@ from sigec_actors.runtime import (
     DynamicSupervisor,
     Strategy,
     Supervisor,
+    SupervisorAt,
     SupervisorRef,
 )
 
@@ -105,8 +106,10 @@ def build_node_tree(
 class NodeTree:
     """Handles on a running node tree, for the gateway, the REST API and the console.
 
-    The handles stay valid when a supervisor restarts (its ref is stable); children of a
-    restarted dynamic supervisor are gone and must be started again by their owners.
+    The dynamic supervisors are found by path at each use (SupervisorAt): a restarted node
+    supervisor starts fresh ones, which the handles follow; while one is stopped, requests
+    through its handle raise ActorNotFound. Children of a restarted dynamic supervisor are
+    gone and must be started again by their owners.
     """
 
     __slots__ = ("charge_points", "firmware", "root", "system", "v2g")
@@ -114,9 +117,9 @@ class NodeTree:
     def __init__(self, system: ActorSystem, root: ActorRef[Any]) -> None:
         self.system = system
         self.root = root
-        self.charge_points = SupervisorRef(system.lookup(f"{root.path}/{CHARGE_POINTS}"))
-        self.v2g = SupervisorRef(system.lookup(f"{root.path}/{V2G}"))
-        self.firmware = SupervisorRef(system.lookup(f"{root.path}/{FIRMWARE}"))
+        self.charge_points = SupervisorAt(system, f"{root.path}/{CHARGE_POINTS}")
+        self.v2g = SupervisorAt(system, f"{root.path}/{V2G}")
+        self.firmware = SupervisorAt(system, f"{root.path}/{FIRMWARE}")
 
     def outbox_running(self) -> bool:
         """True while the outbox relay actor runs (False: not started here, or given up)."""

@@ -85,7 +85,8 @@ class NodeWiring:
                                   on_takeover=self._taken_over)
         self.gateway = OcppGateway(settings, self.stations, self.passwords, self.cache,
                                    RoutedSessions(self.sessions, self.router),
-                                   digest_key=digest_key, alerts=self.alerts)
+                                   digest_key=digest_key, alerts=self.alerts,
+                                   ready=self.sessions.accepting)
         self.tls = bool(settings.ocpp.tls_cert)
         self.actors_view = NodeActorsView(actors, self.bus)
 

@@ -157,12 +157,20 @@ class ChargePoint(Actor[ChargePointMsg]):
         return None
 
     async def on_stop(self, reason: ExitReason) -> None:
-        """Mark the station offline if its link is gone (not after a crash: it restarts)."""
+        """Mark the station offline if its link is gone (not after a crash: it restarts).
+
+        Stopped for good (an operator stop, or its supervisor stopped or restarted), the actor
+        also marks a live link offline and has it closed: the station reconnects to a fresh
+        actor. A restart (RESTART) keeps the link: the next incarnation adopts it.
+        """
         session = self._state.session
         current = self._lookup(self._station_id)
         gone = current is None or current.number != session
-        if reason.kind is not ExitKind.CRASH and session is not None and gone:
+        final = reason.kind in (ExitKind.SHUTDOWN, ExitKind.NORMAL)
+        if session is not None and (final or (gone and reason.kind is not ExitKind.CRASH)):
             await self._handle(Detached(session))
+        if final and current is not None and not gone:
+            current.close_soon()
         self._fail_futures()
 
     def state_summary(self) -> str:

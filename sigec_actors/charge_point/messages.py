@@ -39,6 +39,11 @@ class Channel(Protocol):
         """True exactly once per link: whoever gets it publishes `connected`."""
         ...
 
+    def close_soon(self) -> None:
+        """The actor serving this link stopped for good: close the socket in the background,
+        so the station reconnects and gets a fresh actor."""
+        ...
+
 
 class Attached(msgspec.Struct, frozen=True):
     """A link is (again) the station's current one; `fresh` when nobody announced it yet.

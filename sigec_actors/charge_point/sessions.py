@@ -23,7 +23,7 @@ from sigec_actors.charge_point.ports import ChargePointDeps
 from sigec_actors.charge_point.state import ChargePointView
 from sigec_actors.ocpp.call_budget import LOG_EVERY_S, BudgetSpec, CallBudget, LogThrottle
 from sigec_actors.ocpp.errors import ErrorCode, FrameError
-from sigec_actors.ocpp.link import LinkClosed, StationLink
+from sigec_actors.ocpp.link import LinkClosed, SessionsUnavailable, StationLink
 from sigec_actors.ocpp.rpc import Call, CallError, CallResult, encode_call_error, parse_frame
 from sigec_actors.runtime import (
     ActorDead,
@@ -32,11 +32,13 @@ from sigec_actors.runtime import (
     AskTimeout,
     ChildSpec,
     Restart,
-    SupervisorRef,
+    SupervisorAt,
 )
 
 _log = structlog.get_logger("sigec.charge_point")
 T = TypeVar("T")
+SERVICE_RESTART = 1012  # RFC 6455: the station should reconnect
+HANDLER_STOPPED = "station handler stopped, reconnect"
 
 
 class Session:
@@ -122,6 +124,11 @@ class Session:
         first, self._announced = not self._announced, True
         return first
 
+    def close_soon(self) -> None:
+        """The actor serving this link stopped for good: close the socket (1012) in the
+        background; the station reconnects and gets a fresh actor."""
+        self._owner.close_soon(self)
+
     # -- internals ---------------------------------------------------------------------------
 
     async def _deliver(self, msg: ChargePointMsg, call_id: str | None) -> None:
@@ -135,6 +142,8 @@ class Session:
                 self._inflight.discard(call_id)
                 await self._refuse(call_id, ErrorCode.INTERNAL_ERROR,
                                    "station handler is restarting, retry")
+            if self._owner.orphaned(self):  # not restarting: gone for good (e.g. killed)
+                self.close_soon()
 
     async def _over_budget(self, message_id: str) -> None:
         """S8: answer GenericError without bothering the actor; log the first refusal of a
@@ -191,9 +200,11 @@ class StationSessions:
     hands the link to the running one); closing the current link stops the actor, which
     marks the station offline. Attach and detach of one identity are serialised, so a quick
     reconnect never races the old actor's shutdown, and a replaced link's late close is ignored.
+    The supervisor is found by path at each attach, so a restarted node tree is followed; an
+    actor stopped for good has its link closed (the station reconnects to a fresh actor).
     """
 
-    def __init__(self, supervisor: SupervisorRef, deps: ChargePointDeps, *,
+    def __init__(self, supervisor: SupervisorAt, deps: ChargePointDeps, *,
                  mailbox_size: int = 256, shutdown_timeout_s: float = 5.0,
                  budget: BudgetSpec | None = None,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
@@ -205,16 +216,27 @@ class StationSessions:
         self._shutdown_timeout_s = shutdown_timeout_s
         self._sessions: dict[str, Session] = {}
         self._locks = _KeyedLocks()
+        self._closing: set[asyncio.Task[None]] = set()
 
     @property
     def deps(self) -> ChargePointDeps:
         """The wiring shared by every ChargePoint actor of this node."""
         return self._deps
 
+    def accepting(self) -> bool:
+        """True while the charge-points supervisor runs (False: stopped, or restarting)."""
+        return self._supervisor.running
+
     async def attach(self, link: StationLink) -> Session:
-        """Bind a freshly authenticated link to the station's actor; returns its sink."""
+        """Bind a freshly authenticated link to the station's actor; returns its sink.
+
+        Raises SessionsUnavailable while the charge-points supervisor is not running.
+        """
         session = Session(self, link)
-        await self._locks.run(link.station_id, self._attach(session))
+        try:
+            await self._locks.run(link.station_id, self._attach(session))
+        except (ActorNotFound, ActorDead) as exc:  # the supervisor is stopped or stopping
+            raise SessionsUnavailable(link.station_id, str(exc)) from exc
         return session
 
     async def _attach(self, session: Session) -> None:
@@ -253,6 +275,21 @@ class StationSessions:
         except (ActorNotFound, ActorDead):
             return
 
+    def orphaned(self, session: Session) -> bool:
+        """True when `session` is current but its actor is gone for good (not restarting)."""
+        station_id = session.station_id
+        if self._sessions.get(station_id) is not session or session.ref is None:
+            return False
+        return self._supervisor.child(station_id) is not session.ref
+
+    def close_soon(self, session: Session) -> None:
+        """Close the session's socket in the background (the gateway then reports on_close)."""
+        _log.info("sessions.handler_stopped", station_id=session.station_id,
+                  session=session.number)
+        task = asyncio.create_task(session.link.close(SERVICE_RESTART, HANDLER_STOPPED))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
     def _spec(self, station_id: str) -> ChildSpec:
         deps, lookup = self._deps, self._sessions.get
         return ChildSpec(key=station_id, factory=lambda: ChargePoint(station_id, deps, lookup),
@@ -290,6 +327,8 @@ class StationSessions:
     async def aclose(self) -> None:
         """Flush node-level buffers (last-seen, queued station writes, bus events); call after
         the gateway stopped."""
+        if self._closing:
+            await asyncio.wait(self._closing)
         await self._deps.last_seen.aclose()
         await self._deps.store.aclose()
         await self._deps.events.flush()

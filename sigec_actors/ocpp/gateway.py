@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import http
 import ssl
+from collections.abc import Callable
 from typing import cast
 
 import structlog
@@ -30,7 +31,7 @@ from sigec_actors.ocpp.handshake import (
     HandshakeRefused,
     select_subprotocol,
 )
-from sigec_actors.ocpp.link import SessionSink, StationSessions
+from sigec_actors.ocpp.link import SessionSink, SessionsUnavailable, StationSessions
 from sigec_actors.ocpp.sessions import LiveSessions, WsLink
 from sigec_actors.ocpp.tls import server_context
 from sigec_actors.ports import Cache, StationRepository
@@ -39,9 +40,12 @@ from sigec_actors.services.passwords import Passwords
 log = structlog.get_logger("ocpp.gateway")
 
 INTERNAL_ERROR = 1011
+TRY_AGAIN_LATER = 1013
+UNAVAILABLE_RETRY_AFTER_S = 30  # Retry-After of a 503 while stations cannot be taken
 REPLACED = (1000, "replaced by a new connection")
 ALERT_TIMEOUT_S = 5.0
 _ALERT_FAILURES: tuple[type[BaseException], ...] = (*DB_FAILURES, SigecError)
+_QUIET = (http.HTTPStatus.TOO_MANY_REQUESTS, http.HTTPStatus.SERVICE_UNAVAILABLE)
 
 
 class _Connection(ServerConnection):
@@ -94,14 +98,18 @@ class OcppGateway:
     def __init__(self, settings: Settings, stations: StationRepository, passwords: Passwords,
                  cache: Cache, sessions: StationSessions, *, digest_key: bytes | None = None,
                  close_timeout_s: float | None = None, open_timeout_s: float = 10.0,
-                 tune_gc: bool = True, alerts: Alerts | None = None) -> None:
+                 tune_gc: bool = True, alerts: Alerts | None = None,
+                 ready: Callable[[], bool] | None = None) -> None:
         """`digest_key`: a secret shared by the nodes so they share verified-credential entries
         in the cache (default: random per process). `close_timeout_s`: how long a closing
         handshake may take before the socket is dropped (default: min(ping_timeout_s, 5)).
         `tune_gc`: on the first `start`, set the process's garbage collector for many
         connections (see ocpp.gc_tuning). `alerts`: where a profile-2/3 session replaced from
-        another address raises an alert (S4); None only logs it."""
+        another address raises an alert (S4); None only logs it. `ready`: False while the
+        node cannot take stations (its charge-points supervisor is stopped): the upgrade is
+        refused with 503 and Retry-After instead."""
         self._settings = settings
+        self._ready = ready
         self._sessions = sessions
         self._alerts = alerts
         admission = Admission(cache, passwords, concurrency=settings.auth.hash_concurrency,
@@ -189,10 +197,15 @@ class OcppGateway:
         ip, remote = _peer(ws)
         tls: ssl.SSLObject | None = ws.transport.get_extra_info("ssl_object")
         try:
+            if self._ready is not None and not self._ready():  # before any password check
+                raise HandshakeRefused(http.HTTPStatus.SERVICE_UNAVAILABLE,
+                                       "station handling is stopped on this node",
+                                       retry_after_s=UNAVAILABLE_RETRY_AFTER_S)
             ws.admitted = await self._handshake.admit(request.path, request.headers, ip, tls)
         except HandshakeRefused as refused:
-            # 429s come in floods during an attack: keep them out of the default log level.
-            emit = log.debug if refused.status == http.HTTPStatus.TOO_MANY_REQUESTS else log.info
+            # 429s come in floods during an attack, 503s from every station while station
+            # handling is stopped: keep them out of the default log level.
+            emit = log.debug if refused.status in _QUIET else log.info
             emit("ocpp_handshake_refused", station_id=refused.identity, remote=remote,
                  status=refused.status, reason=refused.reason)
             return _refusal(ws, refused)
@@ -212,6 +225,11 @@ class OcppGateway:
             await _pump(ws, link, sink)
         except ConnectionClosed:
             pass  # the socket closed: the normal end of a session
+        except SessionsUnavailable as exc:  # stopped between the handshake and the attach
+            log.warning("ocpp_sessions_unavailable", station_id=link.station_id,
+                        session=link.session, why=exc.why)
+            link.retire(TRY_AGAIN_LATER, "try again later")
+            await ws.close(TRY_AGAIN_LATER, "try again later")
         except Exception:
             # The one boundary that protects the gateway from a bug on the charge point side
             # (attach / on_frame): log it with its traceback and close only this connection.

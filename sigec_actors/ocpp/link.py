@@ -28,6 +28,16 @@ class LinkClosed(SigecError):
         super().__init__(f"link to {station_id} (session {session}) is closed")
 
 
+class SessionsUnavailable(SigecError):
+    """The charge point side cannot take a station now (on a node whose charge-points
+    supervisor is stopped or restarting); the gateway closes the socket "try again later"."""
+
+    def __init__(self, station_id: str, why: str) -> None:
+        self.station_id = station_id
+        self.why = why
+        super().__init__(f"cannot take station {station_id} now: {why}")
+
+
 class StationLink(Protocol):
     """One authenticated WebSocket connection of one station, as the charge point side sees it."""
 

@@ -15,7 +15,14 @@ from sigec_actors.node_tree import (
     V2GSupervisor,
     build_node_tree,
 )
-from sigec_actors.runtime import Actor, ActorSystem, ChildSpec, Restart
+from sigec_actors.runtime import (
+    Actor,
+    ActorNotFound,
+    ActorSystem,
+    ChildSpec,
+    ExitReason,
+    Restart,
+)
 from sigec_actors.testing import FakeClock, settle, shutdown
 
 
@@ -128,4 +135,55 @@ async def test_build_node_tree_spec() -> None:
     cps = tree.charge_points.ref
     assert cps.path == "/node-7/charge-points"
     assert isinstance(system.context(cps.path).actor, ChargePointSupervisor)
+    await shutdown(system, clock)
+
+
+class Recorder(Actor[Heartbeat]):
+    """Records the exit reason each incarnation's on_stop saw."""
+
+    def __init__(self, seen: list[str]) -> None:
+        self.seen = seen
+
+    async def receive(self, msg: Heartbeat) -> Any:
+        return None
+
+    async def on_stop(self, reason: ExitReason) -> None:
+        self.seen.append(reason.kind.value)
+
+
+async def test_on_stop_tells_a_restart_from_a_stop_for_good() -> None:
+    clock = FakeClock()
+    system = ActorSystem(clock=clock, name="node-1")
+    tree = await NodeTree.start(system)
+    seen: list[str] = []
+    spec = ChildSpec("CP-1", lambda: Recorder(seen), restart=Restart.TRANSIENT)
+    await tree.charge_points.start_child(spec)
+    await system.restart("/node-1/charge-points/CP-1")
+    await system.stop("/node-1/charge-points/CP-1")
+    await tree.charge_points.start_child(spec)
+    await system.restart("/node-1/charge-points")  # the dynamic supervisor loses its children
+    await tree.charge_points.start_child(spec)
+    await system.restart("/node-1")  # so does a restarted node supervisor
+    assert seen == ["restart", "shutdown", "shutdown", "shutdown"]
+    await shutdown(system, clock)
+
+
+async def test_handles_follow_a_restarted_node_supervisor() -> None:
+    clock = FakeClock()
+    system = ActorSystem(clock=clock, name="node-1")
+    tree = await NodeTree.start(system)
+    storage: dict[str, int] = {}
+    await system.restart("/node-1")
+    await settle(system)
+    for handle in (tree.charge_points, tree.v2g, tree.firmware):
+        assert handle.running
+    cp = await tree.charge_points.start_child(station_spec("CP-001", storage))
+    assert tree.charge_points.child("CP-001") is cp
+    assert await cp.ask(Heartbeat()) is not None
+
+    await system.stop("/node-1/charge-points")
+    assert not tree.charge_points.running and tree.charge_points.child("CP-001") is None
+    assert tree.charge_points.children() == []
+    with pytest.raises(ActorNotFound):
+        await tree.charge_points.start_child(station_spec("CP-002", storage))
     await shutdown(system, clock)
