@@ -6,12 +6,13 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck bench clean-venv help
+.PHONY: run test lint typecheck bench soak clean-venv help
 
 help:
 	@echo "make run    - set up .venv and run the server on embedded PostgreSQL and NATS"
 	@echo "make test   - set up .venv with the dev extra and run the test suite"
 	@echo "make lint   - ruff;  make typecheck - mypy --strict;  make bench - benchmarks"
+	@echo "make soak   - the long fault suite, then a 10-minute soak (report in bench/out/)"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
@@ -40,6 +41,12 @@ typecheck: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench
+
+# The long versions of tests/fault (marker soak), then a 10-minute soak of 1,000 stations.
+SOAK_ARGS ?= --duration 600 --stations 1000
+soak: $(VENV)/.installed-dev
+	SIGEC_SOAK=1 $(BIN)/python -m pytest tests/fault -m soak $(PYTEST_ARGS)
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)
