@@ -5,13 +5,17 @@ from __future__ import annotations
 import msgspec
 from aiohttp import web
 
-from api.errors import InvalidInput
+from api.errors import Conflict, InvalidInput
+from api.routes.id_tokens import EXTRAS_KEY as TRANSACTIONS_KEY
 from api.routing import Call, Resource, json_response
 from api.schemas import commands as b
 from api.security import authenticate
 from api.services import services_of
 from sigec_actors.domain.records import Role
 from sigec_actors.ocpp.generated import v201
+from sigec_actors.transactions import remote_starts
+from sigec_actors.transactions.errors import RemoteStartIdTaken
+from sigec_actors.transactions.ports import RemoteStarts
 
 resource = Resource("commands", authenticate)
 routes = resource.table
@@ -30,7 +34,17 @@ async def _send(call: Call, request: msgspec.Struct) -> web.Response:
                errors=ERRORS)
 async def remote_start(call: Call) -> web.Response:
     commands = services_of(call.request).commands
-    return await _send(call, commands.remote_start(call.body(b.RemoteStartBody)))
+    request = commands.remote_start(call.body(b.RemoteStartBody))
+    ports = call.ctx.extras.get(TRANSACTIONS_KEY)
+    store = getattr(ports, "store", None)
+    try:  # stored before it is sent: the Started links to the token on any node
+        await remote_starts.remember(
+            store if isinstance(store, RemoteStarts) else None, call.path("id"),
+            (request.id_token.id_token, request.id_token.type.value), None,
+            lambda: request.remote_start_id, given=request.remote_start_id)
+    except RemoteStartIdTaken as exc:
+        raise Conflict("remoteStartId", str(exc.remote_start_id), "is taken") from None
+    return await _send(call, request)
 
 
 @resource.post(f"{BASE}/remote-stop", "RequestStopTransaction", role=Role.OPERATOR,

@@ -18,7 +18,9 @@ from sigec_actors.domain.errors import IdTokenTaken
 from sigec_actors.domain.records import IdTokenStatus, IdTokenType, Role
 from sigec_actors.domain.transactions import MeterValueIn, Transaction, TxStatus
 from sigec_actors.ocpp.generated import v201
-from sigec_actors.transactions.ports import TxFilter
+from sigec_actors.transactions import remote_starts
+from sigec_actors.transactions.errors import RemoteStartIdTaken
+from sigec_actors.transactions.ports import RemoteStarts, TxFilter
 
 resource = Resource("transactions", authenticate)
 routes = resource.table
@@ -180,10 +182,18 @@ async def start(call: Call) -> web.Response:
     ports = ports_of(call.ctx)
     token = await app_token(ports, UUID(call.caller.sub))
     await may_start(ports, token, call.ctx.clock())  # refused here, never sent to the station
-    remote_id = call.ctx.request_ids()
+    starts = ports.store if isinstance(ports.store, RemoteStarts) else None
+    try:  # stored before it is sent: the Started links to the caller on any node
+        remote_id = await remote_starts.remember(
+            starts, body.charge_point_id, (token.id_token, token.type.value),
+            UUID(call.caller.sub), call.ctx.request_ids)
+    except RemoteStartIdTaken as exc:
+        raise Conflict("remoteStartId", str(exc.remote_start_id), "is taken") from None
     answer = await commander.send(body.charge_point_id, v201.RequestStartTransactionRequest(
         id_token=token, remote_start_id=remote_id, evse_id=body.evse_id))
     assert isinstance(answer, v201.RequestStartTransactionResponse)
+    if starts is not None and answer.status is not v201.RequestStartStopStatusEnum.ACCEPTED:
+        await starts.forget_remote_start(body.charge_point_id, remote_id)
     return json_response(StartOut(
         accepted=answer.status is v201.RequestStartStopStatusEnum.ACCEPTED,
         status=answer.status.value, remote_start_id=remote_id,

@@ -26,12 +26,14 @@ from uuid import UUID
 
 from sigec_actors.adapters.pg import DB_FAILURES, ForeignKeyViolation, UniqueViolation, to_record
 from sigec_actors.adapters.pg_lease import ConnectionLease, LeasedPool
+from sigec_actors.adapters.pg_remote_starts import PgRemoteStarts
 from sigec_actors.adapters.pg_tx_write import WRITE, Write, write_args
 from sigec_actors.batching import Batcher
 from sigec_actors.domain.errors import UnknownStation
 from sigec_actors.domain.transactions import (
     Decide,
     MeterValueIn,
+    RemoteStart,
     StoredTransactionEvent,
     Transaction,
     TransactionEventIn,
@@ -99,6 +101,7 @@ class PgTransactionEventStore:
             self._snapshots, max_batch=max_batch, max_inflight=max_inflight)
         self._lookups: Batcher[Lookup, Found] = Batcher(
             self._lookup_many, max_batch=max_batch, max_inflight=max_inflight)
+        self._remote = PgRemoteStarts(pool)
 
     async def record(self, event: TransactionEventIn, decide: Decide) -> TxRecordResult:
         if self._batcher is None:
@@ -115,6 +118,17 @@ class PgTransactionEventStore:
         """The answer stored for an event seen before (a duplicate) and its transaction row;
         StaleHistory if it is not stored."""
         return await self._stored.submit(event)
+
+    async def remember_remote_start(self, start: RemoteStart) -> bool:
+        return await self._remote.remember_remote_start(start)
+
+    async def claim_remote_start(self, station_id: str, remote_start_id: int,
+                                 station_transaction_id: str) -> RemoteStart | None:
+        return await self._remote.claim_remote_start(station_id, remote_start_id,
+                                                     station_transaction_id)
+
+    async def forget_remote_start(self, station_id: str, remote_start_id: int) -> None:
+        await self._remote.forget_remote_start(station_id, remote_start_id)
 
     async def aclose(self) -> None:
         """Give the connections kept between batches back to the pool."""

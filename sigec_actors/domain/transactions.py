@@ -106,6 +106,21 @@ class TxRecordResult(msgspec.Struct, frozen=True, kw_only=True):
     transaction: Transaction | None
 
 
+class RemoteStart(msgspec.Struct, frozen=True, kw_only=True):
+    """A RequestStartTransaction we sent: who asked, keyed by (station, remoteStartId).
+
+    The station's Started names `remote_start_id` (maybe without an idToken); the
+    transaction is then the asker's (`user_id`, token), claimed by one transaction only.
+    """
+
+    station_id: str
+    remote_start_id: int
+    id_token: str
+    id_token_type: str
+    user_id: UUID | None = None
+    station_transaction_id: str | None = None  # the transaction that claimed it
+
+
 class StoredTransactionEvent(msgspec.Struct, frozen=True, kw_only=True):
     seq_no: int
     event_type: TxEventType

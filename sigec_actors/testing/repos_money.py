@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from uuid import UUID
 
-from msgspec.structs import asdict
+from msgspec.structs import asdict, replace
 
 from sigec_actors.domain import errors as e
 from sigec_actors.domain.ledger import (
@@ -25,6 +25,7 @@ from sigec_actors.domain.records import OutboxMessage
 from sigec_actors.domain.transactions import (
     Decide,
     MeterValueIn,
+    RemoteStart,
     StoredTransactionEvent,
     Transaction,
     TransactionEventIn,
@@ -110,6 +111,7 @@ class InMemoryTransactionEvents:
         self._txs: dict[tuple[str, str], Transaction] = {}
         self._events: dict[tuple[str, str, int], StoredTransactionEvent] = {}
         self._meter: dict[UUID, list[MeterValueIn]] = {}
+        self._remote: dict[tuple[str, int], RemoteStart] = {}
 
     async def record(self, event: TransactionEventIn, decide: Decide) -> TxRecordResult:
         if self._stations is not None and await self._stations.get(event.station_id) is None:
@@ -133,6 +135,23 @@ class InMemoryTransactionEvents:
         self._meter.setdefault(tx.id, []).extend(decision.meter_values)
         self.outbox.extend(decision.events)
         return TxRecordResult(duplicate=False, response=decision.response, transaction=tx)
+
+    async def remember_remote_start(self, start: RemoteStart) -> bool:
+        return self._remote.setdefault((start.station_id, start.remote_start_id), start) is start
+
+    async def claim_remote_start(self, station_id: str, remote_start_id: int,
+                                 station_transaction_id: str) -> RemoteStart | None:
+        start = self._remote.get((station_id, remote_start_id))
+        if start is None or start.station_transaction_id not in (None, station_transaction_id):
+            return None
+        start = replace(start, station_transaction_id=station_transaction_id)
+        self._remote[(station_id, remote_start_id)] = start
+        return start
+
+    async def forget_remote_start(self, station_id: str, remote_start_id: int) -> None:
+        start = self._remote.get((station_id, remote_start_id))
+        if start is not None and start.station_transaction_id is None:
+            del self._remote[(station_id, remote_start_id)]
 
     async def get(self, transaction_id: UUID) -> Transaction | None:
         return next((t for t in self._txs.values() if t.id == transaction_id), None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeGuard
 from uuid import UUID
 
 import msgspec
@@ -11,6 +11,7 @@ import msgspec
 from sigec_actors.domain import events as subjects
 from sigec_actors.domain.records import OutboxMessage
 from sigec_actors.domain.transactions import (
+    RemoteStart,
     Transaction,
     TransactionState,
     TxDecision,
@@ -22,13 +23,16 @@ from sigec_actors.transactions.facts import EventFacts
 from sigec_actors.transactions.fold import Folded, fold
 from sigec_actors.transactions.tariffs import Tariff, centavos_to_wire, cost_centavos
 
+_STATE_FIELDS = TransactionState.__struct_fields__
+
 
 class DecideContext(msgspec.Struct, frozen=True, kw_only=True):
     """What the shell looked up for this event; each part derives from the fold, not arrival.
 
-    `user_id`: owner of the transaction's first idToken; `id_token_info`: the answer for the
-    idToken of *this* event (None when it carries none); `reservation_id`: our row for the
-    event's OCPP reservationId.
+    `user_id`: owner of the transaction's token (see `owned`); `id_token_info`: the answer for
+    the idToken of *this* event (None when it carries none); `reservation_id`: our row for the
+    event's OCPP reservationId; `remote`: our RequestStartTransaction the events name by
+    remoteStartId, claimed by this transaction.
     """
 
     station_id: str
@@ -37,6 +41,7 @@ class DecideContext(msgspec.Struct, frozen=True, kw_only=True):
     user_id: UUID | None = None
     reservation_id: UUID | None = None
     id_token_info: IdTokenInfo | None = None
+    remote: RemoteStart | None = None
 
 
 def decide(current: Transaction | None, history: Sequence[EventFacts], event: EventFacts,
@@ -51,8 +56,13 @@ def decide(current: Transaction | None, history: Sequence[EventFacts], event: Ev
 
 def decide_folded(current: Transaction | None, folded: Folded, event: EventFacts,
                   ctx: DecideContext) -> TxDecision:
-    """`decide` given the fold of the stored events and `event` (the shell folded already)."""
-    state = state_of(folded, ctx, current)
+    """`decide` given the fold of the stored events and `event` (the shell folded already).
+
+    A settled row (see `settled`) is kept as it is: the event is stored and answered with
+    the billed totalCost, and changes neither energy, cost nor owner.
+    """
+    folded = owned(folded, current, ctx.remote)
+    state = kept_state(current) if settled(current) else state_of(folded, ctx, current)
     return TxDecision(
         state=state,
         response=response_of(event, state.cost_centavos, ctx),
@@ -60,11 +70,35 @@ def decide_folded(current: Transaction | None, folded: Folded, event: EventFacts
         meter_values=tuple(s.stored for s in event.samples))
 
 
+def settled(current: Transaction | None) -> TypeGuard[Transaction]:
+    """Ended with every seqNo up to its Ended: what billing posts, so it never changes again."""
+    return current is not None and current.status is TxStatus.ENDED and not current.seq_gap
+
+
+def kept_state(current: Transaction) -> TransactionState:
+    """The row's own state, unchanged."""
+    return TransactionState(**{f: getattr(current, f) for f in _STATE_FIELDS})
+
+
+def owned(folded: Folded, current: Transaction | None, remote: RemoteStart | None) -> Folded:
+    """The fold with the transaction's owning token: the row's once it has one (a later
+    Started or Updated naming another token is stored but changes no owner), else the
+    remote start's (its Started may carry no idToken), else the events' first one."""
+    if current is not None and current.id_token is not None:
+        token = (current.id_token, current.id_token_type)
+    elif remote is not None:
+        token = (remote.id_token, remote.id_token_type)
+    else:
+        return folded
+    return msgspec.structs.replace(folded, id_token=token[0], id_token_type=token[1])
+
+
 def state_of(folded: Folded, ctx: DecideContext, current: Transaction | None) -> TransactionState:
-    """The transaction row for a fold, priced with the context's tariff."""
+    """The transaction row for a fold, priced with the context's tariff; an owner once
+    found is kept."""
     return TransactionState(
         evse_id=folded.evse_id, connector_id=folded.connector_id,
-        user_id=ctx.user_id if ctx.user_id is not None else _kept(current, "user_id"),
+        user_id=_kept(current, "user_id") or ctx.user_id,
         id_token=folded.id_token, id_token_type=folded.id_token_type,
         reservation_id=(ctx.reservation_id if ctx.reservation_id is not None
                         else _kept(current, "reservation_id")),

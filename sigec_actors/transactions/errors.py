@@ -88,3 +88,12 @@ class ReservationLimitReached(ReservationError):
         self.held = held
         self.limit = limit
         super().__init__(f"{scope} {key} holds {held} live reservations (at most {limit})")
+
+
+class RemoteStartIdTaken(TransactionError):
+    """The station already has a remote start with this remoteStartId (HTTP 409)."""
+
+    def __init__(self, station_id: str, remote_start_id: int) -> None:
+        self.station_id = station_id
+        self.remote_start_id = remote_start_id
+        super().__init__(f"station {station_id} already has remoteStartId {remote_start_id}")

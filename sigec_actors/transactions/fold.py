@@ -23,6 +23,8 @@ class Folded(msgspec.Struct, frozen=True, kw_only=True):
     Times are the events' own timestamps (offline events included), never arrival times.
     `incomplete`: no Started seen, or seqNos are not contiguous from it: never billed silently.
     `missing`: seqNos not seen, from the lowest one (from 0 without a Started) to the highest.
+    Events after the first Ended (higher seqNo) are stored but change nothing: the session
+    ended there, so a late Updated can neither add energy nor open a gap after billing.
     """
 
     status: TxStatus
@@ -60,8 +62,10 @@ def fold(events: Iterable[EventFacts]) -> Folded:
     evs = unique_by_seq(events)
     if not evs:
         raise ValueError("fold needs at least one event")
-    started = _first(evs, TxEventType.STARTED)
     ended = _first(evs, TxEventType.ENDED)
+    if ended is not None:
+        evs = [e for e in evs if e.seq_no <= ended.seq_no]
+    started = _first(evs, TxEventType.STARTED)
     started_at = started.timestamp if started else min(e.timestamp for e in evs)
     last_at = max(e.timestamp for e in evs)
     ended_at = max(ended.timestamp, started_at) if ended else None

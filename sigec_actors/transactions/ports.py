@@ -11,6 +11,7 @@ import msgspec
 
 from sigec_actors.domain.records import IdToken, IdTokenType
 from sigec_actors.domain.transactions import (
+    RemoteStart,
     Transaction,
     TransactionEventIn,
     TxDecision,
@@ -60,6 +61,25 @@ class GuardedWrites(Protocol):
     async def stored(self, event: TransactionEventIn) -> TxRecordResult:
         """The first answer to an event stored before (a duplicate), with its transaction;
         StaleHistory if it is not stored."""
+        ...
+
+
+@runtime_checkable
+class RemoteStarts(Protocol):
+    """Who asked for each RequestStartTransaction, shared by every node (the store has it)."""
+
+    async def remember_remote_start(self, start: RemoteStart) -> bool:
+        """Store it before it is sent; False when the station already has that id."""
+        ...
+
+    async def claim_remote_start(self, station_id: str, remote_start_id: int,
+                                 station_transaction_id: str) -> RemoteStart | None:
+        """The remote start, claimed by the transaction (idempotent); None if unknown or
+        claimed by another transaction."""
+        ...
+
+    async def forget_remote_start(self, station_id: str, remote_start_id: int) -> None:
+        """Drop an unclaimed remote start (the station refused it)."""
         ...
 
 

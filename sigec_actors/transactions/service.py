@@ -12,6 +12,7 @@ import msgspec
 from sigec_actors.adapters.pg import DB_FAILURES
 from sigec_actors.domain.records import IdTokenType
 from sigec_actors.domain.transactions import (
+    RemoteStart,
     Transaction,
     TransactionEventIn,
     TxDecision,
@@ -28,7 +29,7 @@ from sigec_actors.ports import TransactionEventStore
 from sigec_actors.transactions.authorize import AuthDecision, Authorizer
 from sigec_actors.transactions.billing import BillingService, Settlement
 from sigec_actors.transactions.costs import cost_updated
-from sigec_actors.transactions.decide import DecideContext, decide_folded
+from sigec_actors.transactions.decide import DecideContext, decide_folded, owned
 from sigec_actors.transactions.errors import StaleHistory, TransactionStoreUnavailable
 from sigec_actors.transactions.facts import EventFacts, event_in, facts_of, request_of_payload
 from sigec_actors.transactions.fold import Folded, fold
@@ -38,6 +39,7 @@ from sigec_actors.transactions.ports import (
     AfterCommit,
     ContextReads,
     GuardedWrites,
+    RemoteStarts,
     ReservationRepository,
     Snapshots,
     TariffRepository,
@@ -84,6 +86,7 @@ class TransactionService:
         self._snapshots = store if isinstance(store, Snapshots) else None
         self._context_reads = store if isinstance(store, ContextReads) else None
         self._guarded = store if isinstance(store, GuardedWrites) else None
+        self._remote_starts = store if isinstance(store, RemoteStarts) else None
         self._tariff_ids: dict[UUID, Tariff] = {}  # tariff rows never change once stored
         self.last_settlement: Settlement | None = None
 
@@ -182,6 +185,8 @@ class TransactionService:
                        current: Transaction | None, history: Sequence[EventFacts],
                        now: datetime) -> tuple[DecideContext, Folded]:
         folded = fold([*history, facts])
+        remote = await self._remote(station_id, tx_id, folded, current)
+        folded = owned(folded, current, remote)
         own = held = None
         if facts.id_token is not None and facts.id_token_type is not None:
             (tariff, owner), own, held = await asyncio.gather(  # independent reads, at once
@@ -194,10 +199,22 @@ class TransactionService:
             tariff, owner = await self._priced(station_id, current, folded)
         return DecideContext(
             station_id=station_id, station_transaction_id=tx_id, tariff=tariff,
-            user_id=await self._owner(folded, facts, own, owner),
+            user_id=(remote.user_id if remote is not None and remote.user_id is not None
+                     else await self._owner(folded, facts, own, owner)),
             reservation_id=await self._reservation_row(
                 station_id, folded, _holders(held, facts, own)),
-            id_token_info=self._auth.info(own, now) if own is not None else None), folded
+            id_token_info=self._auth.info(own, now) if own is not None else None,
+            remote=remote), folded
+
+    async def _remote(self, station_id: str, tx_id: str, folded: Folded,
+                      current: Transaction | None) -> RemoteStart | None:
+        """Our remote start the events name, claimed for this transaction, while the
+        transaction has no token of its own yet (then it is the asker's)."""
+        if (self._remote_starts is None or folded.remote_start_id is None
+                or (current is not None and current.id_token is not None)):
+            return None
+        return await self._remote_starts.claim_remote_start(
+            station_id, folded.remote_start_id, tx_id)
 
     async def _priced(self, station_id: str, current: Transaction | None,
                       folded: Folded) -> tuple[Tariff, tuple[UUID | None] | None]:

@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import asyncpg
@@ -141,3 +142,59 @@ async def _eventually_active(api: Api) -> dict[str, object]:
             return dict(items[0])
         await asyncio.sleep(0.1)
     raise AssertionError("no active session after the remote start")
+
+
+class TokenlessRemoteStation(SimulatedStation):
+    """A station whose Started after a RequestStartTransaction names only the remoteStartId."""
+
+    async def _follow_up(self, action: str, kw: dict[str, Any]) -> None:
+        if action != "RequestStartTransaction":
+            await super()._follow_up(action, kw)
+            return
+        await asyncio.sleep(0)
+        await self.start_transaction(None, remote_start_id=kw["remote_start_id"])
+
+
+async def test_remote_start_without_token_is_the_askers_and_late_events_change_no_bill(
+        server: ServerProcess) -> None:
+    station_id = f"CP-RS-{uuid.uuid4().hex[:6]}"
+    async with aiohttp.ClientSession() as http:
+        admin = Api(server.http, http)
+        await admin.login()
+        password = await admin.add_station(station_id)
+        caio = Api(server.http, http)
+        await caio.call("POST", "/api/v1/auth/register", {
+            "name": "Caio", "email": "caio@example.com", "password": "caio's passphrase"})
+        await caio.login("caio@example.com", "caio's passphrase")
+        async with await TokenlessRemoteStation.connect(
+                server.ocpp, SimConfig(station_id), password=password) as station:
+            assert (await station.boot()).status == "Accepted"
+            status, started = await caio.call("POST", "/api/v1/transactions/start",
+                                              {"chargePointId": station_id})
+            assert status == 200 and started["accepted"] is True, started
+            active = await _eventually_active(caio)  # Caio's, though no idToken was sent
+            tx = station.transactions[1]
+            await station.update_transaction(add_wh=2_000)
+            ended = await station.end_transaction()
+            tx.meter_wh += 3_000  # a late Updated, and a second Started with another card
+            late = await station._tx_event(tx, "Updated", "MeterValuePeriodic")
+            await station._tx_event(tx, "Started", "Authorized",
+                                    id_token={"id_token": "RFID-OTHER", "type": "ISO14443"})
+        expected = 2_000 * PRICE_PER_KWH // 1000 + SESSION_FEE
+        assert ended.total_cost == late.total_cost == pytest.approx(expected / 100)
+        status, one = await caio.call("GET", f"/api/v1/transactions/{active['id']}")
+        assert status == 200 and one["energyWh"] == 2_000
+        assert one["cost"]["amountCentavos"] == expected
+    conn = await asyncpg.connect(server.dsn)  # type: ignore[attr-defined]
+    try:
+        total = await conn.fetchval(
+            "SELECT sum(p.amount_centavos) FROM postings p JOIN journal_entries j"
+            " ON j.id = p.journal_entry_id WHERE j.source_type = 'charging_session'"
+            " AND j.source_id = $1 AND p.amount_centavos > 0",
+            f"{station_id}/{tx.transaction_id}")
+        token = await conn.fetchval(
+            "SELECT id_token FROM transactions WHERE station_transaction_id = $1",
+            tx.transaction_id)
+    finally:
+        await conn.close()
+    assert total == expected and token.startswith("app-")

@@ -30,7 +30,8 @@ from tests.api.harness import (
     password_hash,
     seed_stations,
 )
-from tests.transactions.builders import T0, World, session, world
+from tests.transactions.builders import T0, E, World, event, session, world
+from tests.transactions.test_owner_and_late import remote
 
 
 @pytest.fixture
@@ -141,3 +142,15 @@ async def test_start_stop_and_active(api: tuple[Api, World]) -> None:
     done = (await a.json("GET", "/api/v1/transactions/history", "user"))["items"]
     ended = next(t for t in done if t["stationTransactionId"] == "tx-done")
     await a.json("POST", f"/api/v1/transactions/{ended['id']}/stop", "user", 409)
+
+
+async def test_an_operators_remote_start_gives_the_tokenless_started_to_the_cards_owner(
+        api: tuple[Api, World]) -> None:
+    a, w = api
+    await w.tokens.add(uuid.UUID(a.ids["user"]), "CARD-OP-1", IdTokenType.ISO14443)
+    body = {"idToken": "CARD-OP-1", "idTokenType": "ISO14443", "remoteStartId": 31}
+    await a.json("POST", "/api/v1/devices/CP-1/remote-start", "operator", 200, json=body)
+    await a.json("POST", "/api/v1/devices/CP-1/remote-start", "operator", 409, json=body)
+    await w.service.handle_event("CP-1", remote(event(E.STARTED, 0, T0, wh=0), 31), T0)
+    tx = await w.store.find("CP-1", "tx-1")
+    assert tx is not None and (tx.user_id, tx.id_token) == (uuid.UUID(a.ids["user"]), "CARD-OP-1")

@@ -22,7 +22,7 @@ from sigec_actors.transactions.billing import SOURCE_TYPE
 from tests.transactions.builders import T0, world
 from tests.transactions.conftest import PgWorld, new_station, new_user, pg_world
 from tests.transactions.test_service import fund
-from tests.transactions.test_stateful import TARIFF, sessions
+from tests.transactions.test_stateful import TARIFF, posted, sessions
 
 Delivery = tuple[int, TransactionEventRequest]  # (node, request)
 _FIELDS = [f for f in TransactionState.__struct_fields__ if f not in ("user_id", "tariff_id")]
@@ -111,6 +111,8 @@ async def _same(w: PgWorld, station: str, clean: Any, tx: str, user: uuid.UUID,
         first = msgspec.convert(response, TransactionEventResponse)
         assert all(a == first for a in answers[(tx, seq)])
     assert await _bill(w, station, tx, user) == await _bill(clean, "CP1", tx, user)
+    entry = await w.ledger.entry_by_source(SOURCE_TYPE, f"{station}/{tx}")
+    assert entry is None or posted(entry) == got.cost_centavos  # history == ledger
 
 
 async def _bill(w: Any, station: str, tx: str, user: uuid.UUID) -> tuple[Any, ...]:

@@ -18,7 +18,7 @@ from hypothesis.stateful import (
 )
 from msgspec.structs import asdict
 
-from sigec_actors.domain.ledger import AccountKind
+from sigec_actors.domain.ledger import AccountKind, JournalEntry
 from sigec_actors.domain.records import IdTokenType
 from sigec_actors.domain.transactions import TransactionState, TxStatus
 from sigec_actors.ocpp.generated.v201 import TransactionEventRequest
@@ -34,8 +34,9 @@ STATES = st.sampled_from([None, "Charging", "SuspendedEV", "EVConnected", "Idle"
 
 @st.composite
 def sessions(draw: st.DrawFn, tx: str, token: str) -> list[TransactionEventRequest]:
-    """One transaction: Started, 0-6 Updated, Ended; registers only grow; states vary."""
-    n = draw(st.integers(0, 6))
+    """One transaction: Started, 0-6 Updated, Ended, then 0-2 late Updated or Ended (numbered
+    after the Ended: they must change nothing); registers only grow; states vary."""
+    n, late = draw(st.integers(0, 6)), draw(st.integers(0, 2))
     at, wh = T0, draw(st.integers(0, 50_000))
     evs = [event(E.STARTED, 0, at, tx=tx, wh=wh, token=token, state=draw(STATES))]
     for seq in range(1, n + 2):
@@ -44,6 +45,11 @@ def sessions(draw: st.DrawFn, tx: str, token: str) -> list[TransactionEventReque
         kind = E.ENDED if seq == n + 1 else E.UPDATED
         sample = wh if draw(st.booleans()) or kind is E.ENDED else None
         evs.append(event(kind, seq, at, tx=tx, wh=sample, state=draw(STATES),
+                         offline=draw(st.booleans())))
+    for seq in range(n + 2, n + 2 + late):  # at most 1 MW, as a station may claim
+        at += timedelta(seconds=draw(st.integers(60, 3_600)))
+        wh += draw(st.integers(0, 10_000))
+        evs.append(event(draw(st.sampled_from([E.UPDATED, E.ENDED])), seq, at, tx=tx, wh=wh,
                          offline=draw(st.booleans())))
     return evs
 
@@ -98,15 +104,16 @@ class MessyDelivery(RuleBasedStateMachine):
         assert answer == self.run(_as_response(stored))
 
     @invariant()
-    def energy_never_negative_and_billed_at_most_once(self) -> None:
+    def energy_never_negative_and_billed_at_most_once_at_the_row_cost(self) -> None:
         for tx in getattr(self, "users", {}):
             found = self.run(self.messy.store.find("CP1", tx))
             if found is None:
                 continue
             assert found.energy_wh >= 0 and found.cost_centavos >= 0
             entry = self.run(self.messy.ledger.entry_by_source(SOURCE_TYPE, f"CP1/{tx}"))
-            if entry is not None:
+            if entry is not None:  # history and ledger agree, late events or not
                 assert found.status is TxStatus.ENDED and not found.seq_gap
+                assert found.cost_centavos == posted(entry)
 
     @precondition(lambda self: not self.pending and self.delivered)
     @rule()
@@ -134,6 +141,11 @@ class MessyDelivery(RuleBasedStateMachine):
     def deliver_late(self, req: TransactionEventRequest) -> None:
         self.run(self.messy.service.handle_event("CP1", req, T0 + timedelta(days=30)))
         self.delivered.append(req)
+
+
+def posted(entry: JournalEntry) -> int:
+    """The session's posted cost: the sum of its entry's credits."""
+    return sum(p.amount_centavos for p in entry.postings if p.amount_centavos > 0)
 
 
 async def _as_response(stored: dict[str, Any]) -> Any:
