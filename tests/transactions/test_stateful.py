@@ -40,8 +40,9 @@ def sessions(draw: st.DrawFn, tx: str, token: str) -> list[TransactionEventReque
     at, wh = T0, draw(st.integers(0, 50_000))
     evs = [event(E.STARTED, 0, at, tx=tx, wh=wh, token=token, state=draw(STATES))]
     for seq in range(1, n + 2):
-        at += timedelta(seconds=draw(st.integers(1, 3_600)))
-        wh += draw(st.integers(0, 20_000))
+        seconds = draw(st.integers(1, 3_600))
+        at += timedelta(seconds=seconds)
+        wh += draw(st.integers(0, min(20_000, seconds * 100)))  # <= 360 kW: never implausible
         kind = E.ENDED if seq == n + 1 else E.UPDATED
         sample = wh if draw(st.booleans()) or kind is E.ENDED else None
         evs.append(event(kind, seq, at, tx=tx, wh=sample, state=draw(STATES),
