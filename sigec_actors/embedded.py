@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sigec_actors.errors import SigecError
+from sigec_actors.pg_guard import holders_lock, prune_holders
 from sigec_actors.private_files import kept_secret, write_private
 
 _PR_SET_PDEATHSIG = 1
@@ -58,27 +59,37 @@ class EmbeddedPostgres:
     """A PostgreSQL server from the pgserver wheel, reachable only over a Unix socket.
 
     The data lives under `data_dir` and persists across restarts; `stop()` shuts the
-    server down (pgserver keeps a per-data-dir handle count, so a second process using
-    the same data dir keeps it alive until the last one stops).
+    server down (pgserver keeps a per-data-dir list of the pids using it, so a second process
+    using the same data dir, e.g. `sigec user add` next to `sigec serve`, keeps it alive until
+    the last one stops). pg_ctl daemonizes postgres, so it is not our child: a guard process
+    (sigec_actors/pg_guard.py) notices when we die, even by SIGKILL, and stops the server if
+    we were its last user; dead pids left in the list by earlier runs are dropped at start and
+    stop, so a server orphaned by one is adopted and stopped when we leave.
     """
 
     def __init__(self, data_dir: Path, database: str = "sigec") -> None:
         self.data_dir = data_dir
         self.database = database
         self._server: Any = None
+        self._guard: subprocess.Popen[bytes] | None = None
+        self._lock_path: Path | None = None
 
     def start(self) -> str:
         """Start (or attach to) the server, make sure the database exists, return its DSN."""
-        import pgserver  # imported here: it is only needed on the embedded path
-
         self.data_dir.mkdir(parents=True, exist_ok=True)
         try:
             with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
                 warnings.simplefilter("ignore")
+                import pgserver  # imported here: it is only needed on the embedded path
+                from pgserver.postgres_server import PostgresServer
+
+                self._lock_path = Path(PostgresServer.lock_path)
+                self._prune()
                 self._server = pgserver.get_server(  # type: ignore[attr-defined]
-                self.data_dir, cleanup_mode="stop")
+                    self.data_dir, cleanup_mode="stop")
         except Exception as exc:  # pgserver raises bare exceptions of many kinds
             raise EmbeddedServiceError("postgresql", f"{type(exc).__name__}: {exc}") from exc
+        self._guard = self._start_guard(self._server)
         exists = self._server.psql(
             f"SELECT 1 FROM pg_database WHERE datname = '{self.database}';"  # noqa: S608 -- fixed name
         )
@@ -86,11 +97,43 @@ class EmbeddedPostgres:
             self._server.psql(f'CREATE DATABASE "{self.database}";')
         return str(self._server.get_uri(self.database))
 
+    def _prune(self) -> None:
+        assert self._lock_path is not None
+        with holders_lock(self._lock_path):
+            prune_holders(self._server_dir())
+
+    def _server_dir(self) -> Path:
+        return self.data_dir.expanduser().resolve()  # the path pgserver keys its list by
+
+    def _start_guard(self, server: Any) -> subprocess.Popen[bytes]:
+        """The process that releases our hold on the server when our end of its stdin closes."""
+        from pgserver._commands import POSTGRES_BIN_PATH
+
+        assert self._lock_path is not None
+        args = [sys.executable, "-m", "sigec_actors.pg_guard", str(self._server_dir()),
+                str(os.getpid()), str(self._lock_path), str(POSTGRES_BIN_PATH / "pg_ctl")]
+        if server.system_user:  # as root, pgserver runs postgres as this user
+            args.append(server.system_user)
+        with (self.data_dir.parent / "pg_guard.log").open("ab") as log:
+            return subprocess.Popen(  # noqa: S603 -- our own module, fixed arguments
+                args, stdin=subprocess.PIPE, stdout=log, stderr=log,
+                start_new_session=True)  # a Ctrl-C in the terminal is not for the guard
+
     def stop(self) -> None:
         """Release our handle; the server stops when no other process holds one."""
         if self._server is not None:
+            self._prune()  # a killed holder's pid must not keep the server running
             self._server.cleanup()
             self._server = None
+        guard, self._guard = self._guard, None
+        if guard is not None:
+            assert guard.stdin is not None
+            guard.stdin.close()  # the guard finds we released: it exits
+            try:
+                guard.wait(10)
+            except subprocess.TimeoutExpired:
+                guard.kill()
+                guard.wait()
 
 
 class EmbeddedNats:
