@@ -87,7 +87,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     """Dispatch a parsed command; returns the exit code."""
     from sigec_actors import setup
     from sigec_actors.logs import configure_logging
+    from sigec_actors.stdio import guard_standard_streams
 
+    if args.command == "serve":  # a long run: a reader that goes away must not stop it
+        guard_standard_streams()
     configure_logging(settings.log.format, settings.log.level)
     if args.command == "serve" and args.join:  # cluster hook
         from sigec_actors.cluster.launcher import join_cluster

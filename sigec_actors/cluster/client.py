@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -21,6 +21,8 @@ from sigec_actors.cluster.messages import (
     ClusterStopped,
     Escalated,
     GetTree,
+    NodeInfo,
+    NodesChanged,
     StartCluster,
     StopCluster,
     Tree,
@@ -75,6 +77,8 @@ class ThespianClient:
         self.system: Any = None
         self.director: Any = None
         self.escalated: asyncio.Future[str] | None = None
+        self.on_nodes: Callable[[list[NodeInfo]], None] | None = None
+        """Called (on the loop) with this host's nodes when the director restarted one."""
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="thespian")
         self._waiting: dict[Hashable, asyncio.Future[Any]] = {}
         self._refs = itertools.count(1)
@@ -97,6 +101,10 @@ class ThespianClient:
             self.director = await self.call(
                 lambda: self.system.createActor(CsmsDirector, globalName=DIRECTOR_NAME))
         self._pump = asyncio.create_task(self._listen(), name="thespian-pump")
+
+    async def tell(self, message: Any) -> None:
+        """Send the director a message that has no answer."""
+        await self.call(self.system.tell, self.director, message)
 
     def next_ref(self) -> int:
         return next(self._refs)
@@ -133,6 +141,10 @@ class ThespianClient:
             if self.escalated is not None and not self.escalated.done():
                 self.escalated.set_result(message.reason)
             return
+        if isinstance(message, NodesChanged):
+            if self.on_nodes is not None:
+                self.on_nodes(message.nodes)
+            return
         future = self._waiting.get(reply_key(message) or ())
         if future is not None and not future.done():
             future.set_result(message)
@@ -142,11 +154,13 @@ class ThespianClient:
     async def close(self, shutdown: bool) -> None:
         """Stop listening; with `shutdown`, stop the whole ActorSystem (admin and actors)."""
         self._closing = True
-        if self._pump is not None:
-            await self._pump
-        if self.system is not None and shutdown:
-            await self.call(self.system.shutdown)
-        self._executor.shutdown(wait=True)
+        try:
+            if self._pump is not None:
+                await self._pump
+        finally:  # whatever the pump died of, the ActorSystem must still be shut down
+            if self.system is not None and shutdown:
+                await self.call(self.system.shutdown)
+            self._executor.shutdown(wait=True)
 
 
 async def fetch_tree(admin_port: int, host: str = "127.0.0.1",

@@ -32,6 +32,7 @@ from sigec_actors.cluster.messages import (
     GetTree,
     NodeFailed,
     NodeGetTree,
+    NodesChanged,
     NodeSnapshot,
     NodeSpec,
     NodeStarted,
@@ -42,6 +43,7 @@ from sigec_actors.cluster.messages import (
     StopCluster,
     StopNode,
     Tree,
+    WatchLauncher,
 )
 from sigec_actors.cluster.nodehost import NodeHost
 from sigec_actors.cluster.policy import RestartIntensity
@@ -81,6 +83,7 @@ class CsmsDirector(Actor):  # type: ignore[misc]  # thespian is untyped
         self._escalated = False
         self._started_at = time.monotonic()
         self._launcher_pid = 0
+        self._lifeline = False
 
     def receiveMessage(self, message: Any, sender: Any) -> None:
         match message:
@@ -109,6 +112,8 @@ class CsmsDirector(Actor):  # type: ignore[misc]  # thespian is untyped
                     self._finish_tree(message.ref)
             case StopCluster():
                 self._stop_cluster(sender, message)
+            case WatchLauncher():
+                self._watch_launcher(message.launcher_pid)
             case NodeStopped():
                 self._node_stopped(message.name)
             case WakeupMessage():
@@ -128,9 +133,7 @@ class CsmsDirector(Actor):  # type: ignore[misc]  # thespian is untyped
         for _ in range(message.workers):
             self._add_slot(message.host)
         self.wakeupAfter(timedelta(seconds=message.start_timeout_s), payload=("start",))
-        self._launcher_pid = message.launcher_pid
-        if self._launcher_pid:
-            self.wakeupAfter(LIFELINE_INTERVAL, payload=("lifeline",))
+        self._watch_launcher(message.launcher_pid)
         self.notifyOnSystemRegistrationChanges(True)
         log.info("director_started", workers=message.workers, host=message.host,
                  max_restarts=message.max_restarts, within_s=message.within_s)
@@ -156,11 +159,13 @@ class CsmsDirector(Actor):  # type: ignore[misc]  # thespian is untyped
         log.info("node_started", node=slot.name, pid=message.info.pid, host=slot.host,
                  restarts=slot.restarts)
         local = [s for s in self._slots if s.host == self._host]
-        if self._awaiting_start and all(s.info is not None for s in local):
+        nodes = [s.info for s in local if s.info is not None]
+        if self._awaiting_start and len(nodes) == len(local):
             self._awaiting_start = False
             self.send(self._launcher, ClusterStarted(
-                director_pid=os.getpid(), admin_pid=os.getppid(),
-                nodes=[s.info for s in local if s.info is not None]))
+                director_pid=os.getpid(), admin_pid=os.getppid(), nodes=nodes))
+        elif not self._awaiting_start and slot.host == self._host and self._launcher is not None:
+            self.send(self._launcher, NodesChanged(nodes))  # a restart: runtime.json's pids
 
     def _node_failed(self, message: NodeFailed) -> None:
         slot = self._slot_named(message.name)
@@ -283,6 +288,11 @@ class CsmsDirector(Actor):  # type: ignore[misc]  # thespian is untyped
         log.warning("node_start_timed_out", node=name,
                     timeout_s=NODE_START_TIMEOUT.total_seconds())
         self.send(slot.address, ActorExitRequest())
+
+    def _watch_launcher(self, pid: int) -> None:
+        if pid and not self._lifeline:
+            self._launcher_pid, self._lifeline = pid, True
+            self.wakeupAfter(LIFELINE_INTERVAL, payload=("lifeline",))
 
     def _check_lifeline(self) -> None:
         """`serve` was killed without stopping us: end this host's thespian process group.

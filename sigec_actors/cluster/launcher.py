@@ -23,8 +23,10 @@ from sigec_actors.cluster.messages import (
     CAP_WORKERS,
     ClusterStarted,
     ClusterStartFailed,
+    NodeInfo,
     StartCluster,
     StopCluster,
+    WatchLauncher,
 )
 from sigec_actors.cluster.procs import ProcessWatch
 from sigec_actors.config import Settings, check_cluster_address
@@ -128,6 +130,8 @@ class ClusterLauncher:
         """Start the ActorSystem and the director (forks the admin: do it before anything else)."""
         prepare_environment(self.settings, self.bind)
         await self.client.open()
+        await self.client.tell(WatchLauncher(os.getpid()))  # killed while starting: no orphans
+        log.info("cluster_system_started", admin_port=self.admin_port, bind=self.bind)
 
     async def start(self, node_settings: Settings) -> ClusterStarted:
         """Start the nodes; return when every local node reported ready."""
@@ -149,55 +153,95 @@ class ClusterLauncher:
         if escalated is not None and not escalated.done():
             escalated.set_result("the director process exited")
 
+    def node_restarted(self, nodes: list[NodeInfo]) -> None:
+        """The director restarted a node: watch its new process (stop kills it if need be)."""
+        self.processes.add(*(node.pid for node in nodes))
+
     async def stop(self, timeout_s: float) -> None:
-        """Stop the nodes gracefully, then the ActorSystem; kill (by pid) what is left."""
-        self.processes.stop_watching()
-        if self.client.system is not None and self.client.director is not None:
+        """Stop the nodes gracefully, then the ActorSystem; kill (by pid) what is left.
+
+        Each step runs even when the one before failed: nothing may outlive `serve`."""
+        self.client.on_nodes = None
+        try:
+            self.processes.stop_watching()
+            if self.client.system is not None and self.client.director is not None:
+                try:
+                    reply = await self.client.request(
+                        StopCluster(self.client.next_ref(), timeout_s * 0.6), timeout_s * 0.7)
+                    self.processes.add(*reply.pids)
+                except ClusterError as exc:
+                    log.warning("cluster_stop_unanswered", error=str(exc))
+        finally:
             try:
-                reply = await self.client.request(
-                    StopCluster(self.client.next_ref(), timeout_s * 0.6), timeout_s * 0.7)
-                self.processes.add(*reply.pids)
-            except ClusterError as exc:
-                log.warning("cluster_stop_unanswered", error=str(exc))
-        await self.client.close(shutdown=True)
-        await self.processes.reap(timeout_s=2.0)
+                await self.client.close(shutdown=True)
+            finally:
+                await self.processes.reap(timeout_s=2.0)
 
 
 async def serve_cluster(settings: Settings, stop: asyncio.Event | None = None) -> int:
     """Run the director's machine until SIGTERM/SIGINT; exit code 1 if the director escalated."""
-    from sigec_actors import server
-
     stop = stop or asyncio.Event()
     settings = with_fixed_ports(settings)
     launcher = ClusterLauncher(settings)
-    await launcher.open()  # before the signal handlers and the data plane: the admin forks here
-    remove_handlers = _on_signals(stop)
     services: Services | None = None
     reason: str | None = None
+    remove_handlers: Callable[[], None] | None = None
     try:
+        await launcher.open()  # before the signal handlers and the data plane: the admin forks
+        remove_handlers = _on_signals(stop)
         services = await start_data_plane(settings)
         prep = Node(settings, services, name="director")
         await prep.prepare()
         started = await launcher.start(with_urls(settings, services))
+        launcher.client.on_nodes = _runtime_writer(settings, services, launcher)
+        launcher.client.on_nodes(started.nodes)
         endpoints = NodeEndpoints(started.nodes[0].http_url, started.nodes[0].ocpp_url)
-        server.write_runtime(settings, services, endpoints, extra={
-            "adminPort": launcher.admin_port, "clusterBind": launcher.bind,
-            "nodes": [msgspec.to_builtins(n) for n in started.nodes]})
         _print_banner(settings, launcher, endpoints, prep.first_admin_notice)
         assert launcher.client.escalated is not None
         reason = await _first(stop, launcher.client.escalated)
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            server.runtime_file(settings).unlink()
-        await launcher.stop(settings.server.shutdown_timeout_s * 0.6)
-        if services is not None:
-            await services.close()
-        remove_handlers()
+        await _stop_everything(settings, launcher, services)
+        if remove_handlers is not None:
+            remove_handlers()
     if reason is not None:
         log.error("cluster_escalated", reason=reason)
         return EXIT_ESCALATED
     log.info("stopped")
     return 0
+
+
+def _runtime_writer(settings: Settings, services: Services,
+                    launcher: ClusterLauncher) -> Callable[[list[NodeInfo]], None]:
+    """runtime.json for this host's nodes; written at start and again after every restart."""
+    from sigec_actors import server
+
+    def write(nodes: list[NodeInfo]) -> None:
+        launcher.node_restarted(nodes)
+        if not nodes:
+            return
+        endpoints = NodeEndpoints(nodes[0].http_url, nodes[0].ocpp_url)  # one port for all
+        try:
+            server.write_runtime(settings, services, endpoints, extra={
+                "adminPort": launcher.admin_port, "clusterBind": launcher.bind,
+                "nodes": [msgspec.to_builtins(n) for n in nodes]})
+        except OSError as exc:
+            log.error("runtime_file_not_written", error=str(exc))
+    return write
+
+
+async def _stop_everything(settings: Settings, launcher: ClusterLauncher,
+                           services: Services | None) -> None:
+    """The cluster, then the data plane; the second runs even if the first raised."""
+    from sigec_actors import server
+
+    launcher.client.on_nodes = None  # no runtime.json after this point
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            server.runtime_file(settings).unlink()
+        await launcher.stop(settings.server.shutdown_timeout_s * 0.6)
+    finally:
+        if services is not None:
+            await services.close()
 
 
 async def join_cluster(settings: Settings, leader: str,

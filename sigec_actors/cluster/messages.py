@@ -51,6 +51,13 @@ class StartCluster(msgspec.Struct, frozen=True):
     ends the daemonized thespian processes of this host rather than leave them running."""
 
 
+class WatchLauncher(msgspec.Struct, frozen=True):
+    """Sent right after the director is created: end this host's thespian processes if
+    `launcher_pid` dies, even before StartCluster (a serve killed while it starts)."""
+
+    launcher_pid: int
+
+
 class ClusterStarted(msgspec.Struct, frozen=True):
     director_pid: int
     admin_pid: int
@@ -59,6 +66,12 @@ class ClusterStarted(msgspec.Struct, frozen=True):
 
 class ClusterStartFailed(msgspec.Struct, frozen=True):
     reason: str
+
+
+class NodesChanged(msgspec.Struct, frozen=True):
+    """A node of this host was restarted (new pid): the launcher rewrites runtime.json."""
+
+    nodes: list[NodeInfo]
 
 
 class Escalated(msgspec.Struct, frozen=True):
