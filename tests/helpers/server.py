@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -20,11 +21,30 @@ ADMIN_EMAIL = "admin@sigec.local"
 ADMIN_PASSWORD = "e2e-admin-password-1"
 
 
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    """A free TCP port on 127.0.0.1 (for fixed ports a restarted server must keep)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free TCP port on 127.0.0.1 (for fixed ports a restarted server must keep).
+
+    Chosen below the kernel's ephemeral range: a port the kernel handed out for port 0 and
+    took back can be handed out again at once to any socket bound to port 0 (thespian's actor
+    ports, a client's), which then holds the port the server was told to listen on.
+    """
+    low = _ephemeral_low()
+    for _ in range(200):
+        port = random.randrange(20_000, low)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise OSError("no free port below the ephemeral range")
 
 
 def alive(proc: psutil.Process) -> bool:

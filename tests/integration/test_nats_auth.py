@@ -25,6 +25,7 @@ from sigec_actors.config import load_settings
 from sigec_actors.dsn import redact
 from sigec_actors.embedded import EmbeddedNats
 from sigec_actors.errors import ConfigError
+from tests.helpers.server import free_port
 
 pytestmark = [pytest.mark.nats, pytest.mark.pg]
 
@@ -113,18 +114,12 @@ async def test_an_external_url_without_credentials_is_warned_about(
     assert len(warnings) == 1 and warnings[0]["log_level"] == "warning"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def _server_with(tmp_path: Path, authorization: str) -> Iterator[int]:
     """A nats-server (started here, stopped by its pid) whose config has `authorization`."""
     conf = tmp_path / "auth.conf"
     conf.write_text(f"authorization {{\n{authorization}\n}}\n")
-    port = _free_port()
+    port = free_port()
     binary = Path(sys.executable).parent / "nats-server"
     cmd = [str(binary), "-c", str(conf), "-a", "127.0.0.1", "-p", str(port)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
