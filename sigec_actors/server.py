@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
         from sigec_actors.cluster.launcher import serve_cluster
 
         return await serve_cluster(settings, stop)
+    owns_process = stop is None  # the CLI's server: nothing may keep the process after a stop
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -73,6 +75,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
         await stop.wait()
         log.info("stopping")
     finally:
+        if owns_process:
+            exit_if_stuck(settings.server.shutdown_timeout_s + FORCED_EXIT_MARGIN_S)
         with contextlib.suppress(FileNotFoundError):
             runtime_file(settings).unlink()
         await _shutdown(node, services, settings.server.shutdown_timeout_s)
@@ -80,6 +84,27 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
             loop.remove_signal_handler(sig)
     log.info("stopped")
     return 0
+
+
+FORCED_EXIT_MARGIN_S = 2.0
+"""Beyond server.shutdown_timeout_s, for the event loop's own clean-up after the shutdown."""
+
+
+def exit_if_stuck(after_s: float) -> threading.Timer:
+    """Exit the process (code 1) if it is still alive `after_s` seconds from now.
+
+    A shutdown that timed out leaves tasks that asyncio.run still cancels and awaits, and
+    executor threads that interpreter exit joins; under load these held a stopped server for
+    over 15 s. The timer thread is a daemon: a process that exits in time never sees it fire.
+    """
+    def force() -> None:
+        log.error("shutdown_forced", after_s=after_s)
+        os._exit(1)
+
+    timer = threading.Timer(after_s, force)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 async def _shutdown(node: Node | None, services: Services, timeout_s: float) -> None:
