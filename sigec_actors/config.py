@@ -128,6 +128,27 @@ class ClusterConfig(_Section, frozen=True, forbid_unknown_fields=True):
     within_s: PositiveFloat
 
 
+HhMm = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+
+
+class V2GConfig(_Section, frozen=True, forbid_unknown_fields=True):
+    default_submarket: Literal["SE", "S", "NE", "N"]
+    price_source: Literal["fixture", "csv", "ccee"]
+    price_csv_path: str
+    ccee_base_url: str
+    ccee_dataset: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_-]{1,100}$")]
+    ccee_timeout_s: PositiveFloat
+    price_refresh_interval_s: PositiveFloat
+    retail_policy_version: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    retail_alpha_ppm: Annotated[int, msgspec.Meta(ge=0, le=100_000_000)]
+    retail_beta_centavos_per_mwh: Annotated[int, msgspec.Meta(ge=0, le=100_000_000)]
+    margin_bp: Annotated[int, msgspec.Meta(ge=0, le=10_000)]
+    peak_start: HhMm
+    peak_end: HhMm
+    peak_timezone: str
+    holidays_subdivision: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{0,2}$")]
+
+
 class Settings(_Section, frozen=True, forbid_unknown_fields=True):
     """The whole validated configuration; every field comes from config/default.toml."""
 
@@ -140,6 +161,7 @@ class Settings(_Section, frozen=True, forbid_unknown_fields=True):
     ocpp: OcppConfig
     billing: BillingConfig
     cluster: ClusterConfig
+    v2g: V2GConfig
 
     @property
     def data_dir(self) -> Path:
