@@ -1,16 +1,18 @@
-"""CLI: `python -m sigec_actors.simulator --url ws://127.0.0.1:9000/ocpp --id CP-1 [--password]`."""
+"""CLI: `python -m sigec_actors.simulator --url ws://127.0.0.1:9000/ocpp --id CP-1 [--v2g]`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import signal
 import sys
 
 import websockets
 
 from sigec_actors.simulator.handlers import SimConfig
 from sigec_actors.simulator.station import SimulatedStation
+from sigec_actors.simulator.v2g import V2GOptions
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -28,13 +30,42 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--delay-s", type=float, default=0.0,
                         help="wait before answering each CSMS command")
     parser.add_argument("--refuse", default="", help="comma-separated actions to refuse")
-    return parser.parse_args(argv)
+    v2g = parser.add_argument_group("bidirectional (V2G) mode")
+    v2g.add_argument("--v2g", action="store_true",
+                     help="a car battery per EVSE: a TxProfile limit < 0 W discharges into the "
+                          "grid, > 0 W charges; --transaction then stays open (until the CSMS "
+                          "stops it or SIGINT/SIGTERM) with meter values every interval")
+    v2g.add_argument("--soc", type=float, default=80.0, help="the car's SoC at start (%%)")
+    v2g.add_argument("--battery-wh", type=int, default=60_000, help="battery capacity (Wh)")
+    v2g.add_argument("--meter-interval-s", type=float, default=10.0,
+                     help="TransactionEvent Updated period, in simulated seconds")
+    v2g.add_argument("--time-scale", type=float, default=1.0,
+                     help="simulated seconds per wall second (timestamps run that fast)")
+    v2g.add_argument("--reject-profiles", action="store_true",
+                     help="answer every SetChargingProfile with Rejected")
+    args = parser.parse_args(argv)
+    if not 0 <= args.soc <= 100:
+        parser.error("--soc must be within 0..100")
+    for name in ("battery_wh", "meter_interval_s", "time_scale"):
+        if getattr(args, name) <= 0:
+            parser.error(f"--{name.replace('_', '-')} must be positive")
+    return args
+
+
+def config_of(args: argparse.Namespace) -> SimConfig:
+    """The station's SimConfig from the command line."""
+    refuse = {a for a in args.refuse.split(",") if a}
+    if args.reject_profiles:
+        refuse.add("SetChargingProfile")
+    v2g = V2GOptions(soc=args.soc, battery_wh=args.battery_wh,
+                     meter_interval_s=args.meter_interval_s,
+                     time_scale=args.time_scale) if args.v2g else None
+    return SimConfig(station_id=args.station_id, evses=args.evses, delay_s=args.delay_s,
+                     refuse=frozenset(refuse), v2g=v2g)
 
 
 async def run(args: argparse.Namespace) -> int:
-    config = SimConfig(station_id=args.station_id, evses=args.evses, delay_s=args.delay_s,
-                       refuse=frozenset(a for a in args.refuse.split(",") if a))
-    station = await SimulatedStation.connect(args.url, config, password=args.password)
+    station = await SimulatedStation.connect(args.url, config_of(args), password=args.password)
     async with station:
         boot = await station.boot()
         print(f"{args.station_id}: boot {boot.status}, interval {boot.interval}", flush=True)
@@ -42,17 +73,36 @@ async def run(args: argparse.Namespace) -> int:
             return 1
         for evse_id in range(1, args.evses + 1):
             await station.status(evse_id, 1, "Available")
-        if args.transaction:
+        if args.transaction and not args.v2g:
             tx = await station.run_transaction(args.transaction)
             print(f"{args.station_id}: transaction {tx.transaction_id} done", flush=True)
-        period = args.heartbeat_s or float(boot.interval)
-        try:
-            while True:
-                await asyncio.sleep(period)
-                await station.heartbeat()
-        except websockets.ConnectionClosed:
-            print(f"{args.station_id}: connection closed", flush=True)
+        elif args.transaction:
+            tx = await station.start_transaction(args.transaction)
+            print(f"{args.station_id}: transaction {tx.transaction_id} started", flush=True)
+        await _heartbeats(station, args.heartbeat_s or float(boot.interval))
+        for evse_id in list(station.transactions):
+            with contextlib.suppress(websockets.ConnectionClosed):
+                await station.end_transaction(evse_id)
     return 0
+
+
+async def _heartbeats(station: SimulatedStation, period: float) -> None:
+    """Heartbeat until the connection closes or SIGINT/SIGTERM arrives."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), period)
+            if not stop.is_set():
+                await station.heartbeat()
+    except websockets.ConnectionClosed:
+        print(f"{station.config.station_id}: connection closed", flush=True)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
 
 
 def main(argv: list[str] | None = None) -> int:

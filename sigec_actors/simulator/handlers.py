@@ -12,6 +12,8 @@ from ocpp.routing import on
 from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
 
+from sigec_actors.simulator.v2g import V2GOptions
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -36,6 +38,8 @@ class SimConfig:
     """Actions answered with their negative status (Rejected, UnlockFailed, ...)."""
     silent: frozenset[str] = frozenset()
     """Actions never answered (to exercise CSMS timeouts)."""
+    v2g: V2GOptions | None = None
+    """Bidirectional mode (`--v2g`): a car battery per EVSE driven by charging profiles."""
     variables: dict[str, str] = field(default_factory=lambda: {
         "OCPPCommCtrlr/HeartbeatInterval": "300",
         "SecurityCtrlr/BasicAuthPassword": "",
@@ -82,6 +86,14 @@ class CommandHandlers:
     def _after(self, action: str, **kwargs: Any) -> None:
         """Hook for follow-up messages (SimulatedStation schedules them)."""
 
+    def _profile_set(self, evse_id: int, raw: dict[str, Any]) -> str:
+        """Hook: the status of an accepted SetChargingProfile (V2GMode decides)."""
+        return "Accepted"
+
+    def _profile_clear(self, profile_id: int | None, criteria: dict[str, Any] | None) -> str:
+        """Hook: the status of an accepted ClearChargingProfile (V2GMode decides)."""
+        return "Accepted"
+
     @_on(Action.request_start_transaction)
     async def on_request_start(self, **kw: Any) -> Any:
         ok = await self._gate("RequestStartTransaction")
@@ -118,14 +130,20 @@ class CommandHandlers:
             status=_status(await self._gate("ChangeAvailability")))
 
     @_on(Action.set_charging_profile)
-    async def on_set_charging_profile(self, **kw: Any) -> Any:
-        return call_result.SetChargingProfile(
-            status=_status(await self._gate("SetChargingProfile")))
+    async def on_set_charging_profile(self, evse_id: int, charging_profile: dict[str, Any],
+                                      **kw: Any) -> Any:
+        ok = await self._gate("SetChargingProfile")
+        status = self._profile_set(evse_id, charging_profile) if ok else "Rejected"
+        return call_result.SetChargingProfile(status=status)
 
     @_on(Action.clear_charging_profile)
-    async def on_clear_charging_profile(self, **kw: Any) -> Any:
+    async def on_clear_charging_profile(self, charging_profile_id: int | None = None,
+                                        charging_profile_criteria: dict[str, Any] | None = None,
+                                        **kw: Any) -> Any:
         ok = await self._gate("ClearChargingProfile")
-        return call_result.ClearChargingProfile(status=_status(ok, refused="Unknown"))
+        status = (self._profile_clear(charging_profile_id, charging_profile_criteria)
+                  if ok else "Unknown")
+        return call_result.ClearChargingProfile(status=status)
 
     @_on(Action.get_charging_profiles)
     async def on_get_charging_profiles(self, **kw: Any) -> Any:

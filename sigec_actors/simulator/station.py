@@ -18,6 +18,7 @@ from ocpp.v201 import ChargePoint, call, call_result
 from websockets.asyncio.client import ClientConnection
 
 from sigec_actors.simulator.handlers import CommandHandlers, SimConfig, SimStats
+from sigec_actors.simulator.v2g import SimClock, V2GMode
 
 SUBPROTOCOL = "ocpp2.0.1"
 
@@ -58,22 +59,28 @@ class SimTransaction:
     remote_start_id: int | None = None
 
 
-class SimulatedStation(CommandHandlers, ChargePoint):  # type: ignore[misc]
+class SimulatedStation(V2GMode, CommandHandlers, ChargePoint):  # type: ignore[misc]
     """Boots, heartbeats, reports status, authorizes and runs transactions; answers commands.
 
     It reads its socket in its own task and handles each CSMS CALL in a task of its own, so
     `stats.max_in_flight` shows how many CSMS CALLs were ever unanswered at once: it proves
     the CSMS's one-CALL-at-a-time rule instead of hiding a violation behind sequential reads.
+
+    With `config.v2g` set it is bidirectional (see V2GMode): its clock runs `time_scale` times
+    faster than the wall clock unless `now` is given.
     """
 
     def __init__(self, config: SimConfig, ws: ClientConnection,
-                 now: Callable[[], datetime] = _utcnow) -> None:
+                 now: Callable[[], datetime] | None = None) -> None:
         self.config = config
         self.stats = SimStats()
         super().__init__(config.station_id, _CountingConnection(ws, self.stats),
                          response_timeout=30)
         self.ws = ws
+        if now is None:
+            now = SimClock(config.v2g.time_scale) if config.v2g else _utcnow
         self._now = now
+        self._v2g_setup(config.v2g)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reader: asyncio.Task[None] | None = None
         self.transactions: dict[int, SimTransaction] = {}
@@ -163,6 +170,7 @@ class SimulatedStation(CommandHandlers, ChargePoint):  # type: ignore[misc]
         tx = SimTransaction(str(uuid.uuid4()), evse_id, connector_id, meter_wh,
                             remote_start_id=remote_start_id)
         self.transactions[evse_id] = tx
+        self._v2g_started(tx)
         extra: dict[str, Any] = {}
         if id_token is not None:
             extra["id_token"] = {"id_token": id_token, "type": token_type}
@@ -179,6 +187,7 @@ class SimulatedStation(CommandHandlers, ChargePoint):  # type: ignore[misc]
     async def end_transaction(self, evse_id: int = 1, reason: str = "Local") -> Any:
         """TransactionEvent Ended with the stop meter value."""
         tx = self.transactions.pop(evse_id)
+        self._v2g_ended(tx)
         return await self._tx_event(tx, "Ended", "StopAuthorized", stopped_reason=reason)
 
     async def run_transaction(self, id_token: str, *, evse_id: int = 1, updates: int = 2,
@@ -198,9 +207,9 @@ class SimulatedStation(CommandHandlers, ChargePoint):  # type: ignore[misc]
             info["remote_start_id"] = tx.remote_start_id
         if stopped_reason is not None:
             info["stopped_reason"] = stopped_reason
-        meter = [{"timestamp": now, "sampled_value": [{
-            "value": tx.meter_wh, "measurand": "Energy.Active.Import.Register",
-            "unit_of_measure": {"unit": "Wh"}}]}]
+        context = {"Started": "Transaction.Begin", "Ended": "Transaction.End"}.get(
+            event_type, "Sample.Periodic")
+        meter = [{"timestamp": now, "sampled_value": self._sampled(tx, context)}]
         seq_no = tx.seq_no
         tx.seq_no += 1
         return await self.call(call.TransactionEvent(
