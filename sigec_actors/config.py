@@ -147,6 +147,8 @@ class V2GConfig(_Section, frozen=True, forbid_unknown_fields=True):
     peak_end: HhMm
     peak_timezone: str
     holidays_subdivision: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{0,2}$")]
+    offline_grace_s: PositiveFloat
+    session_check_interval_s: PositiveFloat
 
 
 class Settings(_Section, frozen=True, forbid_unknown_fields=True):

@@ -196,10 +196,15 @@ class ChargePoint(Actor[ChargePointMsg]):
             self._state = old  # a required write failed: the station was told InternalError
 
     def _track_channel(self, msg: Decidable) -> None:
+        meters = self._deps.meters
         if isinstance(msg, Attached) and self._state.session == msg.channel.number:
+            if self._channel is None and meters is not None:
+                meters.presence(self._station_id, True)
             self._channel = msg.channel
         elif isinstance(msg, Detached) and self._state.session is None:
             self._channel = None
+            if meters is not None:
+                meters.presence(self._station_id, False)
 
     async def _run(self, effects: list[Effect]) -> bool:  # noqa: PLR0912 -- one case per effect
         for effect in effects:
@@ -344,6 +349,8 @@ class ChargePoint(Actor[ChargePointMsg]):
             return
         await self._answer(effect.channel, effect.message_id,
                            encode_call_result(effect.message_id, payload))
+        if isinstance(effect, HandleTransactionEvent) and self._deps.meters is not None:
+            self._deps.meters.transaction_event(self._station_id, effect.request)  # stored
 
     async def _send_call(self, message_id: str, request: msgspec.Struct) -> None:
         channel = self._channel

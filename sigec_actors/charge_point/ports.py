@@ -67,6 +67,15 @@ class IdleEvses(Protocol):
     def station_idle(self, station_id: str, evse_id: int | None) -> None: ...
 
 
+class TransactionMeterSink(Protocol):
+    """Told every stored (or replayed) TransactionEvent and every link change of a station,
+    e.g. to feed V2G session actors their meter values; must not block (a lookup and a tell)."""
+
+    def transaction_event(self, station_id: str, request: TransactionEventRequest) -> None: ...
+
+    def presence(self, station_id: str, online: bool) -> None: ...
+
+
 class ChargePointObserver(Protocol):
     """Counts OCPP traffic for metrics (sigec_actors.services.metrics.Metrics fits)."""
 
@@ -93,6 +102,7 @@ class ChargePointDeps:
     observer: ChargePointObserver | None = None
     alerts: Alerts | None = None  # None: critical security events are logged, not alerted
     idle: IdleEvses | None = None  # None: nobody looks for transactions whose Ended was lost
+    meters: TransactionMeterSink | None = None  # None: nobody follows meter values (no V2G)
     persist_timeout_s: float = 5.0
     reload_after_s: float = 5.0
     store: StationStore = field(init=False, repr=False, compare=False)

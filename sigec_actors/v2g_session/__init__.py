@@ -1,0 +1,1 @@
+"""V2G discharge sessions: one actor per discharge, metered export paid to the wallet."""
