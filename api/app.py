@@ -23,6 +23,7 @@ from api.routes import (
     stations,
     transactions,
     users,
+    v2g_prices,
 )
 from api.routing import Resource, RouteSpec
 from api.services import SERVICES, ApiServices
@@ -31,6 +32,7 @@ RESOURCES: tuple[Resource, ...] = (
     health.resource, metrics.resource, openapi.resource, auth.resource, users.resource,
     devices.resource, commands.resource, stations.resource, admin.resource,
     id_tokens.resource, transactions.resource, reservations.resource, alerts.resource,
+    v2g_prices.resource,
 )
 
 

@@ -35,6 +35,7 @@ from sigec_actors.runtime import ActorSystem, SystemClock
 from sigec_actors.services.metrics import Metrics
 from sigec_actors.services.passwords import Passwords
 from sigec_actors.transactions_wiring import TransactionsWiring
+from sigec_actors.v2g.wiring import PricesWiring
 
 LAST_SEEN_FLUSH_S = 60.0
 JOBS = Caller("system", "jobs")  # the caller of the commands the node's own jobs send
@@ -64,6 +65,7 @@ class NodeWiring:
         self.bus = NatsEventBus(services.require_nats())
         self.transactions = TransactionsWiring(pool, settings.billing)
         self.metrics = Metrics()
+        self.prices = PricesWiring(pool, settings.v2g)  # V2G grid prices and their refresh
         deps = ChargePointDeps(
             policy=policy_from(settings.ocpp), stations=self.stations,
             transactions=self.transactions.service, authorizer=self.transactions.authorizer,
@@ -112,10 +114,12 @@ class NodeWiring:
         self.metrics.scrape_hooks.append(
             lambda m: m.connected_stations.set(self.gateway.live_count))
         self.transactions.fill(ctx)
+        self.prices.fill(ctx)
 
     async def start(self) -> None:
         """Start the node's background sweeps and its answer to forwarded actor actions."""
         self.transactions.start(self.router.commander.as_caller(JOBS))
+        self.prices.start()
         if isinstance(self.cache, PgCache):
             self._jobs.spawn("cache-prune", every(CACHE_PRUNE_S, self.cache.prune,
                                                   job="cache-prune"))
@@ -128,6 +132,7 @@ class NodeWiring:
     async def aclose(self) -> None:
         """Flush what the charge point side buffers (last-seen times, best-effort events)."""
         await self._jobs.stop()
+        await self.prices.stop()
         await self.router.close()
         await self.actors_view.close()
         await self.transactions.stop()
