@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from api.app import create_app
 from api.context import AppContext
 from api.ports import LiveStations
-from api.routes import id_tokens, reservations
+from api.routes import id_tokens, reservations, v2g_prices
 from api.testing import FakeActors, FakeCommander, FakeLiveStations, actor_tree
 from sigec_actors.config import load_settings
 from sigec_actors.domain.records import NewLocation, NewStation, NewUser, Role
@@ -118,6 +118,21 @@ def _reservation_ports() -> reservations.ReservationPorts:
                                          listing=repo)
 
 
+async def price_ports(now: datetime) -> v2g_prices.PricePorts:
+    """Grid prices on the in-memory store: the fixture week laid over 8 days ago..tomorrow."""
+    from sigec_actors.testing.v2g import InMemoryPriceStore
+    from sigec_actors.v2g.fixture import load_fixture, project
+    from sigec_actors.v2g.peak import PeakWindow
+    from sigec_actors.v2g.pricing import RetailPolicy, Submarket
+    from sigec_actors.v2g.service import GridPriceService
+
+    store = InMemoryPriceStore({"CP-1": None, "CP-2": None, "CP-3": Submarket.S, "CP-4": None})
+    await store.upsert(project(load_fixture(), now.date() - timedelta(days=8), 10))
+    return v2g_prices.PricePorts(
+        prices=GridPriceService(store, "fixture", PeakWindow()), stations=store,
+        policy=RetailPolicy("test-1", 1_000_000, 0, 1000), default_submarket=Submarket.SE)
+
+
 async def start_api(*, users: UserRepository | None = None,
                     stations: StationRepository | None = None,
                     refresh_tokens: RefreshTokenRepository | None = None,
@@ -140,6 +155,8 @@ async def start_api(*, users: UserRepository | None = None,
         alerts=ctx_fields.pop("alerts", None) or InMemoryAlerts(now=clock), **ctx_fields)
     ctx.extras.setdefault(id_tokens.EXTRAS_KEY, _transaction_ports())
     ctx.extras.setdefault(reservations.EXTRAS_KEY, _reservation_ports())
+    if v2g_prices.EXTRAS_KEY not in ctx.extras:
+        ctx.extras[v2g_prices.EXTRAS_KEY] = await price_ports(clock())
     client = TestClient(TestServer(create_app(ctx)))
     await client.start_server()
     api = Api(client, ctx, clock, commander, audit)
