@@ -23,7 +23,10 @@ from api.routes import (
     stations,
     transactions,
     users,
+    v2g,
+    v2g_optimize,
     v2g_prices,
+    wallet,
 )
 from api.routing import Resource, RouteSpec
 from api.services import SERVICES, ApiServices
@@ -32,7 +35,7 @@ RESOURCES: tuple[Resource, ...] = (
     health.resource, metrics.resource, openapi.resource, auth.resource, users.resource,
     devices.resource, commands.resource, stations.resource, admin.resource,
     id_tokens.resource, transactions.resource, reservations.resource, alerts.resource,
-    v2g_prices.resource,
+    v2g_prices.resource, v2g_optimize.resource, v2g.resource, wallet.resource,
 )
 
 

@@ -18,6 +18,7 @@ from sigec_actors.services import auth
 from sigec_actors.services.passwords import HashingBusy
 from sigec_actors.services.stations import InvalidStationIdentity, InvalidStationPassword
 from sigec_actors.services.tokens import InvalidToken
+from sigec_actors.v2g_session import errors as v2g
 
 PROBLEM_TYPE = "application/problem+json"
 CACHE_RETRY_S = 5
@@ -81,7 +82,8 @@ def problem_for(exc: SigecError) -> Problem | None:  # noqa: PLR0911
                            {"Retry-After": str(CACHE_RETRY_S)})
         case api.NotConfigured():
             return Problem(503, "Service Unavailable", str(exc))
-    return _auth_problem(exc) or _command_problem(exc) or _start_problem(exc)
+    return (_auth_problem(exc) or _command_problem(exc) or _start_problem(exc)
+            or _v2g_problem(exc))
 
 
 def _start_problem(exc: SigecError) -> Problem | None:
@@ -91,6 +93,22 @@ def _start_problem(exc: SigecError) -> Problem | None:
     if exc.reason == "NoCredit":
         return Problem(402, "Payment Required", str(exc), reason=exc.reason)
     return Problem(409, "Conflict", str(exc), reason=exc.reason)
+
+
+def _v2g_problem(exc: SigecError) -> Problem | None:
+    """Discharge sessions: 403 not the transaction's owner, 409 no transaction / a session
+    already there / the station cannot discharge, 502 the station rejected the profile."""
+    match exc:
+        case v2g.NotTransactionOwner():
+            return Problem(403, "Forbidden", str(exc), stationId=exc.station_id)
+        case v2g.NoTransaction() | v2g.SessionAlreadyLive() | v2g.DischargeUnsupported():
+            return Problem(409, "Conflict", str(exc), stationId=exc.station_id)
+        case v2g.ProfileRejected():
+            return Problem(502, "Bad Gateway", str(exc), stationId=exc.station_id,
+                           sessionId=exc.session_id, reason=exc.reason)
+        case v2g.UnknownSession():
+            return Problem(404, "Not Found", str(exc))
+    return None
 
 
 def _auth_problem(exc: SigecError) -> Problem | None:

@@ -6,12 +6,14 @@ import hashlib
 import hmac
 
 from api.context import AppContext
+from api.routes.wallet import EXTRAS_KEY as WALLET_STATEMENT
 from sigec_actors.adapters.nats_bus import NatsEventBus
 from sigec_actors.adapters.pg_alerts import PgAlerts
 from sigec_actors.adapters.pg_audit import PgAuditLog
 from sigec_actors.adapters.pg_cache import PgCache
 from sigec_actors.adapters.pg_stations import PgStationRepository
 from sigec_actors.adapters.pg_users import PgRefreshTokenRepository, PgUserRepository
+from sigec_actors.adapters.pg_wallet import PgWalletStatement
 from sigec_actors.bootstrap import Services, jwt_secret
 from sigec_actors.charge_point.events import EventPublisher, LastSeenBatcher
 from sigec_actors.charge_point.ports import ChargePointDeps
@@ -36,6 +38,8 @@ from sigec_actors.services.metrics import Metrics
 from sigec_actors.services.passwords import Passwords
 from sigec_actors.transactions_wiring import TransactionsWiring
 from sigec_actors.v2g.wiring import PricesWiring
+from sigec_actors.v2g_session.wiring import EXTRAS_KEY as V2G_SESSIONS
+from sigec_actors.v2g_session.wiring import V2GWiring, grid_prices
 
 LAST_SEEN_FLUSH_S = 60.0
 JOBS = Caller("system", "jobs")  # the caller of the commands the node's own jobs send
@@ -66,6 +70,12 @@ class NodeWiring:
         self.transactions = TransactionsWiring(pool, settings.billing)
         self.metrics = Metrics()
         self.prices = PricesWiring(pool, settings.v2g)  # V2G grid prices and their refresh
+        # discharge sessions: fed by the charge points' meter values, settled to the wallet
+        self.v2g = V2GWiring(
+            pool, settings.v2g, tree.v2g, prices=grid_prices(pool, settings.v2g),
+            ledger=self.transactions.ledger, bus=self.bus, alerts=self.alerts,
+            jobs=lambda: self.router.commander.as_caller(JOBS),
+            holds=lambda station_id: self.router.holds(station_id))  # noqa: PLW0108 -- router built below
         deps = ChargePointDeps(
             policy=policy_from(settings.ocpp), stations=self.stations,
             transactions=self.transactions.service, authorizer=self.transactions.authorizer,
@@ -73,7 +83,8 @@ class NodeWiring:
             last_seen=LastSeenBatcher(self.stations, SystemClock(), LAST_SEEN_FLUSH_S),
             reservations=self.transactions.reservation_service, observer=self.metrics,
             alerts=self.alerts, persist_timeout_s=settings.billing.tx_timeout_s + 1.0,
-            idle=self.transactions.reconciler)  # boots / Available: lost Endeds (issue #14)
+            idle=self.transactions.reconciler,  # boots / Available: lost Endeds (issue #14)
+            meters=self.v2g.sessions)
         ocpp = settings.ocpp
         self.sessions = StationSessions(tree.charge_points, deps, budget=BudgetSpec(
             ocpp.station_calls_per_s, ocpp.station_call_burst))
@@ -115,6 +126,8 @@ class NodeWiring:
             lambda m: m.connected_stations.set(self.gateway.live_count))
         self.transactions.fill(ctx)
         self.prices.fill(ctx)
+        ctx.extras[V2G_SESSIONS] = self.v2g
+        ctx.extras[WALLET_STATEMENT] = PgWalletStatement(self.services.require_pool())
 
     async def start(self) -> None:
         """Start the node's background sweeps and its answer to forwarded actor actions."""
@@ -124,6 +137,7 @@ class NodeWiring:
             self._jobs.spawn("cache-prune", every(CACHE_PRUNE_S, self.cache.prune,
                                                   job="cache-prune"))
         await self.actors_view.serve()
+        await self.v2g.serve()
 
     async def _taken_over(self, station_id: str, node: str) -> None:
         """The station reconnected to another node: let the old socket go."""
@@ -136,4 +150,5 @@ class NodeWiring:
         await self.router.close()
         await self.actors_view.close()
         await self.transactions.stop()
+        await self.v2g.aclose()
         await self.sessions.aclose()

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from uuid import UUID
 
 import msgspec
 
 from sigec_actors.domain.records import OutboxMessage
+from sigec_actors.domain.transactions import Transaction
+from sigec_actors.transactions.ports import Commander
 from sigec_actors.v2g_session.messages import MeterSample
+from sigec_actors.v2g_session.queries import Capability, DayStats, Preferences
 from sigec_actors.v2g_session.state import Status, V2GState
+
+if TYPE_CHECKING:
+    from sigec_actors.v2g_session.service import StartRequest
 
 
 class SessionStore(Protocol):
@@ -62,3 +68,34 @@ class CurrentPrice(Protocol):
     """The retail price of the current hour at a station (its submarket), None if unknown."""
 
     async def retail_now(self, station_id: str, now: datetime) -> int | None: ...
+
+
+class V2GQueries(Protocol):
+    """The reads and small writes of the V2G routes (queries.PgV2GQueries)."""
+
+    async def capability(self, station_id: str) -> Capability | None: ...
+    async def set_mode(self, station_id: str, mode: str, max_discharge_w: int | None) -> None: ...
+    async def active_transaction(self, station_id: str,
+                                 evse_id: int | None) -> Transaction | None: ...
+    async def preferences(self, user_id: UUID) -> Preferences: ...
+    async def set_preferences(self, user_id: UUID, p: Preferences) -> Preferences: ...
+    async def session_row(self, session_id: UUID) -> dict[str, Any] | None: ...
+    async def live_row(self, station_id: str) -> dict[str, Any] | None: ...
+    async def stats(self, user_id: UUID, since: datetime | None) -> list[DayStats]: ...
+
+
+@runtime_checkable
+class V2GControl(Protocol):
+    """What the V2G routes reach on a node (wiring.V2GWiring; a fake in sigec_actors.testing)."""
+
+    @property
+    def queries(self) -> V2GQueries: ...
+
+    def service(self, commander: Commander) -> Starter: ...
+
+
+class Starter(Protocol):
+    """Starts and stops discharges (service.DischargeService)."""
+
+    async def start(self, req: StartRequest) -> V2GState: ...
+    async def stop(self, session_id: UUID, reason: str = "user") -> V2GState | None: ...

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any
 from uuid import UUID
 
 import msgspec
 import structlog
 
+from sigec_actors.adapters.pg_grid_prices import PgGridPrices
 from sigec_actors.alerts.ports import Alerts
 from sigec_actors.config import V2GConfig
 from sigec_actors.domain.errors import BusError
@@ -18,7 +19,9 @@ from sigec_actors.ocpp.generated import v201
 from sigec_actors.ports import BusMessage, DbPool, EventBus, LedgerRepository, Subscription
 from sigec_actors.runtime import ActorDead, AskTimeout, MailboxFull, SupervisorAt
 from sigec_actors.transactions.ports import Commander
+from sigec_actors.v2g.peak import PeakWindow
 from sigec_actors.v2g.pricing import GridPrices, RetailPolicy, Submarket
+from sigec_actors.v2g.service import GridPriceService
 from sigec_actors.v2g_session.actor import V2GDeps
 from sigec_actors.v2g_session.messages import StopRequested
 from sigec_actors.v2g_session.pay_store import PgCompensations
@@ -40,6 +43,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def grid_prices(pool: DbPool, cfg: V2GConfig) -> GridPriceService:
+    """The GridPrices port on the stored prices, as the [v2g] settings describe them."""
+    window = PeakWindow(time.fromisoformat(cfg.peak_start), time.fromisoformat(cfg.peak_end),
+                        cfg.peak_timezone, cfg.holidays_subdivision)
+    return GridPriceService(PgGridPrices(pool), cfg.price_source, window)
+
+
 def retail_policy(cfg: V2GConfig) -> RetailPolicy:
     return RetailPolicy(version=cfg.retail_policy_version, alpha_ppm=cfg.retail_alpha_ppm,
                         beta_centavos_per_mwh=cfg.retail_beta_centavos_per_mwh,
@@ -47,15 +57,16 @@ def retail_policy(cfg: V2GConfig) -> RetailPolicy:
 
 
 class ClearThrough:
-    """DischargeCommands through the node's command channel (any node holding the station)."""
+    """DischargeCommands through the node's command channel (any node holding the station);
+    `commander` is looked up at each use (the node builds its router after its sessions)."""
 
-    def __init__(self, commander: Commander) -> None:
+    def __init__(self, commander: Callable[[], Commander]) -> None:
         self._commander = commander
 
     async def clear(self, station_id: str, profile_id: int, evse_id: int) -> tuple[bool, str]:
         request = v201.ClearChargingProfileRequest(charging_profile_id=profile_id)
         try:
-            answer = await self._commander.send(station_id, request)
+            answer = await self._commander().send(station_id, request)
         except (SigecError, ActorDead, MailboxFull) as exc:  # offline, timeout, CALLERROR
             return False, type(exc).__name__
         assert isinstance(answer, v201.ClearChargingProfileResponse)
@@ -80,10 +91,10 @@ class V2GWiring:
     """The node's V2G session objects; `holds(station)` says whether this node serves it."""
 
     def __init__(self, pool: DbPool, cfg: V2GConfig, supervisor: SupervisorAt, *,
-                 prices: GridPrices, ledger: LedgerRepository, jobs: Commander,
+                 prices: GridPrices, ledger: LedgerRepository, jobs: Callable[[], Commander],
                  bus: EventBus, holds: Callable[[str], bool], alerts: Alerts | None = None,
-                 policy: SessionPolicy | None = None, check_interval_s: float = 30.0) -> None:
-        self.policy = policy or SessionPolicy()
+                 policy: SessionPolicy | None = None) -> None:
+        self.policy = policy or SessionPolicy(offline_grace_s=cfg.offline_grace_s)
         self.store = PgSessionStore(pool, self.policy)
         self.rows = PgCompensations(pool)
         self.queries = PgV2GQueries(pool)
@@ -93,7 +104,8 @@ class V2GWiring:
                                      default_submarket=default, clock=utcnow, alerts=alerts)
         self.sessions = V2GSessions(supervisor, V2GDeps(
             self.store, self.settlement, ClearThrough(jobs),
-            RetailNow(prices, self.rows, retail, default), check_interval_s=check_interval_s))
+            RetailNow(prices, self.rows, retail, default),
+            check_interval_s=cfg.session_check_interval_s))
         self._bus, self._holds = bus, holds
         self._sub: Subscription | None = None
 
