@@ -1,4 +1,4 @@
-"""The `sigec` command: serve, migrate, user add, station add, console."""
+"""The `sigec` command: serve, migrate, user add, station add, prices import, console."""
 
 from __future__ import annotations
 
@@ -62,6 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
                              help="0 = no auth, 1 = Basic auth, 2 = TLS + Basic, 3 = mutual TLS")
     station_add.add_argument("--vendor", default=None)
     station_add.add_argument("--model", default=None)
+    prices = sub.add_parser("prices", help="V2G grid prices").add_subparsers(
+        dest="action", required=True, metavar="ACTION")
+    prices_import = prices.add_parser(
+        "import", help="load a CCEE pld_horario CSV (either layout; idempotent)")
+    prices_import.add_argument("file", type=Path)
+    prices_import.add_argument("--source", default="csv",
+                               help="source name stored with the rows (default: csv)")
     add_console_parser(sub)
     return parser
 
@@ -83,7 +90,7 @@ def _read_secret(flag: bool) -> str | None:
     return value
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:  # noqa: PLR0911
     """Dispatch a parsed command; returns the exit code."""
     from sigec_actors import setup
     from sigec_actors.logs import configure_logging
@@ -110,6 +117,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         password = _read_secret(args.password_stdin)
         return asyncio.run(setup.station_add_command(
             settings, args.id, args.security_profile, password, args.vendor, args.model))
+    if args.command == "prices":
+        from sigec_actors.v2g.import_cmd import prices_import_command
+
+        return prices_import_command(settings, args.file, args.source)
     if args.command == "console":
         return run_console(args, settings)
     raise AssertionError(args.command)

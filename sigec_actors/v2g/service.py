@@ -67,6 +67,13 @@ class PriceSource(Protocol):
         ...
 
 
+def normalize(prices: Sequence[HourPrice], window: PeakWindow) -> list[HourPrice]:
+    """Prices clamped to their year's PLD limits and marked peak or not."""
+    return [msgspec.structs.replace(
+        p, pld_centavos_per_mwh=clamp(p.pld_centavos_per_mwh, p.hour_start),
+        is_peak=is_peak(p.hour_start, window)) for p in prices]
+
+
 class GridPriceService:
     """The GridPrices port over a PriceStore: clamped, peak-marked, with a staleness flag.
 
@@ -143,11 +150,7 @@ class PriceRefresher:
             await self.store.record_fetch(self.source.name, now, exc.reason)
             log.warning("grid_prices_fetch_failed", source=exc.source, reason=exc.reason)
             return None
-        counts = await self.store.upsert([
-            msgspec.structs.replace(p, pld_centavos_per_mwh=clamp(p.pld_centavos_per_mwh,
-                                                                  p.hour_start),
-                                    is_peak=is_peak(p.hour_start, self.window))
-            for p in fetched])
+        counts = await self.store.upsert(normalize(fetched, self.window))
         await self.store.record_fetch(self.source.name, now, None)
         log.info("grid_prices_refreshed", source=self.source.name, fetched=len(fetched),
                  inserted=counts.inserted, updated=counts.updated)
