@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
+from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from api.routes.v2g_optimize import SESSIONS_KEY
+from api.routes.v2g_prices import EXTRAS_KEY as PRICES_KEY
+from api.routes.v2g_prices import PricePorts
+from sigec_actors.testing.v2g import InMemoryPriceStore
 from sigec_actors.v2g.optimize import Car, PlanRefused, plan
+from sigec_actors.v2g.peak import PeakWindow
 from sigec_actors.v2g.pricing import HourPrice, RetailPolicy, Submarket, hour_floor
+from sigec_actors.v2g.service import GridPriceService
+from tests.api.harness import Api, start_api
 
 NOW = datetime(2026, 1, 28, 12, 30, tzinfo=UTC)
 H12 = datetime(2026, 1, 28, 12, tzinfo=UTC)
@@ -125,3 +135,92 @@ def test_plan_invariants(now_s: int, horizon_s: int, plds: list[int | None], soc
             continue
         assert left == 0, "energy left over while a priced hour was unused"
         assert cheapest is None or retail <= cheapest
+
+
+# -- POST /api/v1/v2g/optimize -------------------------------------------------------------------
+
+
+class FakeCapability(msgspec.Struct, frozen=True):
+    max_discharge_w: int | None
+    evses: list[EvseCapability]
+
+
+class EvseCapability(msgspec.Struct, frozen=True):
+    evse_id: int
+    current_soc: int | None
+
+
+class FakeCapabilities:
+    """The capability query of the discharge-session wiring, in memory."""
+
+    def __init__(self, caps: dict[str, FakeCapability]) -> None:
+        self.caps = caps
+
+    async def capability(self, station_id: str) -> FakeCapability | None:
+        return self.caps.get(station_id)
+
+
+class FakeSessions:
+    def __init__(self, queries: FakeCapabilities) -> None:
+        self.queries = queries
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[Api]:
+    api = await start_api()
+    hour = hour_floor(api.clock())
+    store = InMemoryPriceStore({"CP-1": Submarket.NE, "CP-2": None})
+    # NE: the current hour 300.00, then 500.00, 200.00, 519.66 R$/MWh; SE: 100.00 flat
+    await store.upsert([HourPrice(Submarket.NE, hour + timedelta(hours=i), pld, False, "ccee")
+                        for i, pld in enumerate((30_000, 50_000, 20_000, 51_966))])
+    await store.upsert([HourPrice(Submarket.SE, hour + timedelta(hours=i), 10_000, False, "ccee")
+                        for i in range(4)])
+    api.ctx.extras[PRICES_KEY] = PricePorts(
+        prices=GridPriceService(store, "ccee", PeakWindow()), stations=store, policy=POLICY,
+        default_submarket=Submarket.SE)
+    api.ctx.extras[SESSIONS_KEY] = FakeSessions(FakeCapabilities({
+        "CP-1": FakeCapability(7_000, [EvseCapability(1, 80)]),
+        "CP-2": FakeCapability(None, [EvseCapability(1, None)])}))
+    yield api
+    await api.close()
+
+
+def _body(api: Api, station: str, hours: float, **extra: Any) -> dict[str, Any]:
+    departure = hour_floor(api.clock()) + timedelta(hours=hours)
+    return {"chargePointId": station, "departureAt": departure.isoformat(), **extra}
+
+
+async def test_optimize_plans_the_dearest_hours_of_the_station_submarket(api: Api) -> None:
+    hour = hour_floor(api.clock())
+    body = await api.json("POST", "/api/v1/v2g/optimize", "user",
+                          json=_body(api, "CP-1", 4, minSoc=65))  # 9 kWh above the floor
+    assert [(w["start"], w["powerW"], w["expectedWh"], w["priceCentavosPerKwh"])
+            for w in body["windows"]] == [
+        ((hour + timedelta(hours=1)).isoformat().replace("+00:00", "Z"), 7_000, 2_000, 50),
+        ((hour + timedelta(hours=3)).isoformat().replace("+00:00", "Z"), 7_000, 7_000, 52)]
+    assert (body["expectedEarningsCentavos"], body["submarket"], body["currentSoc"],
+            body["maxDischargeW"], body["batteryCapacityWh"]) == (418, "NE", 80, 7_000, 60_000)
+
+
+async def test_optimize_without_reported_soc_uses_the_request_and_defaults(api: Api) -> None:
+    body = await api.json("POST", "/api/v1/v2g/optimize", "other", json=_body(
+        api, "CP-2", 4, minSoc=40, currentSoc=50, batteryCapacityWh=20_000))
+    assert (body["submarket"], body["currentSoc"], body["maxDischargeW"]) == ("SE", 50, 7_000)
+    assert body["expectedWh"] == 2_000
+    floor = await api.json("POST", "/api/v1/v2g/optimize", "user",
+                           json=_body(api, "CP-2", 4, minSoc=80))
+    assert (floor["currentSoc"], floor["windows"], floor["expectedEarningsCentavos"]) == (
+        80, [], 0)
+
+
+async def test_optimize_refusals(api: Api) -> None:
+    url = "/api/v1/v2g/optimize"
+    await api.json("POST", url, None, status=401, json=_body(api, "CP-1", 4, minSoc=20))
+    await api.json("POST", url, "user", status=404, json=_body(api, "CP-9", 4, minSoc=20))
+    for hours in (-1, 0, 7 * 24 + 1):
+        problem = await api.json("POST", url, "user", status=422,
+                                 json=_body(api, "CP-1", hours, minSoc=20))
+        assert "departureAt" in str(problem)
+    await api.json("POST", url, "user", status=422, json=_body(api, "CP-1", 4, minSoc=101))
+    del api.ctx.extras[SESSIONS_KEY]
+    await api.json("POST", url, "user", status=503, json=_body(api, "CP-1", 4, minSoc=20))
