@@ -177,7 +177,7 @@ async def compensation_calc(call: Call) -> web.Response:
     start, end = body.start, body.end
     if start.tzinfo is None or end.tzinfo is None:
         raise InvalidInput("start", "start and end need a UTC offset")
-    if not start < end <= start + MAX_CALC_SPAN:
+    if not (start < end and end - start <= MAX_CALC_SPAN):
         raise InvalidInput("end", "must be after start and at most 31 days later")
     submarket = body.submarket if isinstance(body.submarket, Submarket) \
         else ports.default_submarket

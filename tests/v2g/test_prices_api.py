@@ -121,3 +121,10 @@ async def test_compensation_preview_refusals(setup: tuple[Api, InMemoryPriceStor
     negative = await api.json("POST", url, "user", status=422, json={
         "energyWh": -1, "start": "2026-03-10T21:30:00Z", "end": "2026-03-10T22:00:00Z"})
     assert negative["field"] == "energyWh"
+
+
+async def test_compensation_preview_at_the_end_of_time(setup: tuple[Api, InMemoryPriceStore]) -> None:
+    api, _ = setup
+    body = await api.json("POST", "/api/v1/v2g/compensation/calc", "user", status=422, json={
+        "energyWh": 1, "start": "9999-12-31T22:00:00Z", "end": "9999-12-31T22:30:00Z"})
+    assert body["missingHours"] == ["9999-12-31T22:00:00+00:00"]
