@@ -39,7 +39,7 @@ from sigec_actors.services.passwords import Passwords
 from sigec_actors.transactions_wiring import TransactionsWiring
 from sigec_actors.v2g.wiring import PricesWiring
 from sigec_actors.v2g_session.wiring import EXTRAS_KEY as V2G_SESSIONS
-from sigec_actors.v2g_session.wiring import V2GWiring, grid_prices
+from sigec_actors.v2g_session.wiring import V2GWiring
 
 LAST_SEEN_FLUSH_S = 60.0
 JOBS = Caller("system", "jobs")  # the caller of the commands the node's own jobs send
@@ -72,7 +72,7 @@ class NodeWiring:
         self.prices = PricesWiring(pool, settings.v2g)  # V2G grid prices and their refresh
         # discharge sessions: fed by the charge points' meter values, settled to the wallet
         self.v2g = V2GWiring(
-            pool, settings.v2g, tree.v2g, prices=grid_prices(pool, settings.v2g),
+            pool, settings.v2g, tree.v2g, prices=self.prices.service,
             ledger=self.transactions.ledger, bus=self.bus, alerts=self.alerts,
             jobs=lambda: self.router.commander.as_caller(JOBS),
             holds=lambda station_id: self.router.holds(station_id))  # noqa: PLW0108 -- router built below

@@ -12,7 +12,8 @@ from sigec_actors.ports import DbPool
 
 _LINES = (
     "SELECT * FROM (SELECT p.id AS posting_id, j.id AS entry_id, j.source_type, j.source_id,"
-    " p.amount_centavos, sum(p.amount_centavos) OVER (ORDER BY p.id) AS balance_after_centavos,"
+    " p.amount_centavos,"
+    " (sum(p.amount_centavos) OVER (ORDER BY p.id))::bigint AS balance_after_centavos,"
     " j.created_at FROM postings p JOIN journal_entries j ON j.id = p.journal_entry_id"
     " WHERE p.account_id = $1) t ORDER BY posting_id DESC LIMIT $2 OFFSET $3")
 

@@ -170,7 +170,10 @@ def _metered(state: V2GState, samples: tuple[MeterSample, ...], now: datetime) -
     reason = _limit_reached(state, now)
     if reason is not None and state.status is Status.ACTIVE:
         new, effects = _stop(state, reason, now)
-        return new, [Persist(samples=tuple(kept)), *effects]
+        # one write: the samples go with the status change (the actor writes compare-and-set
+        # on the status it started from, so a second write of this step would be refused)
+        return new, [Persist(tuple(kept), p.events) if isinstance(p, Persist) else p
+                     for p in effects]
     return state, [Persist(samples=tuple(kept), events=(event(state, V2G_SESSION_UPDATED, now),))]
 
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import msgspec
 import structlog
 
-from sigec_actors.adapters.pg_grid_prices import PgGridPrices
 from sigec_actors.alerts.ports import Alerts
 from sigec_actors.config import V2GConfig
 from sigec_actors.domain.errors import BusError
@@ -19,9 +18,7 @@ from sigec_actors.ocpp.generated import v201
 from sigec_actors.ports import BusMessage, DbPool, EventBus, LedgerRepository, Subscription
 from sigec_actors.runtime import ActorDead, AskTimeout, MailboxFull, SupervisorAt
 from sigec_actors.transactions.ports import Commander
-from sigec_actors.v2g.peak import PeakWindow
 from sigec_actors.v2g.pricing import GridPrices, RetailPolicy, Submarket
-from sigec_actors.v2g.service import GridPriceService
 from sigec_actors.v2g_session.actor import V2GDeps
 from sigec_actors.v2g_session.messages import StopRequested
 from sigec_actors.v2g_session.pay_store import PgCompensations
@@ -41,13 +38,6 @@ EXTRAS_KEY = "v2g_sessions"
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def grid_prices(pool: DbPool, cfg: V2GConfig) -> GridPriceService:
-    """The GridPrices port on the stored prices, as the [v2g] settings describe them."""
-    window = PeakWindow(time.fromisoformat(cfg.peak_start), time.fromisoformat(cfg.peak_end),
-                        cfg.peak_timezone, cfg.holidays_subdivision)
-    return GridPriceService(PgGridPrices(pool), cfg.price_source, window)
 
 
 def retail_policy(cfg: V2GConfig) -> RetailPolicy:
