@@ -1,0 +1,77 @@
+"""The ports of the payments package: the provider (Stripe or its fake) and the payment store."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+from sigec_actors.payments.model import (
+    Applied,
+    IntentRequest,
+    Payment,
+    ProviderEvent,
+    ProviderIntent,
+    Refund,
+)
+
+
+class PaymentProvider(Protocol):
+    """A PSP's PaymentIntents and refunds; every failure is ProviderFailed."""
+
+    name: str
+
+    async def create_intent(self, request: IntentRequest) -> ProviderIntent:
+        """Create (and for pix/boleto confirm) an intent; a retry with the same payment id
+        returns the same intent (idempotency key derived from it)."""
+        ...
+
+    async def retrieve(self, provider_payment_id: str) -> ProviderIntent: ...
+
+    async def recent(self, since: datetime, limit: int) -> list[ProviderIntent]:
+        """Intents created since `since`, newest first, at most `limit`."""
+        ...
+
+    async def refund(self, provider_payment_id: str, amount_centavos: int,
+                     refund_id: UUID) -> str:
+        """Refund part or all of a succeeded intent; returns the provider's refund id."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class PaymentStore(Protocol):
+    """Payments, refunds and the exactly-once application of provider events."""
+
+    async def insert(self, payment_id: UUID, user_id: UUID, provider: str, method: str,
+                     amount_centavos: int) -> Payment: ...
+
+    async def attach(self, payment_id: UUID, intent: ProviderIntent,
+                     details: dict[str, object]) -> Payment:
+        """Record the provider's intent id and details (kept in metadata)."""
+        ...
+
+    async def fail(self, payment_id: UUID, reason: str) -> Payment: ...
+
+    async def get(self, payment_id: UUID) -> Payment | None: ...
+
+    async def page(self, user_id: UUID, limit: int, offset: int) -> tuple[list[Payment], int]:
+        ...
+
+    async def pending_centavos(self, user_id: UUID) -> int: ...
+
+    async def apply(self, provider: str, event: ProviderEvent) -> Applied:
+        """Apply an event once per (provider, event id), in one DB transaction with the
+        wallet credit it causes (a success credits once per payment, whatever the event)."""
+        ...
+
+    async def start_refund(self, payment_id: UUID, amount_centavos: int | None,
+                           by: UUID | None) -> Refund:
+        """Debit the wallet and mark the payment refunded (partially) in one transaction."""
+        ...
+
+    async def finish_refund(self, refund_id: UUID, provider_refund_id: str) -> Refund: ...
+
+    async def undo_refund(self, refund_id: UUID, reason: str) -> Refund:
+        """The provider refused: credit the wallet back and restore the payment's state."""
+        ...
