@@ -151,6 +151,26 @@ class V2GConfig(_Section, frozen=True, forbid_unknown_fields=True):
     session_check_interval_s: PositiveFloat
 
 
+class PaymentsConfig(_Section, frozen=True, forbid_unknown_fields=True):
+    provider: Literal["fake", "stripe"]
+    pix_provider: Literal["provider", "brcode"]
+    pix_key: str
+    pix_location: str
+    merchant_name: Annotated[str, msgspec.Meta(min_length=1, max_length=25)]
+    merchant_city: Annotated[str, msgspec.Meta(min_length=1, max_length=15)]
+    stripe_api_key: str
+    stripe_api_base: str
+    webhook_secret: str
+    webhook_tolerance_s: Annotated[int, msgspec.Meta(ge=1, le=3600)]
+    request_timeout_s: PositiveFloat
+    min_amount_centavos: Annotated[int, msgspec.Meta(ge=1)]
+    max_amount_centavos: Annotated[int, msgspec.Meta(ge=1, le=10**12)]
+    pix_expires_after_s: Annotated[int, msgspec.Meta(ge=10, le=1_209_600)]
+    boleto_expires_after_days: Annotated[int, msgspec.Meta(ge=1, le=60)]
+    reconcile_interval_s: PositiveFloat
+    reconcile_window_s: PositiveFloat
+
+
 class Settings(_Section, frozen=True, forbid_unknown_fields=True):
     """The whole validated configuration; every field comes from config/default.toml."""
 
@@ -164,6 +184,7 @@ class Settings(_Section, frozen=True, forbid_unknown_fields=True):
     billing: BillingConfig
     cluster: ClusterConfig
     v2g: V2GConfig
+    payments: PaymentsConfig
 
     @property
     def data_dir(self) -> Path:
