@@ -149,6 +149,9 @@ class V2GConfig(_Section, frozen=True, forbid_unknown_fields=True):
     holidays_subdivision: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{0,2}$")]
     offline_grace_s: PositiveFloat
     session_check_interval_s: PositiveFloat
+    plan_check_interval_s: PositiveFloat
+    state_submarkets: dict[Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")],
+                           Literal["SE", "S", "NE", "N"]]
 
 
 class PaymentsConfig(_Section, frozen=True, forbid_unknown_fields=True):
@@ -265,7 +268,10 @@ def _merge(base: dict[str, Any], extra: dict[str, Any], source: str) -> None:
         for key, value in values.items():
             if key not in base[section]:
                 raise ConfigError(f"{section}.{key}", f"unknown key in {source}")
-            base[section][key] = value
+            if isinstance(base[section][key], dict) and isinstance(value, dict):
+                base[section][key] = {**base[section][key], **value}  # a table: entry by entry
+            else:
+                base[section][key] = value
 
 
 def _env_overrides(env: Mapping[str, str], raw: dict[str, Any]) -> dict[str, tuple[str, str]]:
@@ -287,7 +293,20 @@ def _set(raw: dict[str, Any], dotted: str, value: Any) -> None:
     section, _, key = dotted.partition(".")
     if section not in raw or key not in raw[section]:
         raise ConfigError(dotted, "unknown configuration key")
+    if isinstance(raw[section][key], dict) and isinstance(value, str):  # a table from the env
+        value = {**raw[section][key], **_table_entries(dotted, value)}
     raw[section][key] = value
+
+
+def _table_entries(dotted: str, text: str) -> dict[str, str]:
+    """"KEY=VALUE,KEY=VALUE" (an environment value for a table): the entries it changes."""
+    entries = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(dotted, f'expected "KEY=VALUE,KEY=VALUE", got {item!r}')
+        entries[name.strip()] = value.strip()
+    return entries
 
 
 def _convert(raw: dict[str, Any]) -> Settings:
@@ -295,7 +314,8 @@ def _convert(raw: dict[str, Any]) -> Settings:
         return msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as exc:
         message = str(exc)
-        match = re.search(r"at `\$\.([\w.]+)`", message)
+        # `$.a.b`, `$.a.b[...]` (a table's value) or "`key` in `$.a.b`" (a table's key)
+        match = re.search(r"`\$\.([\w.]+)(?:\[\.\.\.\])?`", message)
         key = match.group(1) if match else "config"
         problem = message.split(" - at ", maxsplit=1)[0]
         raise ConfigError(key, problem) from exc

@@ -64,8 +64,9 @@ def test_every_toml_key_is_overridable_by_generic_env() -> None:
     raw = tomllib.loads(DEFAULT_TOML.read_text())
     for section, values in raw.items():
         for key, value in values.items():
-            env = {f"SIGEC_{section.upper()}__{key.upper()}": str(value).lower()
-                   if isinstance(value, bool) else str(value)}
+            text = (",".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, dict)
+                    else str(value).lower() if isinstance(value, bool) else str(value))
+            env = {f"SIGEC_{section.upper()}__{key.upper()}": text}
             load_settings(env)  # must not raise
 
 
