@@ -17,6 +17,7 @@ from api.routes import (
     devices,
     health,
     id_tokens,
+    locations,
     metrics,
     openapi,
     reservations,
@@ -25,6 +26,7 @@ from api.routes import (
     users,
     v2g,
     v2g_optimize,
+    v2g_plans,
     v2g_prices,
     wallet,
 )
@@ -36,6 +38,7 @@ RESOURCES: tuple[Resource, ...] = (
     devices.resource, commands.resource, stations.resource, admin.resource,
     id_tokens.resource, transactions.resource, reservations.resource, alerts.resource,
     v2g_prices.resource, v2g_optimize.resource, v2g.resource, wallet.resource,
+    v2g_plans.resource, locations.resource,
 )
 
 

@@ -6,11 +6,13 @@ import hashlib
 import hmac
 
 from api.context import AppContext
+from api.routes.locations import EXTRAS_KEY as LOCATIONS
 from api.routes.wallet import EXTRAS_KEY as WALLET_STATEMENT
 from sigec_actors.adapters.nats_bus import NatsEventBus
 from sigec_actors.adapters.pg_alerts import PgAlerts
 from sigec_actors.adapters.pg_audit import PgAuditLog
 from sigec_actors.adapters.pg_cache import PgCache
+from sigec_actors.adapters.pg_locations import PgLocations
 from sigec_actors.adapters.pg_stations import PgStationRepository
 from sigec_actors.adapters.pg_users import PgRefreshTokenRepository, PgUserRepository
 from sigec_actors.adapters.pg_wallet import PgWalletStatement
@@ -37,6 +39,7 @@ from sigec_actors.runtime import ActorSystem, SystemClock
 from sigec_actors.services.metrics import Metrics
 from sigec_actors.services.passwords import Passwords
 from sigec_actors.transactions_wiring import TransactionsWiring
+from sigec_actors.v2g.plan_runner import PlansWiring
 from sigec_actors.v2g.wiring import PricesWiring
 from sigec_actors.v2g_session.wiring import EXTRAS_KEY as V2G_SESSIONS
 from sigec_actors.v2g_session.wiring import V2GWiring
@@ -76,6 +79,9 @@ class NodeWiring:
             ledger=self.transactions.ledger, bus=self.bus, alerts=self.alerts,
             jobs=lambda: self.router.commander.as_caller(JOBS),
             holds=lambda station_id: self.router.holds(station_id))  # noqa: PLW0108 -- router built below
+        # autoDischarge plans: each due run started as the plan's user, claimed once cluster-wide
+        self.plans = PlansWiring(pool, settings.v2g, lambda user: self.v2g.service(
+            self.router.commander.as_caller(Caller("user", str(user)))))
         deps = ChargePointDeps(
             policy=policy_from(settings.ocpp), stations=self.stations,
             transactions=self.transactions.service, authorizer=self.transactions.authorizer,
@@ -126,6 +132,8 @@ class NodeWiring:
             lambda m: m.connected_stations.set(self.gateway.live_count))
         self.transactions.fill(ctx)
         self.prices.fill(ctx)
+        self.plans.fill(ctx)
+        ctx.extras[LOCATIONS] = PgLocations(self.services.require_pool())
         ctx.extras[V2G_SESSIONS] = self.v2g
         ctx.extras[WALLET_STATEMENT] = PgWalletStatement(self.services.require_pool())
 
@@ -133,6 +141,7 @@ class NodeWiring:
         """Start the node's background sweeps and its answer to forwarded actor actions."""
         self.transactions.start(self.router.commander.as_caller(JOBS))
         self.prices.start()
+        self.plans.start()
         if isinstance(self.cache, PgCache):
             self._jobs.spawn("cache-prune", every(CACHE_PRUNE_S, self.cache.prune,
                                                   job="cache-prune"))
@@ -147,6 +156,7 @@ class NodeWiring:
         """Flush what the charge point side buffers (last-seen times, best-effort events)."""
         await self._jobs.stop()
         await self.prices.stop()
+        await self.plans.stop()
         await self.router.close()
         await self.actors_view.close()
         await self.transactions.stop()

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime
 from fractions import Fraction
-from typing import Annotated, Protocol, runtime_checkable
+from typing import Annotated, Protocol, cast, runtime_checkable
+from uuid import UUID, uuid4
 
 import msgspec
 from aiohttp import web
 from msgspec import UNSET, UnsetType
 
+from api.context import AppContext
 from api.errors import InvalidInput, NotConfigured, NotFound
 from api.routes.v2g_prices import BASE, PricePorts
 from api.routes.v2g_prices import EXTRAS_KEY as PRICES_KEY
@@ -20,6 +23,7 @@ from api.schemas.stations import StationId
 from api.security import authenticate
 from sigec_actors.domain.errors import UnknownStation
 from sigec_actors.domain.records import Role
+from sigec_actors.domain.transactions import Transaction
 from sigec_actors.v2g.optimize import (
     DEFAULT_BATTERY_WH,
     DEFAULT_MAX_DISCHARGE_W,
@@ -27,10 +31,14 @@ from sigec_actors.v2g.optimize import (
     Car,
     Plan,
     PlanRefused,
+    Window,
     check_departure,
     plan,
 )
+from sigec_actors.v2g.plan_runner import EXTRAS_KEY as PLANS_KEY
+from sigec_actors.v2g.plans import PlanStore, new_plan
 from sigec_actors.v2g.pricing import HOUR, Submarket, hour_floor
+from sigec_actors.v2g_session.queries import Preferences
 
 resource = Resource("v2g-optimize", authenticate)
 routes = resource.table
@@ -59,6 +67,16 @@ class Capabilities(Protocol):
         ...
 
 
+@runtime_checkable
+class PlanInputs(Protocol):
+    """What scheduling a plan reads: the caller's preferences and the station's transaction."""
+
+    async def preferences(self, user_id: UUID) -> Preferences: ...
+
+    async def active_transaction(self, station_id: str,
+                                 evse_id: int | None) -> Transaction | None: ...
+
+
 class OptimizeBody(Body, frozen=True, kw_only=True):
     """Plan discharge windows for the car on `chargePointId` until `departureAt` (at most 7
     days ahead), never below `minSoc` (%). The SoC used is the station's last reported one,
@@ -79,10 +97,18 @@ class WindowOut(Out, frozen=True, kw_only=True):
     price_centavos_per_mwh: int
     price_centavos_per_kwh: int
 
+    @classmethod
+    def of(cls, w: Window) -> WindowOut:
+        return cls(start=w.start, end=w.end, power_w=w.power_w, expected_wh=w.expected_wh,
+                   price_centavos_per_mwh=w.price_centavos_per_mwh,
+                   price_centavos_per_kwh=round(Fraction(w.price_centavos_per_mwh, 1000)))
+
 
 class OptimizeOut(Out, frozen=True, kw_only=True):
     """Windows in time order; earnings net of the operator margin (compensate() over the
-    windows' hours). The inputs used are echoed: SoC, floor, capacity, power, submarket."""
+    windows' hours). The inputs used are echoed: SoC, floor, capacity, power, submarket.
+    `scheduled`: the plan was stored as `planId` and its windows start by themselves (the
+    caller's autoDischarge is on and the station's active transaction is the caller's)."""
 
     windows: list[WindowOut]
     expected_wh: int
@@ -93,20 +119,19 @@ class OptimizeOut(Out, frozen=True, kw_only=True):
     min_soc: float
     battery_capacity_wh: int
     max_discharge_w: int
+    scheduled: bool = False
+    plan_id: str | None = None
 
     @classmethod
-    def of(cls, result: Plan, car: Car, submarket: Submarket) -> OptimizeOut:
-        windows = [WindowOut(start=w.start, end=w.end, power_w=w.power_w,
-                             expected_wh=w.expected_wh,
-                             price_centavos_per_mwh=w.price_centavos_per_mwh,
-                             price_centavos_per_kwh=round(Fraction(w.price_centavos_per_mwh,
-                                                                   1000)))
-                   for w in result.windows]
-        return cls(windows=windows, expected_wh=result.expected_wh,
+    def of(cls, result: Plan, car: Car, submarket: Submarket,
+           plan_id: UUID | None = None) -> OptimizeOut:
+        return cls(windows=[WindowOut.of(w) for w in result.windows],
+                   expected_wh=result.expected_wh,
                    expected_earnings_centavos=result.expected_earnings_centavos,
                    policy_version=result.policy_version, submarket=submarket,
                    current_soc=car.soc, min_soc=car.min_soc, battery_capacity_wh=car.capacity_wh,
-                   max_discharge_w=car.max_discharge_w)
+                   max_discharge_w=car.max_discharge_w, scheduled=plan_id is not None,
+                   plan_id=None if plan_id is None else str(plan_id))
 
 
 def _ports(call: Call) -> tuple[PricePorts, Capabilities]:
@@ -117,6 +142,13 @@ def _ports(call: Call) -> tuple[PricePorts, Capabilities]:
     if not isinstance(capabilities, Capabilities):
         raise NotConfigured("v2g sessions")
     return prices, capabilities
+
+
+def plans_of(ctx: AppContext) -> PlanStore:
+    store = ctx.extras.get(PLANS_KEY)
+    if store is None:
+        raise NotConfigured("v2g plans")
+    return cast(PlanStore, store)
 
 
 async def _car(body: OptimizeBody, capabilities: Capabilities) -> Car:
@@ -151,4 +183,24 @@ async def optimize(call: Call) -> web.Response:
     hours = -(-(body.departure_at - hour_floor(now)) // HOUR)
     prices = await ports.prices.forecast(submarket, now, hours)
     result = plan(now, body.departure_at, car, prices, ports.policy)
-    return json_response(OptimizeOut.of(result, car, submarket))
+    plan_id = await _schedule(call, body, result, now)
+    return json_response(OptimizeOut.of(result, car, submarket, plan_id))
+
+
+async def _schedule(call: Call, body: OptimizeBody, result: Plan, now: datetime) -> UUID | None:
+    """Store the plan when the caller's autoDischarge is on and the station's active
+    transaction is theirs (a live plan of that transaction is replaced); its id, else None."""
+    queries = getattr(call.ctx.extras.get(SESSIONS_KEY), "queries", None)
+    user = UUID(call.caller.sub)
+    if not result.windows or not isinstance(queries, PlanInputs):
+        return None
+    if not (await queries.preferences(user)).auto_discharge:
+        return None
+    tx = await queries.active_transaction(body.charge_point_id, None)
+    if tx is None or tx.user_id != user or tx.evse_id is None:
+        return None
+    stored = await plans_of(call.ctx).create(new_plan(
+        uuid4(), user_id=user, station_id=body.charge_point_id, evse_id=tx.evse_id,
+        transaction_id=tx.id, windows=result.windows, min_soc=math.ceil(body.min_soc),
+        departure_at=body.departure_at, now=now))
+    return stored.id

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from api.app import create_app
 from api.context import AppContext
 from api.ports import LiveStations
-from api.routes import id_tokens, reservations, v2g_prices, wallet
+from api.routes import id_tokens, locations, reservations, v2g_prices, wallet
 from api.testing import FakeActors, FakeCommander, FakeLiveStations, actor_tree
 from sigec_actors.config import load_settings
 from sigec_actors.domain.records import NewLocation, NewStation, NewUser, Role
@@ -27,7 +27,10 @@ from sigec_actors.testing import (
     InMemoryUsers,
     MemoryCache,
 )
+from sigec_actors.testing.locations import InMemoryLocations
+from sigec_actors.testing.v2g_plans import InMemoryPlans
 from sigec_actors.testing.v2g_sessions import EmptyStatement, FakeV2G
+from sigec_actors.v2g.plan_runner import EXTRAS_KEY as PLANS
 from sigec_actors.v2g_session.wiring import EXTRAS_KEY as V2G_SESSIONS
 
 SECRET = "test-secret-" + "0123456789abcdef" * 4
@@ -159,6 +162,8 @@ async def start_api(*, users: UserRepository | None = None,
     ctx.extras.setdefault(reservations.EXTRAS_KEY, _reservation_ports())
     ctx.extras.setdefault(V2G_SESSIONS, FakeV2G(("CP-1", "CP-2", "CP-3", "CP-4")))
     ctx.extras.setdefault(wallet.EXTRAS_KEY, EmptyStatement())
+    ctx.extras.setdefault(PLANS, InMemoryPlans())
+    ctx.extras.setdefault(locations.EXTRAS_KEY, InMemoryLocations())
     if v2g_prices.EXTRAS_KEY not in ctx.extras:
         ctx.extras[v2g_prices.EXTRAS_KEY] = await price_ports(clock())
     client = TestClient(TestServer(create_app(ctx)))
