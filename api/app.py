@@ -20,6 +20,7 @@ from api.routes import (
     locations,
     metrics,
     openapi,
+    payments,
     reservations,
     stations,
     transactions,
@@ -38,6 +39,7 @@ RESOURCES: tuple[Resource, ...] = (
     devices.resource, commands.resource, stations.resource, admin.resource,
     id_tokens.resource, transactions.resource, reservations.resource, alerts.resource,
     v2g_prices.resource, v2g_optimize.resource, v2g.resource, wallet.resource,
+    payments.resource,
     v2g_plans.resource, locations.resource,
 )
 

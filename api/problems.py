@@ -13,6 +13,8 @@ from api import commands as cmd
 from api import errors as api
 from sigec_actors.domain import errors as store
 from sigec_actors.errors import SigecError
+from sigec_actors.payments import errors as pay
+from sigec_actors.payments.taxid import InvalidTaxId
 from sigec_actors.runtime.errors import ActorNotFound
 from sigec_actors.services import auth
 from sigec_actors.services.passwords import HashingBusy
@@ -83,7 +85,7 @@ def problem_for(exc: SigecError) -> Problem | None:  # noqa: PLR0911
         case api.NotConfigured():
             return Problem(503, "Service Unavailable", str(exc))
     return (_auth_problem(exc) or _command_problem(exc) or _start_problem(exc)
-            or _v2g_problem(exc))
+            or _v2g_problem(exc) or _payment_problem(exc))
 
 
 def _start_problem(exc: SigecError) -> Problem | None:
@@ -108,6 +110,27 @@ def _v2g_problem(exc: SigecError) -> Problem | None:
                            sessionId=exc.session_id, reason=exc.reason)
         case v2g.UnknownSession():
             return Problem(404, "Not Found", str(exc))
+    return None
+
+
+def _payment_problem(exc: SigecError) -> Problem | None:  # noqa: PLR0911
+    """Payments: 400 a webhook signature, 404 no such payment, 409 a refund that cannot be
+    (state, amount left, wallet short), 422 a bad CPF/CNPJ, 502 the provider refused."""
+    match exc:
+        case pay.BadSignature():
+            return Problem(400, "Bad Request", str(exc))
+        case pay.UnknownPayment():
+            return Problem(404, "Not Found", str(exc))
+        case pay.IllegalTransition() | pay.RefundTooLarge():
+            return Problem(409, "Conflict", str(exc), paymentId=exc.payment_id)
+        case store.InsufficientFunds():
+            return Problem(409, "Conflict", str(exc))
+        case InvalidTaxId():
+            return Problem(422, "Unprocessable Content", str(exc), field=exc.field,
+                           where="body")
+        case pay.ProviderFailed():
+            return Problem(502, "Bad Gateway", str(exc), operation=exc.operation,
+                           code=exc.code)
     return None
 
 

@@ -35,6 +35,8 @@ from sigec_actors.node_ports import (
 from sigec_actors.node_tree import NodeTree
 from sigec_actors.ocpp.call_budget import BudgetSpec
 from sigec_actors.ocpp.gateway import OcppGateway
+from sigec_actors.payments.wiring import EXTRAS_KEY as PAYMENTS
+from sigec_actors.payments.wiring import PaymentsWiring
 from sigec_actors.runtime import ActorSystem, SystemClock
 from sigec_actors.services.metrics import Metrics
 from sigec_actors.services.passwords import Passwords
@@ -82,6 +84,9 @@ class NodeWiring:
         # autoDischarge plans: each due run started as the plan's user, claimed once cluster-wide
         self.plans = PlansWiring(pool, settings.v2g, lambda user: self.v2g.service(
             self.router.commander.as_caller(Caller("user", str(user)))))
+        # wallet top-ups: provider (Stripe or the serve's fake), webhooks, reconciliation
+        self.payments = PaymentsWiring(settings, pool, self.transactions.ledger,
+                                       self.alerts)
         deps = ChargePointDeps(
             policy=policy_from(settings.ocpp), stations=self.stations,
             transactions=self.transactions.service, authorizer=self.transactions.authorizer,
@@ -136,11 +141,13 @@ class NodeWiring:
         ctx.extras[LOCATIONS] = PgLocations(self.services.require_pool())
         ctx.extras[V2G_SESSIONS] = self.v2g
         ctx.extras[WALLET_STATEMENT] = PgWalletStatement(self.services.require_pool())
+        ctx.extras[PAYMENTS] = self.payments
 
     async def start(self) -> None:
         """Start the node's background sweeps and its answer to forwarded actor actions."""
         self.transactions.start(self.router.commander.as_caller(JOBS))
         self.prices.start()
+        self.payments.start()
         self.plans.start()
         if isinstance(self.cache, PgCache):
             self._jobs.spawn("cache-prune", every(CACHE_PRUNE_S, self.cache.prune,
@@ -161,4 +168,5 @@ class NodeWiring:
         await self.actors_view.close()
         await self.transactions.stop()
         await self.v2g.aclose()
+        await self.payments.aclose()
         await self.sessions.aclose()

@@ -19,6 +19,7 @@ from sigec_actors.config import Settings
 from sigec_actors.dsn import redact
 from sigec_actors.logs import step
 from sigec_actors.node import Node, NodeEndpoints
+from sigec_actors.payments.wiring import fake_extra, start_fake
 
 log = structlog.get_logger("server")
 
@@ -65,11 +66,13 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
              workers=settings.server.workers)
     services = await start_data_plane(settings)
     node: Node | None = None
+    fake = None
     try:
+        settings, fake = await start_fake(settings)  # payments.provider = fake: one per serve
         node = Node(settings, services, name="node-1")
         await node.prepare()
         endpoints = await node.start()
-        write_runtime(settings, services, endpoints)
+        write_runtime(settings, services, endpoints, fake_extra(fake, endpoints.http_url))
         _print_banner(settings, endpoints, node.first_admin_notice)
         log.info("ready", http=endpoints.http_url, ocpp=endpoints.ocpp_url)
         await stop.wait()
@@ -80,6 +83,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
         with contextlib.suppress(FileNotFoundError):
             runtime_file(settings).unlink()
         await _shutdown(node, services, settings.server.shutdown_timeout_s)
+        if fake is not None:
+            await fake.stop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
     log.info("stopped")

@@ -16,6 +16,8 @@ from api.security import authenticate
 from sigec_actors.adapters.pg_wallet import StatementLine
 from sigec_actors.domain.ledger import AccountKind
 from sigec_actors.domain.records import Role
+from sigec_actors.payments.wiring import EXTRAS_KEY as PAYMENTS
+from sigec_actors.payments.wiring import PaymentsWiring
 from sigec_actors.ports import LedgerRepository
 
 resource = Resource("wallet", authenticate)
@@ -23,7 +25,7 @@ routes = resource.table
 BASE = "/api/v1/wallet"
 EXTRAS_KEY = "wallet_statement"
 KINDS = {"charging_session": "charge", "v2g_compensation": "v2g_payout", "refund": "refund",
-         "reversal": "reversal"}
+         "reversal": "reversal", "payment": "topup"}
 """Journal source types as statement kinds; anything else that moves a wallet is a top-up."""
 
 
@@ -55,9 +57,13 @@ async def wallet(call: Call) -> web.Response:
     ledger, statement = _ports(call.ctx)
     user = UUID(call.caller.sub)
     account = await ledger.account(AccountKind.USER_WALLET, user)
+    pending = await statement.pending_v2g(user)
+    payments = call.ctx.extras.get(PAYMENTS)
+    if isinstance(payments, PaymentsWiring):  # top-ups announced, not paid yet
+        pending += await payments.store.pending_centavos(user)
     return json_response(WalletOut(
         balance_centavos=await ledger.balance(account.id), currency=account.currency,
-        pending_centavos=await statement.pending_v2g(user)))
+        pending_centavos=pending))
 
 
 @resource.get(BASE + "/transactions", "The caller's wallet statement, newest first",

@@ -98,6 +98,14 @@ class PgLedgerRepository:
         return [to_record(r, AccountActivity) for r in rows]
 
 
+async def post_on(conn: DbConn, entry: NewJournalEntry,
+                  events: Sequence[OutboxMessage] = ()) -> PostResult:
+    """`PgLedgerRepository.post` inside the caller's DB transaction `conn` (so a posting
+    commits or rolls back with the caller's other writes); raises what the database does."""
+    check_balanced(entry)
+    return await _post(conn, entry, events)
+
+
 async def _post(conn: DbConn, entry: NewJournalEntry,
                 events: Sequence[OutboxMessage]) -> PostResult:
     row = await conn.fetchrow(

@@ -31,6 +31,8 @@ from sigec_actors.cluster.messages import (
 from sigec_actors.cluster.procs import ProcessWatch
 from sigec_actors.config import Settings, check_cluster_address
 from sigec_actors.node import Node, NodeEndpoints
+from sigec_actors.payments.fake_stripe import FakeStripe
+from sigec_actors.payments.wiring import fake_extra, start_fake
 
 log = structlog.get_logger("cluster.launcher")
 
@@ -186,14 +188,17 @@ async def serve_cluster(settings: Settings, stop: asyncio.Event | None = None) -
     services: Services | None = None
     reason: str | None = None
     remove_handlers: Callable[[], None] | None = None
+    fake: FakeStripe | None = None
     try:
         await launcher.open()  # before the signal handlers and the data plane: the admin forks
         remove_handlers = _on_signals(stop)
         services = await start_data_plane(settings)
+        node_settings, fake = await start_fake(settings)  # payments.provider = fake
         prep = Node(settings, services, name="director")
         await prep.prepare()
-        started = await launcher.start(with_urls(settings, services))
-        launcher.client.on_nodes = _runtime_writer(settings, services, launcher)
+        started = await launcher.start(with_urls(node_settings, services))
+        launcher.client.on_nodes = _runtime_writer(
+            settings, services, launcher, fake_extra(fake, started.nodes[0].http_url))
         launcher.client.on_nodes(started.nodes)
         endpoints = NodeEndpoints(started.nodes[0].http_url, started.nodes[0].ocpp_url)
         _print_banner(settings, launcher, endpoints, prep.first_admin_notice)
@@ -201,6 +206,8 @@ async def serve_cluster(settings: Settings, stop: asyncio.Event | None = None) -
         reason = await _first(stop, launcher.client.escalated)
     finally:
         await _stop_everything(settings, launcher, services)
+        if fake is not None:
+            await fake.stop()
         if remove_handlers is not None:
             remove_handlers()
     if reason is not None:
@@ -210,8 +217,8 @@ async def serve_cluster(settings: Settings, stop: asyncio.Event | None = None) -
     return 0
 
 
-def _runtime_writer(settings: Settings, services: Services,
-                    launcher: ClusterLauncher) -> Callable[[list[NodeInfo]], None]:
+def _runtime_writer(settings: Settings, services: Services, launcher: ClusterLauncher,
+                    extra: dict[str, str] | None = None) -> Callable[[list[NodeInfo]], None]:
     """runtime.json for this host's nodes; written at start and again after every restart."""
     from sigec_actors import server
 
@@ -223,7 +230,7 @@ def _runtime_writer(settings: Settings, services: Services,
         try:
             server.write_runtime(settings, services, endpoints, extra={
                 "adminPort": launcher.admin_port, "clusterBind": launcher.bind,
-                "nodes": [msgspec.to_builtins(n) for n in nodes]})
+                "nodes": [msgspec.to_builtins(n) for n in nodes], **(extra or {})})
         except OSError as exc:
             log.error("runtime_file_not_written", error=str(exc))
     return write

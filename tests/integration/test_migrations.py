@@ -26,7 +26,7 @@ EXPECTED_TABLES = {
     "processed_webhooks", "idempotency_keys", "v2g_sessions", "v2g_preferences", "v2g_events",
     "v2g_compensations", "v2g_grid_prices", "v2g_capabilities", "iso15118_certificates",
     "firmware_updates", "event_outbox", "audit_log", "alerts", "schema_migrations",
-    "rate_counters", "denied_keys", "remote_starts", "v2g_price_fetches", "v2g_plans",
+    "rate_counters", "denied_keys", "remote_starts", "v2g_price_fetches", "payment_refunds", "v2g_plans",
 }
 
 

@@ -1,0 +1,275 @@
+"""PostgreSQL payments: intents, webhooks applied exactly once with their credit, refunds."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from sigec_actors.adapters.pg import (
+    CheckViolation,
+    constraint_name,
+    to_record,
+    transaction,
+    write_events,
+)
+from sigec_actors.adapters.pg_ledger import post_on
+from sigec_actors.domain.errors import InsufficientFunds
+from sigec_actors.domain.events import (
+    PAYMENT_COMPLETED,
+    PAYMENT_FAILED,
+    WALLET_CREDITED,
+    WALLET_DEBITED,
+)
+from sigec_actors.domain.ledger import AccountKind, NewJournalEntry, PostingIn
+from sigec_actors.domain.records import OutboxMessage
+from sigec_actors.payments.errors import RefundTooLarge, UnknownPayment
+from sigec_actors.payments.lifecycle import OPEN, PaymentStatus, after_event, after_refund
+from sigec_actors.payments.model import (
+    SOURCE_REFUND,
+    SOURCE_REFUND_UNDONE,
+    SOURCE_TOPUP,
+    Applied,
+    Payment,
+    ProviderEvent,
+    ProviderIntent,
+    Refund,
+)
+from sigec_actors.ports import DbConn, DbPool, LedgerRepository
+
+_LOCK = "SELECT * FROM payments WHERE id = $1 FOR UPDATE"
+_OPEN = [s.value for s in OPEN]
+
+
+class PgPayments:
+    """PaymentStore on PostgreSQL; money moves only through the ledger (balanced entries)."""
+
+    def __init__(self, pool: DbPool, ledger: LedgerRepository) -> None:
+        self._pool = pool
+        self._ledger = ledger
+
+    async def insert(self, payment_id: UUID, user_id: UUID, provider: str, method: str,
+                     amount_centavos: int) -> Payment:
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "INSERT INTO payments (id, user_id, provider, method, amount_centavos, status)"
+                " VALUES ($1, $2, $3, $4, $5, 'requires_action') RETURNING *",
+                payment_id, user_id, provider, method, amount_centavos)
+        return to_record(row, Payment)
+
+    async def attach(self, payment_id: UUID, intent: ProviderIntent,
+                     details: dict[str, Any]) -> Payment:
+        """The provider's id and details; the state only moves forward (a webhook may have
+        been applied already)."""
+        async with transaction(self._pool) as conn:
+            current = await _locked(conn, payment_id)
+            status = current.status
+            if intent.status != status and after_event(status, _event_for(intent.status)):
+                status = intent.status
+            row = await conn.fetchrow(
+                "UPDATE payments SET provider_payment_id = $2, status = $3,"
+                " metadata = metadata || $4::jsonb WHERE id = $1 RETURNING *",
+                payment_id, intent.provider_payment_id, status.value, details)
+        return to_record(row, Payment)
+
+    async def fail(self, payment_id: UUID, reason: str) -> Payment:
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "UPDATE payments SET status = 'failed', failure_reason = $2 WHERE id = $1"
+                " AND status IN ('requires_action', 'processing') RETURNING *",
+                payment_id, reason[:500])
+        return to_record(row, Payment) if row else await self._require(payment_id)
+
+    async def get(self, payment_id: UUID) -> Payment | None:
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow("SELECT * FROM payments WHERE id = $1", payment_id)
+        return to_record(row, Payment) if row else None
+
+    async def by_provider_id(self, provider: str, provider_payment_id: str) -> Payment | None:
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT * FROM payments WHERE provider = $1 AND provider_payment_id = $2",
+                provider, provider_payment_id)
+        return to_record(row, Payment) if row else None
+
+    async def page(self, user_id: UUID, limit: int, offset: int) -> tuple[list[Payment], int]:
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT * FROM payments WHERE user_id = $1 ORDER BY created_at DESC, id"
+                " LIMIT $2 OFFSET $3", user_id, limit, offset)
+            total = await conn.fetchval("SELECT count(*) FROM payments WHERE user_id = $1",
+                                        user_id)
+        return [to_record(r, Payment) for r in rows], int(total)
+
+    async def pending_centavos(self, user_id: UUID) -> int:
+        async with self._pool.acquire() as conn:
+            return int(await conn.fetchval(
+                "SELECT coalesce(sum(amount_centavos), 0) FROM payments WHERE user_id = $1"
+                " AND status = ANY($2::text[])", user_id, _OPEN))
+
+    async def apply(self, provider: str, event: ProviderEvent) -> Applied:
+        payment = await self._find(provider, event)
+        if payment is None:  # not one of ours: nothing to record
+            return Applied(duplicate=False, payment=None)
+        legs = await self._legs(payment.user_id)
+        async with transaction(self._pool) as conn:
+            fresh = await conn.fetchval(
+                "INSERT INTO processed_webhooks (provider, event_id, payload) VALUES ($1, $2, $3)"
+                " ON CONFLICT DO NOTHING RETURNING event_id", provider, event.event_id,
+                event.payload)
+            if fresh is None:  # seen before (maybe concurrently: we waited for its commit)
+                return Applied(duplicate=True, payment=payment)
+            return await _apply_locked(conn, payment.id, event, legs)
+
+    async def start_refund(self, payment_id: UUID, amount_centavos: int | None,
+                           by: UUID | None) -> Refund:
+        payment = await self._require(payment_id)
+        wallet, clearing = await self._legs(payment.user_id)
+        try:
+            async with transaction(self._pool) as conn:
+                return await _start_refund(conn, payment_id, amount_centavos, by,
+                                           wallet, clearing)
+        except CheckViolation as exc:
+            if constraint_name(exc) == "ledger_accounts_no_overdraw":
+                raise InsufficientFunds(SOURCE_REFUND, str(payment_id)) from exc
+            raise
+
+    async def finish_refund(self, refund_id: UUID, provider_refund_id: str) -> Refund:
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "UPDATE payment_refunds SET status = 'succeeded', provider_refund_id = $2"
+                " WHERE id = $1 RETURNING *", refund_id, provider_refund_id)
+        return to_record(row, Refund)
+
+    async def undo_refund(self, refund_id: UUID, reason: str) -> Refund:
+        async with transaction(self._pool) as conn:
+            refund = to_record(await conn.fetchrow(
+                "SELECT * FROM payment_refunds WHERE id = $1 FOR UPDATE", refund_id), Refund)
+            if refund.status != "pending":
+                return refund
+            payment = await _locked(conn, refund.payment_id)
+            wallet, clearing = await self._legs(payment.user_id)
+            await post_on(conn, NewJournalEntry(
+                SOURCE_REFUND_UNDONE, str(refund_id),
+                (PostingIn(clearing, -refund.amount_centavos),
+                 PostingIn(wallet, refund.amount_centavos)),
+                description="refund refused by the provider: credited back"),
+                [_wallet_event(WALLET_CREDITED, payment, refund.amount_centavos)])
+            left = payment.refunded_centavos - refund.amount_centavos
+            status = PaymentStatus.SUCCEEDED if left == 0 else PaymentStatus.PARTIALLY_REFUNDED
+            await conn.execute(
+                "UPDATE payments SET refunded_centavos = $2, status = $3 WHERE id = $1",
+                payment.id, left, status.value)
+            row = await conn.fetchrow(
+                "UPDATE payment_refunds SET status = 'failed', failure_reason = $2"
+                " WHERE id = $1 RETURNING *", refund_id, reason[:500])
+        return to_record(row, Refund)
+
+    async def _find(self, provider: str, event: ProviderEvent) -> Payment | None:
+        if event.payment_id is not None:
+            payment = await self.get(event.payment_id)
+            if payment is not None and payment.provider == provider:
+                return payment
+            return None
+        return await self.by_provider_id(provider, event.provider_payment_id)
+
+    async def _require(self, payment_id: UUID) -> Payment:
+        payment = await self.get(payment_id)
+        if payment is None:
+            raise UnknownPayment(payment_id)
+        return payment
+
+    async def _legs(self, user_id: UUID) -> tuple[UUID, UUID]:
+        """The user's wallet and the PSP clearing account (created on first use)."""
+        wallet = await self._ledger.account(AccountKind.USER_WALLET, user_id)
+        clearing = await self._ledger.account(AccountKind.PSP_CLEARING)
+        return wallet.id, clearing.id
+
+
+async def _locked(conn: DbConn, payment_id: UUID) -> Payment:
+    row = await conn.fetchrow(_LOCK, payment_id)
+    if row is None:
+        raise UnknownPayment(payment_id)
+    return to_record(row, Payment)
+
+
+def _event_for(status: PaymentStatus) -> str:
+    return {PaymentStatus.SUCCEEDED: "payment_intent.succeeded",
+            PaymentStatus.FAILED: "payment_intent.payment_failed",
+            PaymentStatus.CANCELED: "payment_intent.canceled",
+            PaymentStatus.PROCESSING: "payment_intent.processing"}.get(
+                status, "payment_intent.requires_action")
+
+
+async def _apply_locked(conn: DbConn, payment_id: UUID, event: ProviderEvent,
+                        legs: tuple[UUID, UUID]) -> Applied:
+    payment = await _locked(conn, payment_id)
+    target = after_event(payment.status, event.type)
+    if target is None:  # stale or repeated news: recorded, nothing changes
+        return Applied(duplicate=False, payment=payment)
+    entry_id, credited = payment.journal_entry_id, False
+    events: list[OutboxMessage] = []
+    if target in (PaymentStatus.FAILED, PaymentStatus.CANCELED):
+        events.append(OutboxMessage(PAYMENT_FAILED, _payment_event(payment, target)))
+    if target is PaymentStatus.SUCCEEDED:
+        events.append(OutboxMessage(PAYMENT_COMPLETED, _payment_event(payment, target)))
+        if entry_id is None:  # the one credit of this payment (source key: its id)
+            wallet, clearing = legs
+            result = await post_on(conn, NewJournalEntry(
+                SOURCE_TOPUP, str(payment.id),
+                (PostingIn(clearing, -payment.amount_centavos),
+                 PostingIn(wallet, payment.amount_centavos)),
+                description=f"top-up by {payment.method}",
+                metadata={"provider": payment.provider,
+                          "providerPaymentId": event.provider_payment_id}),
+                [_wallet_event(WALLET_CREDITED, payment, payment.amount_centavos)])
+            entry_id, credited = result.entry.id, result.created
+    row = await conn.fetchrow(
+        "UPDATE payments SET status = $2, journal_entry_id = $3,"
+        " provider_payment_id = coalesce(provider_payment_id, $4),"
+        " failure_reason = CASE WHEN $2 IN ('failed', 'canceled') THEN $5 ELSE NULL END"
+        " WHERE id = $1 RETURNING *", payment.id, target.value, entry_id,
+        event.provider_payment_id, _failure(event))
+    await write_events(conn, events)
+    return Applied(duplicate=False, payment=to_record(row, Payment), changed=True,
+                   credited=credited)
+
+
+async def _start_refund(conn: DbConn, payment_id: UUID, amount: int | None, by: UUID | None,
+                        wallet: UUID, clearing: UUID) -> Refund:
+    payment = await _locked(conn, payment_id)
+    remaining = payment.amount_centavos - payment.refunded_centavos
+    ask = remaining if amount is None else amount
+    if ask <= 0 or ask > remaining:
+        raise RefundTooLarge(payment_id, ask, remaining)
+    target = after_refund(payment_id, payment.status, payment.amount_centavos,
+                          payment.refunded_centavos, ask)
+    refund = to_record(await conn.fetchrow(
+        "INSERT INTO payment_refunds (payment_id, amount_centavos, requested_by)"
+        " VALUES ($1, $2, $3) RETURNING *", payment_id, ask, by), Refund)
+    await post_on(conn, NewJournalEntry(
+        SOURCE_REFUND, str(refund.id), (PostingIn(wallet, -ask), PostingIn(clearing, ask)),
+        description=f"refund of payment {payment_id}",
+        metadata={"paymentId": str(payment_id)}),
+        [_wallet_event(WALLET_DEBITED, payment, ask)])
+    await conn.execute(
+        "UPDATE payments SET refunded_centavos = refunded_centavos + $2, status = $3"
+        " WHERE id = $1", payment_id, ask, target.value)
+    return refund
+
+
+def _failure(event: ProviderEvent) -> str | None:
+    error = event.payload.get("last_payment_error")
+    if isinstance(error, dict):
+        return str(error.get("message") or error.get("code") or "payment failed")[:500]
+    return event.type.rsplit(".", 1)[-1]
+
+
+def _payment_event(payment: Payment, status: PaymentStatus) -> dict[str, Any]:
+    return {"paymentId": str(payment.id), "userId": str(payment.user_id),
+            "amountCentavos": payment.amount_centavos, "method": payment.method,
+            "provider": payment.provider, "status": status.value}
+
+
+def _wallet_event(subject: str, payment: Payment, amount: int) -> OutboxMessage:
+    return OutboxMessage(subject, {"userId": str(payment.user_id), "amountCentavos": amount,
+                                   "paymentId": str(payment.id)})

@@ -1,0 +1,91 @@
+"""Webhooks through the HTTP route on PostgreSQL: signatures, exactly-once credit, event order."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from tests.payments.conftest import PayEnv
+
+pytestmark = pytest.mark.pg
+
+
+async def credits(env: PayEnv, payment_id: str) -> int:
+    async with env.pool.acquire() as conn:
+        return int(await conn.fetchval(
+            "SELECT count(*) FROM journal_entries WHERE source_type = 'payment'"
+            " AND source_id = $1", payment_id))
+
+
+async def test_signature_valid_wrong_secret_and_too_old(pay: PayEnv) -> None:
+    payment = await pay.topup(1000)
+    event = pay.event(payment, "succeeded")
+    assert await pay.send(event, secret="whsec_wrong") == 400
+    assert await pay.send(event, timestamp=int(time.time()) - 1000) == 400
+    resp = await pay.api.call("POST", "/api/v1/payments/webhooks/stripe", data=b"{}")
+    assert resp.status == 400
+    assert (await pay.balance())["balanceCentavos"] == 0
+    assert await pay.send(event) == 200
+    assert (await pay.balance())["balanceCentavos"] == 1000
+
+
+async def test_one_webhook_replayed_100_times_concurrently_credits_once(pay: PayEnv) -> None:
+    payment = await pay.topup(2500)
+    assert (await pay.balance())["pendingCentavos"] == 2500
+    event = pay.event(payment, "succeeded")
+    statuses = await asyncio.gather(*(pay.send(event) for _ in range(100)))
+    assert set(statuses) == {200}
+    assert await credits(pay, payment["id"]) == 1
+    wallet = await pay.balance()
+    assert (wallet["balanceCentavos"], wallet["pendingCentavos"]) == (2500, 0)
+    async with pay.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM ledger_balance_drift") == 0
+        subjects = [r["subject"] for r in await conn.fetch(
+            "SELECT subject FROM event_outbox WHERE payload->>'paymentId' = $1",
+            payment["id"])]
+    assert sorted(subjects) == ["payment.completed", "wallet.credited"]
+
+
+async def test_two_success_events_with_other_ids_still_credit_once(pay: PayEnv) -> None:
+    payment = await pay.topup(700)
+    first, second = pay.event(payment, "succeeded"), pay.event(payment, "succeeded")
+    assert first["id"] != second["id"]
+    assert [await pay.send(first), await pay.send(second)] == [200, 200]
+    assert await credits(pay, payment["id"]) == 1
+    assert (await pay.balance())["balanceCentavos"] == 700
+
+
+async def test_out_of_order_events_end_in_the_right_state(pay: PayEnv) -> None:
+    late_failure = await pay.topup(300)
+    failed = pay.event(late_failure, "failed")
+    succeeded = pay.event(late_failure, "succeeded")
+    assert await pay.send(succeeded) == 200
+    assert await pay.send(failed) == 200  # older news: ignored
+    got = await pay.api.json("GET", f"/api/v1/payments/{late_failure['id']}", "user")
+    assert got["status"] == "succeeded"
+
+    retried = await pay.topup(400)  # Stripe: a failed attempt, then a successful one
+    assert await pay.send(pay.event(retried, "failed")) == 200
+    assert (await pay.api.json("GET", f"/api/v1/payments/{retried['id']}", "user")
+            )["status"] == "failed"
+    assert await pay.send(pay.event(retried, "succeeded")) == 200
+
+    canceled = await pay.topup(500)
+    cancel = pay.event(canceled, "canceled")
+    assert await pay.send(cancel) == 200
+    assert await pay.send(pay.event(canceled, "succeeded")) == 200  # never after canceled
+    got = await pay.api.json("GET", f"/api/v1/payments/{canceled['id']}", "user")
+    assert got["status"] == "canceled"
+    assert (await pay.balance())["balanceCentavos"] == 700
+
+
+async def test_another_users_payment_is_404(pay: PayEnv) -> None:
+    payment = await pay.topup(100)
+    await pay.api.json("GET", f"/api/v1/payments/{payment['id']}", "other", status=404)
+    await pay.api.json("GET", "/api/v1/payments/not-a-uuid", "user", status=404)
+    mine = await pay.api.json("GET", f"/api/v1/payments/{payment['id']}", "user")
+    assert mine["pix"]["copyPaste"].startswith("000201") and mine["pix"]["qrPng"]
+    history = await pay.api.json("GET", "/api/v1/payments/history", "other")
+    assert history == {"items": [], "total": 0}
