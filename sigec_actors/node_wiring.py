@@ -79,6 +79,7 @@ class NodeWiring:
         self.v2g = V2GWiring(
             pool, settings.v2g, tree.v2g, prices=self.prices.service,
             ledger=self.transactions.ledger, bus=self.bus, alerts=self.alerts,
+            node=actors.name, audit=self.audit,  # control messages name and audit their caller
             jobs=lambda: self.router.commander.as_caller(JOBS),
             holds=lambda station_id: self.router.holds(station_id))  # noqa: PLW0108 -- router built below
         # autoDischarge plans: each due run started as the plan's user, claimed once cluster-wide
@@ -95,7 +96,7 @@ class NodeWiring:
             reservations=self.transactions.reservation_service, observer=self.metrics,
             alerts=self.alerts, persist_timeout_s=settings.billing.tx_timeout_s + 1.0,
             idle=self.transactions.reconciler,  # boots / Available: lost Endeds (issue #14)
-            meters=self.v2g.sessions)
+            meters=self.v2g.sessions, ev_reports=self.v2g.ev_reports)
         ocpp = settings.ocpp
         self.sessions = StationSessions(tree.charge_points, deps, budget=BudgetSpec(
             ocpp.station_calls_per_s, ocpp.station_call_burst))

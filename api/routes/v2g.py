@@ -7,6 +7,7 @@ from uuid import UUID
 
 from aiohttp import web
 
+from api.commands import caller_of
 from api.context import AppContext
 from api.errors import NotConfigured, NotFound
 from api.routing import Call, Resource, json_response, role_allows
@@ -80,7 +81,8 @@ async def start(call: Call) -> web.Response:
     service = wiring.service(need(call.ctx.commander, "station commander"))
     state = await service.start(StartRequest(
         user_id=UUID(call.caller.sub), station_id=body.charge_point_id, evse_id=body.evse_id,
-        min_soc=body.min_soc, max_energy_wh=body.max_energy_wh, until=body.until))
+        min_soc=body.min_soc, max_energy_wh=body.max_energy_wh, until=body.until,
+        caller=caller_of(call.caller.sub, call.caller.role)))
     return json_response(s.SessionEnvelope(session=await _view(wiring, state.session_id)),
                          status=201)
 
@@ -92,7 +94,8 @@ async def stop(call: Call) -> web.Response:
     session_id = call.body(s.DischargeStopBody).session_id
     wiring = v2g_of(call.ctx)
     await _visible(call, wiring, session_id)
-    await wiring.service(need(call.ctx.commander, "station commander")).stop(session_id)
+    await wiring.service(need(call.ctx.commander, "station commander")).stop(
+        session_id, caller=caller_of(call.caller.sub, call.caller.role))
     return json_response(await _view(wiring, session_id))
 
 

@@ -25,6 +25,7 @@ from sigec_actors.charge_point.effects import (
     Publish,
     Reply,
     ReplyError,
+    ReportEvNeeds,
     ResolveCommand,
     SendCall,
     StartTimer,
@@ -239,6 +240,9 @@ class ChargePoint(Actor[ChargePointMsg]):
                 case CheckIdle(evse_id=evse_id):
                     if self._deps.idle is not None:
                         self._deps.idle.station_idle(self._station_id, evse_id)
+                case ReportEvNeeds(evse_id=evse_id, needs=needs):
+                    if self._deps.ev_reports is not None:
+                        self._deps.ev_reports.ev_charging_needs(self._station_id, evse_id, needs)
                 case _:
                     assert_never(effect)
         return True

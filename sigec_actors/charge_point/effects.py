@@ -14,6 +14,7 @@ from sigec_actors.domain.records import AuditEntry, BootInfo, ConnectorStatus, O
 from sigec_actors.ocpp.errors import ErrorCode
 from sigec_actors.ocpp.generated.v201 import (
     AuthorizeRequest,
+    ChargingNeeds,
     ReservationStatusUpdateRequest,
     TransactionEventRequest,
 )
@@ -151,6 +152,14 @@ class CheckIdle(msgspec.Struct, frozen=True):
     evse_id: int | None
 
 
+class ReportEvNeeds(msgspec.Struct, frozen=True):
+    """The station reported an EV's charging needs on an EVSE: tell the EvReports port (e.g.
+    the car's SoC refines the V2G capability); never awaited."""
+
+    evse_id: int
+    needs: ChargingNeeds
+
+
 class Log(msgspec.Struct, frozen=True):
     """A log line; with `every_s`, at most one such event per `every_s` per actor (the lines
     held back are counted in the next one's `suppressed`)."""
@@ -165,5 +174,5 @@ Effect = (
     Reply | ReplyError | Persist | HandleTransactionEvent | HandleAuthorize
     | HandleReservationStatus | SendCall
     | ResolveCommand | FailCommand | StartTimer | CancelTimer | Publish | MarkSeen | Log
-    | CheckIdle
+    | CheckIdle | ReportEvNeeds
 )

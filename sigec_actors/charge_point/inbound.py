@@ -21,6 +21,7 @@ from sigec_actors.charge_point.effects import (
     Publish,
     Reply,
     ReplyError,
+    ReportEvNeeds,
     WriteAlert,
     WriteAudit,
     WriteBoot,
@@ -233,4 +234,5 @@ def _ev_needs(state: ChargePointState, channel: Channel, mid: str,
     stored = {**state.ev_charging_needs, req.evse_id: needs}
     status = m.NotifyEVChargingNeedsStatusEnum.ACCEPTED
     return (replace(state, ev_charging_needs=stored),
-            [Reply(channel, mid, m.NotifyEVChargingNeedsResponse(status=status))])
+            [Reply(channel, mid, m.NotifyEVChargingNeedsResponse(status=status)),
+             ReportEvNeeds(req.evse_id, req.charging_needs)])

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Protocol
 from sigec_actors.charge_point.store import StationStore
 from sigec_actors.ocpp.generated.v201 import (
     AuthorizationStatusEnum,
+    ChargingNeeds,
     IdToken,
     IdTokenInfo,
     ReservationStatusUpdateRequest,
@@ -76,6 +77,13 @@ class TransactionMeterSink(Protocol):
     def presence(self, station_id: str, online: bool) -> None: ...
 
 
+class EvReports(Protocol):
+    """Told what a station reports about the car on an EVSE (NotifyEVChargingNeeds), e.g. its
+    SoC for the V2G capability; must not block (a tell: any I/O runs on its own task)."""
+
+    def ev_charging_needs(self, station_id: str, evse_id: int, needs: ChargingNeeds) -> None: ...
+
+
 class ChargePointObserver(Protocol):
     """Counts OCPP traffic for metrics (sigec_actors.services.metrics.Metrics fits)."""
 
@@ -103,6 +111,7 @@ class ChargePointDeps:
     alerts: Alerts | None = None  # None: critical security events are logged, not alerted
     idle: IdleEvses | None = None  # None: nobody looks for transactions whose Ended was lost
     meters: TransactionMeterSink | None = None  # None: nobody follows meter values (no V2G)
+    ev_reports: EvReports | None = None  # None: nobody follows the cars' reported needs
     persist_timeout_s: float = 5.0
     reload_after_s: float = 5.0
     store: StationStore = field(init=False, repr=False, compare=False)

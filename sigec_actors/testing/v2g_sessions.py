@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from sigec_actors.adapters.pg_wallet import StatementLine
+from sigec_actors.domain.records import Caller
 from sigec_actors.domain.transactions import Transaction
 from sigec_actors.transactions.ports import Commander
 from sigec_actors.v2g_session.errors import NoTransaction
@@ -60,7 +61,8 @@ class NoDischarges:
     async def start(self, req: StartRequest) -> V2GState:
         raise NoTransaction(req.station_id, req.evse_id)
 
-    async def stop(self, session_id: UUID, reason: str = "user") -> V2GState | None:
+    async def stop(self, session_id: UUID, reason: str = "user", *,
+                   caller: Caller) -> V2GState | None:
         return None
 
 

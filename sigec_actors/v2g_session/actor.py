@@ -112,8 +112,7 @@ class V2GSession(Actor[V2GSessionMsg]):
                 case Persist(samples=samples, events=events):
                     assert self._state is not None
                     if not await self._deps.store.save(old.status, self._state, samples, events):
-                        self._state = await self._deps.store.load(self._session_id)
-                        self.ctx.log.warning("v2g.session_moved", session=str(self._session_id))
+                        await self._moved()
                         return  # another writer moved it: its state is the truth
                 case SendClear(profile_id=pid, evse_id=evse):
                     assert self._state is not None
@@ -128,6 +127,17 @@ class V2GSession(Actor[V2GSessionMsg]):
                         self.ctx.stop()
                 case _:
                     assert_never(effect)
+
+    async def _moved(self) -> None:
+        """Another writer (the sweep, another node's actor) moved the session: reload it; one
+        that ended there is only settled (idempotent) and this actor stops."""
+        self._state = state = await self._deps.store.load(self._session_id)
+        self.ctx.log.warning("v2g.session_moved", session=str(self._session_id),
+                             status=state.status.value if state else None)
+        if state is None or state.status is Status.FAILED:
+            self.ctx.stop()
+        elif state.status is Status.COMPLETED:
+            await self._settle(finish=True)
 
     async def _check_price(self) -> None:
         prices, state = self._deps.prices, self._state

@@ -71,3 +71,11 @@ class UnknownSession(V2GError):
     def __init__(self, session_id: str) -> None:
         self.session_id = session_id
         super().__init__(f"v2g session {session_id} not found")
+
+
+class StartTimedOut(ProfileRejected):
+    """The station answered after v2g.start_timeout_s, when the session was failed already
+    (HTTP 502, reason `start_timeout`); an accepted profile is cleared again."""
+
+    def __init__(self, station_id: str, session_id: str) -> None:
+        super().__init__(station_id, session_id, "start_timeout")

@@ -62,6 +62,13 @@ class ClearAnswered(msgspec.Struct, frozen=True):
     reason: str = ""
 
 
+class Abandoned(msgspec.Struct, frozen=True):
+    """The sweep ends a session no actor finished: a start never answered (`starting` ->
+    failed) or a station offline past the grace with no node running it (-> completed)."""
+
+    reason: str
+
+
 class GetView(msgspec.Struct, frozen=True):
     """Ask: the session as stored now."""
 
@@ -72,7 +79,7 @@ class SettleAgain(msgspec.Struct, frozen=True):
 
 Decidable = (
     MeterReported | TransactionEnded | StationPresence | Tick | PriceObserved | StopRequested
-    | ProfileAnswered | ClearAnswered
+    | ProfileAnswered | ClearAnswered | Abandoned
 )
 """What the pure `decide` handles."""
 

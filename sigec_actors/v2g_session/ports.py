@@ -9,7 +9,7 @@ from uuid import UUID
 
 import msgspec
 
-from sigec_actors.domain.records import OutboxMessage
+from sigec_actors.domain.records import Caller, OutboxMessage
 from sigec_actors.domain.transactions import Transaction
 from sigec_actors.transactions.ports import Commander
 from sigec_actors.v2g_session.messages import MeterSample
@@ -98,4 +98,5 @@ class Starter(Protocol):
     """Starts and stops discharges (service.DischargeService)."""
 
     async def start(self, req: StartRequest) -> V2GState: ...
-    async def stop(self, session_id: UUID, reason: str = "user") -> V2GState | None: ...
+    async def stop(self, session_id: UUID, reason: str = "user", *,
+                   caller: Caller) -> V2GState | None: ...

@@ -14,7 +14,8 @@ from sigec_actors.ports import DbPool
 
 MODES = ("v201_negative_limit", "ocpp21_setpoint", "unsupported")
 _LATEST_SOC = (
-    "SELECT DISTINCT ON (t.evse_id) t.evse_id, round(m.value)::int AS soc FROM transactions t"
+    "SELECT DISTINCT ON (t.evse_id) t.evse_id, round(m.value)::int AS soc, m.sampled_at AS at"
+    " FROM transactions t"
     " JOIN meter_values m ON m.transaction_id = t.id AND m.measurand = 'SoC'"
     " WHERE t.charge_point_id = $1 AND t.status = 'Active'"
     " ORDER BY t.evse_id, m.sampled_at DESC")
@@ -62,11 +63,12 @@ class PgV2GQueries:
             if online is None:
                 return None
             caps = await conn.fetch(
-                "SELECT evse_id, mode, max_discharge_w FROM v2g_capabilities"
-                " WHERE charge_point_id = $1 ORDER BY evse_id", station_id)
+                "SELECT evse_id, mode, max_discharge_w, current_soc, soc_reported_at"
+                " FROM v2g_capabilities WHERE charge_point_id = $1 ORDER BY evse_id", station_id)
             evses = await conn.fetch(
                 "SELECT DISTINCT evse_id FROM connectors WHERE charge_point_id = $1", station_id)
-            socs = {r["evse_id"]: r["soc"] for r in await conn.fetch(_LATEST_SOC, station_id)}
+            metered = await conn.fetch(_LATEST_SOC, station_id)
+        socs = _newest_socs(caps, metered)
         ids = sorted({r["evse_id"] for r in caps} | {r["evse_id"] for r in evses}
                      | {e for e in socs if e is not None})
         first = caps[0] if caps else None
@@ -91,6 +93,12 @@ class PgV2GQueries:
                 "UPDATE v2g_capabilities SET mode = $2, max_discharge_w = $3, supported = $4,"
                 " bidirectional = $4, last_updated = now() WHERE charge_point_id = $1",
                 station_id, mode, max_discharge_w, mode != "unsupported")
+
+    async def report_soc(self, station_id: str, evse_id: int, soc: int, at: datetime) -> None:
+        """The car's SoC the station reported on that EVSE (NotifyEVChargingNeeds); a new row
+        takes the station's mode from its other EVSEs; an older report changes nothing."""
+        async with self._pool.acquire() as conn:
+            await conn.execute(_REPORT_SOC, station_id, evse_id, soc, at)
 
     async def active_transaction(self, station_id: str, evse_id: int | None) -> Transaction | None:
         """The newest Active transaction on that EVSE (any EVSE when None)."""
@@ -154,3 +162,26 @@ _VIEW = (
     "SELECT s.*, c.gross_amount_centavos, c.margin_centavos, c.net_amount_centavos,"
     " c.status AS compensation_status FROM v2g_sessions s"
     " LEFT JOIN v2g_compensations c ON c.session_id = s.id")
+
+_REPORT_SOC = (
+    "INSERT INTO v2g_capabilities AS c (charge_point_id, evse_id, mode, max_discharge_w,"
+    " supported, bidirectional, current_soc, soc_reported_at)"
+    " SELECT $1, $2, coalesce(o.mode, 'unsupported'), o.max_discharge_w,"
+    " coalesce(o.supported, false), coalesce(o.bidirectional, false), $3, $4"
+    " FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT * FROM v2g_capabilities"
+    " WHERE charge_point_id = $1 ORDER BY evse_id LIMIT 1) o ON true"
+    " ON CONFLICT (charge_point_id, evse_id, connector_id) DO UPDATE SET"
+    " current_soc = EXCLUDED.current_soc, soc_reported_at = EXCLUDED.soc_reported_at"
+    " WHERE c.soc_reported_at IS NULL OR c.soc_reported_at <= EXCLUDED.soc_reported_at")
+
+
+def _newest_socs(caps: list[Any], metered: list[Any]) -> dict[int, int]:
+    """Per EVSE, the newer of the reported SoC (capability) and the last SoC meter value."""
+    newest: dict[int, tuple[datetime, int]] = {}
+    reported = [(r["evse_id"], r["soc_reported_at"], r["current_soc"]) for r in caps]
+    for evse, at, soc in [*reported, *((r["evse_id"], r["at"], r["soc"]) for r in metered)]:
+        if evse is None or at is None or soc is None:
+            continue
+        if evse not in newest or at > newest[evse][0]:
+            newest[evse] = (at, soc)
+    return {evse: soc for evse, (_at, soc) in newest.items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable
@@ -9,22 +10,27 @@ from datetime import datetime
 from uuid import UUID
 
 import msgspec
+import structlog
 
+from sigec_actors.domain.records import Caller
 from sigec_actors.errors import SigecError
 from sigec_actors.ocpp.generated import v201
 from sigec_actors.transactions.ports import Commander
+from sigec_actors.v2g_session.control import START, V2GAudit
 from sigec_actors.v2g_session.effects import Persist
 from sigec_actors.v2g_session.errors import (
     DischargeUnsupported,
     NoTransaction,
     NotTransactionOwner,
     ProfileRejected,
+    StartTimedOut,
 )
 from sigec_actors.v2g_session.messages import ProfileAnswered
 from sigec_actors.v2g_session.ports import SessionStore
 from sigec_actors.v2g_session.queries import PgV2GQueries
 from sigec_actors.v2g_session.state import SessionPolicy, V2GState, decide
 
+log = structlog.get_logger("v2g")
 STACK_LEVEL = 2
 """Above a TxDefaultProfile (usually stack level 0 or 1)."""
 NEGATIVE_LIMIT = "v201_negative_limit"
@@ -33,12 +39,16 @@ DEFAULT_MAX_DISCHARGE_W = 7000
 
 
 class StartRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """A discharge of `user_id`'s transaction; `caller` is who asks (the REST caller, e.g. an
+    operator), None: the user itself (a job acting for the user, such as a plan)."""
+
     user_id: UUID
     station_id: str
     evse_id: int | None
     min_soc: int
     max_energy_wh: int | None = None
     until: datetime | None = None
+    caller: Caller | None = None
 
 
 def discharge_profile(state: V2GState) -> v201.SetChargingProfileRequest:
@@ -60,8 +70,9 @@ class DischargeService:
 
     def __init__(self, store: SessionStore, queries: PgV2GQueries, commander: Commander, *,
                  clock: Callable[[], datetime], policy: SessionPolicy,
-                 run: Callable[[V2GState], Awaitable[None]],
-                 stop: Callable[[UUID, str], Awaitable[V2GState | None]]) -> None:
+                 run: Callable[[V2GState, Caller], Awaitable[None]],
+                 stop: Callable[[UUID, str, Caller], Awaitable[V2GState | None]],
+                 audit: V2GAudit | None = None) -> None:
         self._store = store
         self._queries = queries
         self._commander = commander
@@ -69,14 +80,29 @@ class DischargeService:
         self._policy = policy
         self._run = run
         self._stop = stop
+        self._audit = audit or V2GAudit(None, "")
 
     async def start(self, req: StartRequest) -> V2GState:
+        """Start it (audited for the caller with its outcome, here on the REST node)."""
+        caller = req.caller or Caller("user", str(req.user_id))
+        try:
+            state = await self._start(req, caller)
+        except SigecError as exc:
+            await self._audit.record(START, caller, req.station_id, result=type(exc).__name__,
+                                     origin=self._audit.node)
+            raise
+        await self._audit.record(START, caller, req.station_id, result="ok",
+                                 origin=self._audit.node, session_id=state.session_id)
+        return state
+
+    async def _start(self, req: StartRequest, caller: Caller) -> V2GState:
         state = await self._new_session(req)
         await self._store.create(state)  # SessionAlreadyLive: the unique index said so
         try:
             answer = await self._commander.send(state.station_id, discharge_profile(state))
         except SigecError as exc:  # offline, timeout, CALLERROR: the session failed, say why
-            await self._answered(state, ProfileAnswered(False, type(exc).__name__))
+            with contextlib.suppress(StartTimedOut):  # failed by the sweep already
+                await self._answered(state, ProfileAnswered(False, type(exc).__name__))
             raise
         assert isinstance(answer, v201.SetChargingProfileResponse)
         accepted = answer.status is v201.ChargingProfileStatusEnum.ACCEPTED
@@ -85,18 +111,31 @@ class DischargeService:
         state = await self._answered(state, ProfileAnswered(accepted, reason))
         if not accepted:
             raise ProfileRejected(state.station_id, str(state.session_id), reason)
-        await self._run(state)
+        await self._run(state, caller)
         return state
 
-    async def stop(self, session_id: UUID, reason: str = "user") -> V2GState | None:
-        """Stop through the session's actor (wherever it runs); None if it is unknown."""
-        return await self._stop(session_id, reason)
+    async def stop(self, session_id: UUID, reason: str = "user", *,
+                   caller: Caller) -> V2GState | None:
+        """Stop through the session's actor (wherever it runs) for `caller`; None if unknown."""
+        return await self._stop(session_id, reason, caller)
 
     async def _answered(self, state: V2GState, answer: ProfileAnswered) -> V2GState:
         new, effects = decide(state, answer, self._clock())
         events = [e for eff in effects if isinstance(eff, Persist) for e in eff.events]
-        await self._store.save(state.status, new, (), events)
+        if not await self._store.save(state.status, new, (), events):
+            # the sweep failed the start meanwhile (v2g.start_timeout_s): take the profile back
+            if answer.accepted:
+                await self._clear(state)
+            raise StartTimedOut(state.station_id, str(state.session_id))
         return new
+
+    async def _clear(self, state: V2GState) -> None:
+        request = v201.ClearChargingProfileRequest(charging_profile_id=state.profile_id)
+        try:
+            await self._commander.send(state.station_id, request)
+        except SigecError as exc:  # gone again: its TxProfile ends with the transaction
+            log.warning("v2g.late_clear_failed", session=str(state.session_id),
+                        error=type(exc).__name__)
 
     async def _new_session(self, req: StartRequest) -> V2GState:
         cap = await self._queries.capability(req.station_id)

@@ -26,6 +26,7 @@ from sigec_actors.v2g_session.effects import (
 )
 from sigec_actors.v2g_session.errors import IllegalTransition
 from sigec_actors.v2g_session.messages import (
+    Abandoned,
     ClearAnswered,
     Decidable,
     MeterReported,
@@ -67,6 +68,7 @@ class StopReason(StrEnum):
     TRANSACTION_ENDED = "transaction_ended"
     OFFLINE = "station_offline"
     REJECTED = "rejected"
+    START_TIMEOUT = "start_timeout"
 
 
 class SessionPolicy(msgspec.Struct, frozen=True):
@@ -138,6 +140,10 @@ def decide(state: V2GState, msg: Decidable, now: datetime) -> Step:  # noqa: PLR
             return _stop(state, reason, now)
         case ClearAnswered():
             return _complete(state, state.stop_reason or StopReason.USER, now)
+        case Abandoned(reason=reason):
+            if state.status is Status.STARTING:
+                return _stop(state, reason, now)
+            return _complete(state, reason, now)  # nobody to clear the profile with
         case _:
             assert_never(msg)
 
