@@ -29,6 +29,9 @@ from sigec_actors.testing import (
 )
 from sigec_actors.testing.locations import InMemoryLocations
 from sigec_actors.testing.v2g_plans import InMemoryPlans
+from sigec_actors.payments.wiring import EXTRAS_KEY as PAYMENTS
+from sigec_actors.payments.wiring import PaymentsWiring, settings_for_test
+from sigec_actors.testing.payments import InMemoryPayments, InMemoryProvider
 from sigec_actors.testing.v2g_sessions import EmptyStatement, FakeV2G
 from sigec_actors.v2g.plan_runner import EXTRAS_KEY as PLANS
 from sigec_actors.v2g_session.wiring import EXTRAS_KEY as V2G_SESSIONS
@@ -162,6 +165,10 @@ async def start_api(*, users: UserRepository | None = None,
     ctx.extras.setdefault(reservations.EXTRAS_KEY, _reservation_ports())
     ctx.extras.setdefault(V2G_SESSIONS, FakeV2G(("CP-1", "CP-2", "CP-3", "CP-4")))
     ctx.extras.setdefault(wallet.EXTRAS_KEY, EmptyStatement())
+    if PAYMENTS not in ctx.extras:  # payments on an in-memory store and provider
+        ctx.extras[PAYMENTS] = PaymentsWiring(
+            settings_for_test(ctx.settings, webhook_secret="whsec_harness"), None, None,
+            ctx.alerts, store=InMemoryPayments(), provider=InMemoryProvider())
     ctx.extras.setdefault(PLANS, InMemoryPlans())
     ctx.extras.setdefault(locations.EXTRAS_KEY, InMemoryLocations())
     if v2g_prices.EXTRAS_KEY not in ctx.extras:
