@@ -19,11 +19,12 @@ from typing import Any
 
 import aiohttp
 import asyncpg
-import psutil
 
 from bench.load.limits import raise_nofile
 from bench.report import RESULTS_MD, machine, write_json
 from bench.txevents import BackendCpu, scratch_database
+from bench.v2g_probe import Server, WindowCpu, percentiles, timeline
+from bench.v2g_report import section, table
 from bench.v2g_station import CallFailed, V2GStation
 from tests.helpers.server import Api, ServerProcess, server_env
 
@@ -43,27 +44,6 @@ class Opts:
     dsn: str = DEFAULT_DSN
     nats_url: str = DEFAULT_NATS
     seed: int = 15
-
-
-class Server:
-    """The node under test: its process (CPU, RSS) and its scratch database's backends."""
-
-    def __init__(self, proc: ServerProcess, dsn: str) -> None:
-        self.proc, self.dsn = proc, dsn
-        assert proc.proc is not None
-        self.ps = psutil.Process(proc.proc.pid)
-
-    def cpu_s(self) -> float:
-        procs = [self.ps, *self.ps.children(recursive=True)]
-        return float(sum(sum(p.cpu_times()[:2]) for p in procs))
-
-    def rss_mb(self) -> float:
-        rss: int = self.ps.memory_info().rss
-        return round(rss / 2**20, 1)
-
-    @property
-    def port(self) -> int:
-        return int(self.proc.ocpp.rsplit(":", 1)[1].split("/", 1)[0])
 
 
 @asynccontextmanager
@@ -130,22 +110,13 @@ async def connect(server: Server, stations: list[V2GStation]) -> None:
     await gathered([one(st) for st in stations], gate=100)
 
 
-def percentiles(lat: list[float]) -> dict[str, float]:
-    lat = sorted(lat)
-    if not lat:
-        return {}
-    pick = {"p50_ms": .5, "p95_ms": .95, "p99_ms": .99, "max_ms": 1.0}
-    return {"mean_ms": round(1000 * sum(lat) / len(lat), 2)} | {
-        k: round(1000 * lat[min(len(lat) - 1, int(q * len(lat)))], 2) for k, q in pick.items()}
-
-
 async def meter_phase(server: Server, stations: list[V2GStation], opts: Opts,
                       name: str) -> dict[str, Any]:
     """`updates` TransactionEvent Updated per station, one every `interval_s` from a random
     phase, over a fixed window (updates x interval + settle): latency, server and PostgreSQL
     CPU per update, RSS at the end."""
     rng = random.Random(f"{opts.seed}-{name}")  # noqa: S311 -- phases, not secrets
-    lat: list[float] = []
+    lat: list[tuple[float, float]] = []  # (sent at, s after the window's start; latency s)
     errors: Counter[str] = Counter()
     answered: dict[str, int] = Counter()
 
@@ -153,15 +124,15 @@ async def meter_phase(server: Server, stations: list[V2GStation], opts: Opts,
         for k in range(opts.updates):
             await asyncio.sleep(max(0.0, t0 + offset + k * opts.interval_s - time.perf_counter()))
             try:
-                lat.append(await st.update())
+                lat.append((time.perf_counter() - t0, await st.update()))
                 answered[st.station_id] += 1
             except CallFailed as exc:
                 errors[str(exc)[:80]] += 1
 
-    pg, conn = BackendCpu(), await asyncpg.connect(server.dsn)
+    pg, conn, cpu = BackendCpu(), await asyncpg.connect(server.dsn), WindowCpu(server)
     try:
         await _backends(conn, pg)
-        t0, cpu0 = time.perf_counter(), server.cpu_s()
+        t0 = time.perf_counter()
         end = t0 + opts.updates * opts.interval_s + opts.settle_s
         run = asyncio.gather(*(station(st, rng.uniform(0, opts.interval_s), t0)
                                for st in stations))
@@ -169,15 +140,12 @@ async def meter_phase(server: Server, stations: list[V2GStation], opts: Opts,
             await asyncio.wait([run], timeout=max(0.05, min(1.0, end - time.perf_counter())))
             await _backends(conn, pg)
         await run
-        wall, cpu = time.perf_counter() - t0, server.cpu_s() - cpu0
     finally:
         await conn.close()
     n = max(len(lat), 1)
-    return {"phase": name, "updates": len(lat), "errors": dict(errors), "window_s": round(wall, 1),
-            "answered": dict(answered), "latency": percentiles(lat),
-            "server_cpu_pct": round(100 * cpu / wall, 1),
-            "server_cpu_us_per_update": round(1e6 * cpu / n),
-            "pg_cpu_us_per_update": round(1e6 * pg.total() / n), "rss_mb": server.rss_mb()}
+    return {"phase": name, "updates": len(lat), "errors": dict(errors), "answered": answered,
+            "latency": percentiles([d for _, d in lat]), **cpu.done(pg.total(), n),
+            "rss_mb": server.rss_mb(), "timeline": timeline(lat, opts.interval_s)}
 
 
 async def _backends(conn: asyncpg.Connection, pg: BackendCpu) -> None:
@@ -193,22 +161,48 @@ async def idle_cpu_pct(server: Server, seconds: float) -> float:
     return round(100 * (server.cpu_s() - cpu0) / (time.perf_counter() - t0), 1)
 
 
-async def start_sessions(owner: Api, stations: list[V2GStation], min_soc: int) -> dict[str, Any]:
-    """POST /api/v1/v2g/discharge/start as the owner for every station (SetChargingProfile
-    answered Accepted by the station); REST latency and outcomes."""
-    async def one(st: V2GStation) -> tuple[int, float, Any]:
+async def rest_each(api: Api, path: str, bodies: list[dict[str, Any]],
+                    ok: int) -> tuple[dict[str, Any], list[Any]]:
+    """POST each body to `path` (GATE at a time): REST latency and outcomes, and the answers."""
+    async def one(body: dict[str, Any]) -> tuple[int, float, Any]:
         started = time.perf_counter()
-        status, body = await owner.call("POST", "/api/v1/v2g/discharge/start", {
-            "chargePointId": st.station_id, "evseId": 1, "minSoc": min_soc})
-        return status, time.perf_counter() - started, body
+        status, answer = await api.call("POST", path, body)
+        return status, time.perf_counter() - started, answer
 
     t0 = time.perf_counter()
-    results = await gathered([one(st) for st in stations])
+    results = await gathered([one(b) for b in bodies])
     return {"seconds": round(time.perf_counter() - t0, 1),
             "statuses": dict(Counter(str(s) for s, _, _ in results)),
             "latency": percentiles([d for _, d, _ in results]),
-            "refused": [body for s, _, body in results if s != 201][:3],
-            "profiles_accepted": sum(st.profiles_set for st in stations)}
+            "refused": [a for s, _, a in results if s != ok][:3]}, [a for _, _, a in results]
+
+
+async def start_sessions(owner: Api, stations: list[V2GStation],
+                         min_soc: int) -> tuple[dict[str, Any], list[str]]:
+    """POST /api/v1/v2g/discharge/start as the owner for every station (each answers the
+    SetChargingProfile Accepted); the report and the session ids."""
+    report, answers = await rest_each(owner, "/api/v1/v2g/discharge/start", [
+        {"chargePointId": st.station_id, "evseId": 1, "minSoc": min_soc} for st in stations], 201)
+    report["profiles_accepted"] = sum(st.profiles_set for st in stations)
+    return report, [a["session"]["id"] for a in answers if isinstance(a, dict) and "session" in a]
+
+
+async def stop_sessions(server: Server, owner: Api, session_ids: list[str],
+                        stations: list[V2GStation]) -> dict[str, Any]:
+    """POST /api/v1/v2g/discharge/stop for every session (ClearChargingProfile, settlement);
+    then the sessions' and compensations' statuses."""
+    report, _ = await rest_each(owner, "/api/v1/v2g/discharge/stop",
+                                [{"sessionId": sid} for sid in session_ids], 200)
+    report["profiles_cleared"] = sum(st.profiles_cleared for st in stations)
+    conn = await asyncpg.connect(server.dsn)
+    try:
+        report["db_status"] = dict(Counter(r[0] for r in await conn.fetch(
+            "SELECT status FROM v2g_sessions")))
+        report["compensations"] = dict(Counter(r[0] for r in await conn.fetch(
+            "SELECT status FROM v2g_compensations")))
+    finally:
+        await conn.close()
+    return report
 
 
 async def checks(server: Server, http: aiohttp.ClientSession,
@@ -241,39 +235,49 @@ def _walk(node: Any) -> list[dict[str, Any]]:
 
 
 async def measure(opts: Opts) -> dict[str, Any]:
-    """Setup, a warm-up round, the window without sessions, N starts, the window with them."""
+    """Setup, a warm-up round, then the windows: no sessions, N sessions, sessions stopped."""
     ids = [f"CP-V2G-{i:05d}" for i in range(opts.sessions)]
     stations = [V2GStation(sid, f"RFID-{sid}") for sid in ids]
     out: dict[str, Any] = {"benchmark": "v2g", "sessions": opts.sessions,
                            "interval_s": opts.interval_s, "updates_per_phase": opts.updates,
                            "setup": "stations into the tables (profile 0); v2g mode, owner, "
-                                    "cards and discharge starts through REST"}
+                                    "cards, discharge starts and stops through REST"}
     with tempfile.TemporaryDirectory(prefix="sigec-v2g-bench-") as tmp:
         async with node(opts, Path(tmp)) as server, aiohttp.ClientSession() as http:
-            mem: dict[str, float] = {"rss_start_mb": server.rss_mb()}
+            out["memory"] = {"rss_start_mb": server.rss_mb()}
             try:
                 owner = await setup(server, http, ids)
                 t0 = time.perf_counter()
                 await connect(server, stations)
                 out["connect_s"] = round(time.perf_counter() - t0, 1)
-                mem["rss_transactions_mb"] = server.rss_mb()
-                warm = Opts(**{**opts.__dict__, "updates": 1, "settle_s": 0.5})
-                await meter_phase(server, stations, warm, "warm-up")
-                out["idle_server_cpu_pct"] = await idle_cpu_pct(server, min(opts.interval_s, 5))
-                base = await meter_phase(server, stations, opts, "transactions")
-                base.pop("answered")
-                out["starts"] = await start_sessions(owner, stations, opts.min_soc)
-                mem["rss_sessions_started_mb"] = server.rss_mb()
-                v2g = await meter_phase(server, stations, opts, "v2g")
-                answered = v2g.pop("answered")
-                out["phases"] = [base, v2g]
-                out["checks"] = await checks(server, http, answered)
+                out["memory"]["rss_transactions_mb"] = server.rss_mb()
+                await windows(server, http, owner, stations, opts, out)
             finally:
                 for st in stations:
                     st.close()
-    out["memory"] = _memory(mem, base["rss_mb"], v2g["rss_mb"], opts.sessions)
-    out["cost"] = _cost(base, v2g)
+    base, v2g, _ = out["phases"]
+    out["memory"] = _memory(out["memory"], base["rss_mb"], v2g["rss_mb"], opts.sessions)
+    out["cost"] = _cost(out["phases"])
     return out
+
+
+async def windows(server: Server, http: aiohttp.ClientSession, owner: Api,
+                  stations: list[V2GStation], opts: Opts, out: dict[str, Any]) -> None:
+    """The measured part: the same load without, with, then after the sessions."""
+    warm = Opts(**{**opts.__dict__, "updates": 1, "settle_s": 0.5})
+    await meter_phase(server, stations, warm, "warm-up")
+    out["idle_server_cpu_pct"] = await idle_cpu_pct(server, min(opts.interval_s, 5))
+    base = await meter_phase(server, stations, opts, "transactions")
+    out["starts"], session_ids = await start_sessions(owner, stations, opts.min_soc)
+    out["memory"]["rss_sessions_started_mb"] = server.rss_mb()
+    v2g = await meter_phase(server, stations, opts, "v2g")
+    out["checks"] = await checks(server, http, v2g["answered"])
+    await owner.login(OWNER[1], OWNER[2])  # a fresh access token (they last 15 minutes)
+    out["stops"] = await stop_sessions(server, owner, session_ids, stations)
+    after = await meter_phase(server, stations, opts, "stopped")
+    for phase in (base, v2g, after):
+        del phase["answered"]
+    out["phases"] = [base, v2g, after]
 
 
 def _memory(mem: dict[str, float], base: float, v2g: float, n: int) -> dict[str, float]:
@@ -282,64 +286,26 @@ def _memory(mem: dict[str, float], base: float, v2g: float, n: int) -> dict[str,
             "kb_per_session_at_start": round((mem["rss_sessions_started_mb"] - base) * 1024 / n, 1)}
 
 
-def _cost(base: dict[str, Any], v2g: dict[str, Any]) -> dict[str, Any]:
-    """What a V2G session adds to each meter update, and the ratios with/without."""
+def _cost(phases: list[dict[str, Any]]) -> dict[str, Any]:
+    """What a V2G session adds to each meter update: the V2G window against the mean of the
+    windows before and after it (the machine drifts), and the ratios."""
+    before, v2g, after = phases
+
+    def ref(key: str, sub: str | None = None) -> float | None:
+        vals = [p[key] if sub is None else p[key].get(sub) for p in (before, after)]
+        return sum(vals) / 2 if None not in vals else None
+
     def ratio(key: str, sub: str | None = None) -> float | None:
-        a = base[key] if sub is None else base[key].get(sub)
-        b = v2g[key] if sub is None else v2g[key].get(sub)
+        a, b = ref(key, sub), v2g[key] if sub is None else v2g[key].get(sub)
         return round(b / a, 2) if a and b is not None else None
 
-    return {"server_cpu_us_per_update_added": v2g["server_cpu_us_per_update"]
-            - base["server_cpu_us_per_update"],
-            "pg_cpu_us_per_update_added": v2g["pg_cpu_us_per_update"]
-            - base["pg_cpu_us_per_update"],
+    return {"server_cpu_us_per_update_added": round(
+                v2g["server_cpu_us_per_update"] - (ref("server_cpu_us_per_update") or 0)),
+            "pg_cpu_us_per_update_added": round(
+                v2g["pg_cpu_us_per_update"] - (ref("pg_cpu_us_per_update") or 0)),
             "server_cpu_ratio": ratio("server_cpu_us_per_update"),
             "pg_cpu_ratio": ratio("pg_cpu_us_per_update"),
             "p50_ratio": ratio("latency", "p50_ms"), "p99_ratio": ratio("latency", "p99_ms")}
-
-
-def table(result: dict[str, Any]) -> str:
-    """The markdown of one run: the two windows side by side, memory, starts, checks."""
-    n = result["sessions"]
-    rows = ["| window | updates | p50 ms | p99 ms | max ms | server CPU µs/update "
-            "| PostgreSQL CPU µs/update | server CPU % | server RSS MB | errors |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
-    for p in result["phases"]:
-        label = f"{n:,} transactions, no sessions" if p["phase"] == "transactions" else \
-            f"{n:,} transactions, {n:,} V2G sessions"
-        lat = p["latency"]
-        rows.append(f"| {label} | {p['updates']:,} | {lat.get('p50_ms')} | {lat.get('p99_ms')} "
-                    f"| {lat.get('max_ms')} | {p['server_cpu_us_per_update']} "
-                    f"| {p['pg_cpu_us_per_update']} | {p['server_cpu_pct']} | {p['rss_mb']} "
-                    f"| {sum(p['errors'].values())} |")
-    c, m, s, k = result["cost"], result["memory"], result["starts"], result["checks"]
-    rows.append(f"| V2G / none | | {c['p50_ratio']}x | {c['p99_ratio']}x | "
-                f"| {c['server_cpu_ratio']}x | {c['pg_cpu_ratio']}x | | | |")
-    return "\n".join([*rows, "", (
-        f"Idle node (every transaction open, no traffic): {result['idle_server_cpu_pct']} % "
-        f"CPU, included in both windows' CPU per update. "
-        f"Per V2G session: +{c['server_cpu_us_per_update_added']} µs server CPU and "
-        f"+{c['pg_cpu_us_per_update_added']} µs PostgreSQL CPU per meter update; "
-        f"{m['kb_per_session']} KB server RSS per live session actor after the window "
-        f"({m['kb_per_session_at_start']} KB right after the starts). "
-        f"Starts: {s['statuses']} in {s['seconds']} s, REST p50 {s['latency'].get('p50_ms')} "
-        f"/ p99 {s['latency'].get('p99_ms')} ms. After the window: {k['sessions']} sessions, "
-        f"PostgreSQL {k['db_status']}, actors {k['actors']}, {k['sessions_all_samples']} with "
-        f"every answered update stored as a sample ({k['samples_stored']:,} samples for "
-        f"{k['updates_answered']:,} updates), {k['exported_wh']:,} Wh exported.")])
-
-
-def section(result: dict[str, Any], command: str) -> str:
-    m = result["machine"]
-    return (f"## {m['date']} · commit `{m['commit']}` · V2G sessions (issue 15)\n\n"
-            f"Machine: {m['nproc']} cores, {m['cpu']}, load average at start "
-            f"{m['loadavg_at_start']}. Command: `{command}`. One inline node "
-            f"(`SIGEC_WORKERS=0`) on the local PostgreSQL and NATS; {result['sessions']:,} "
-            f"stations, each a TransactionEvent Updated (SoC, Energy.Active.Export.Register, "
-            f"Power.Active.Export) every {result['interval_s']:g} s, {result['updates_per_phase']}"
-            f" per station in each window, first without sessions, then with one discharge "
-            f"session per transaction; {result['setup']}. Raw JSON: "
-            f"`bench/out/{result.get('json_name')}`.\n\n{table(result)}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,12 +17,13 @@ async def test_tiny_run_reports_both_windows_and_every_session_live(
     opts = v2g.Opts(sessions=5, interval_s=0.5, updates=2, settle_s=0.5,
                     dsn=database_server_url, nats_url=nats_url)
     result: dict[str, Any] = await v2g.measure(opts)
-    base, with_v2g = result["phases"]
-    assert (base["phase"], with_v2g["phase"]) == ("transactions", "v2g")
-    for phase in (base, with_v2g):
+    assert [p["phase"] for p in result["phases"]] == ["transactions", "v2g", "stopped"]
+    for phase in result["phases"]:
         assert phase["updates"] == 10 and phase["errors"] == {}
         assert {"p50_ms", "p99_ms", "max_ms"} <= set(phase["latency"])
         assert phase["server_cpu_us_per_update"] >= 0 and phase["rss_mb"] > 0
+        assert phase["machine_busy_pct"] >= 0 and phase["other_cpu_pct"] >= 0
+        assert sum(slot["n"] for slot in phase["timeline"]) == 10
         assert "answered" not in phase
     assert result["starts"]["statuses"] == {"201": 5}
     assert result["starts"]["profiles_accepted"] == 5
@@ -32,6 +33,9 @@ async def test_tiny_run_reports_both_windows_and_every_session_live(
     assert checks["sessions_all_samples"] == 5
     assert checks["samples_stored"] == checks["updates_answered"] == 10
     assert checks["exported_wh"] > 0  # two samples each: the baseline, then 19 Wh more
+    stops = result["stops"]
+    assert stops["statuses"] == {"200": 5} and stops["profiles_cleared"] == 5
+    assert stops["db_status"] == {"Completed": 5} and stops["compensations"] == {"paid": 5}
     memory = result["memory"]
     assert {"kb_per_session", "kb_per_session_at_start", "rss_transactions_window_mb",
             "rss_v2g_window_mb"} <= set(memory)
