@@ -16,6 +16,7 @@ from sigec_actors.config import PaymentsConfig, Settings
 from sigec_actors.errors import ConfigError
 from sigec_actors.jobs import Jobs, every
 from sigec_actors.payments.fake_stripe import WEBHOOK_PATH, FakeStripe
+from sigec_actors.payments.ports import PaymentProvider, PaymentStore
 from sigec_actors.payments.reconcile import Reconciler
 from sigec_actors.payments.service import PaymentService
 from sigec_actors.ports import DbPool, LedgerRepository
@@ -59,16 +60,22 @@ async def start_fake(settings: Settings) -> tuple[Settings, FakeStripe | None]:
 class PaymentsWiring:
     """What the payment routes reach (`ctx.extras["payments"]`) and the node's reconcile job."""
 
-    def __init__(self, settings: Settings, pool: DbPool, ledger: LedgerRepository,
-                 alerts: Alerts, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    def __init__(self, settings: Settings, pool: DbPool | None, ledger: LedgerRepository | None,
+                 alerts: Alerts, clock: Callable[[], datetime] = lambda: datetime.now(UTC), *,
+                 store: PaymentStore | None = None, provider: PaymentProvider | None = None
                  ) -> None:
         config = self.config = settings.payments
         if config.provider == "stripe" and not config.stripe_api_key:
             raise ConfigError("payments.stripe_api_key", "required with payments.provider = "
                                                          "stripe")
         self.webhook_secret = webhook_secret(settings)
-        self.store = PgPayments(pool, ledger)
-        self.provider = StripeProvider(
+        self._injected = provider is not None
+        if store is None:
+            assert pool is not None, "the PostgreSQL store needs a pool"
+            assert ledger is not None, "the PostgreSQL store needs the ledger"
+            store = PgPayments(pool, ledger)
+        self.store: PaymentStore = store
+        self.provider: PaymentProvider = provider or StripeProvider(
             config.stripe_api_key or "sk_test_unset", config.stripe_api_base,
             name=config.provider, timeout_s=config.request_timeout_s,
             pix_expires_after_s=config.pix_expires_after_s,
@@ -81,7 +88,8 @@ class PaymentsWiring:
     @property
     def ready(self) -> bool:
         """False for a fake provider nobody started (a node built outside `sigec serve`)."""
-        return bool(self.config.provider == "stripe" or self.config.stripe_api_base)
+        return bool(self._injected or self.config.provider == "stripe"
+                    or self.config.stripe_api_base)
 
     def start(self) -> None:
         if self.ready:

@@ -16,6 +16,8 @@ from api.routes import id_tokens, locations, reservations, v2g_prices, wallet
 from api.testing import FakeActors, FakeCommander, FakeLiveStations, actor_tree
 from sigec_actors.config import load_settings
 from sigec_actors.domain.records import NewLocation, NewStation, NewUser, Role
+from sigec_actors.payments.wiring import EXTRAS_KEY as PAYMENTS
+from sigec_actors.payments.wiring import PaymentsWiring, settings_for_test
 from sigec_actors.ports import Cache, RefreshTokenRepository, StationRepository, UserRepository
 from sigec_actors.services import tokens
 from sigec_actors.services.passwords import Passwords
@@ -28,10 +30,8 @@ from sigec_actors.testing import (
     MemoryCache,
 )
 from sigec_actors.testing.locations import InMemoryLocations
-from sigec_actors.testing.v2g_plans import InMemoryPlans
-from sigec_actors.payments.wiring import EXTRAS_KEY as PAYMENTS
-from sigec_actors.payments.wiring import PaymentsWiring, settings_for_test
 from sigec_actors.testing.payments import InMemoryPayments, InMemoryProvider
+from sigec_actors.testing.v2g_plans import InMemoryPlans
 from sigec_actors.testing.v2g_sessions import EmptyStatement, FakeV2G
 from sigec_actors.v2g.plan_runner import EXTRAS_KEY as PLANS
 from sigec_actors.v2g_session.wiring import EXTRAS_KEY as V2G_SESSIONS
