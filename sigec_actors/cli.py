@@ -69,6 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
     prices_import.add_argument("file", type=Path)
     prices_import.add_argument("--source", default="csv",
                                help="source name stored with the rows (default: csv)")
+    payments = sub.add_parser("payments", help="wallet top-ups").add_subparsers(
+        dest="action", required=True, metavar="ACTION")
+    simulate = payments.add_parser(
+        "simulate", help="make the running server's fake provider settle a payment and send "
+                         "the signed webhook (payments.provider = fake; no money moves)")
+    simulate.add_argument("payment_id", metavar="PAYMENT_ID")
+    simulate.add_argument("--outcome", choices=("succeeded", "failed", "canceled"),
+                          default="succeeded")
     add_console_parser(sub)
     return parser
 
@@ -121,6 +129,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:  # noqa: PLR0911
         from sigec_actors.v2g.import_cmd import prices_import_command
 
         return prices_import_command(settings, args.file, args.source)
+    if args.command == "payments":
+        from sigec_actors.payments.simulate import simulate_command
+
+        return simulate_command(settings, args.payment_id, args.outcome)
     if args.command == "console":
         return run_console(args, settings)
     raise AssertionError(args.command)

@@ -209,7 +209,9 @@ class FakeStripe:
     async def _outcome(self, request: web.Request) -> web.Response:
         """Test mode: settle an intent (`outcome`) and send the signed webhook to `webhookUrl`
         (default: the server's); `deliver: false` drops it, as a lost webhook."""
-        intent = self.intents.get(request.match_info["id"])
+        key = request.match_info["id"]  # the intent's id, or our payment id (metadata)
+        intent = self.intents.get(key) or next(
+            (i for i in self.intents.values() if i["metadata"].get("payment_id") == key), None)
         body = await request.json() if request.can_read_body else {}
         outcome = body.get("outcome")
         if intent is None or outcome not in OUTCOMES:

@@ -1,0 +1,55 @@
+"""Through the real server: a PIX top-up intent, `sigec payments simulate`, the wallet balance."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.helpers.server import SIGEC, Api, ServerProcess, server_env
+
+pytestmark = [pytest.mark.pg, pytest.mark.nats, pytest.mark.slow]
+
+
+def simulate(env: dict[str, str], payment_id: str, outcome: str
+             ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([SIGEC, "payments", "simulate", payment_id, "--outcome", outcome],
+                          env=env, capture_output=True, text=True, timeout=60)
+
+
+async def test_pix_top_up_from_intent_to_balance(tmp_path: Path, fresh_pg_dsn: str,
+                                                 nats_url: str) -> None:
+    env = server_env(tmp_path / "data", DATABASE_URL=fresh_pg_dsn, NATS_URL=nats_url)
+    server = ServerProcess(tmp_path / "data", env, tmp_path / "serve.log")
+    server.start()
+    try:
+        assert server.runtime["paymentsFakeUrl"].startswith("http://127.0.0.1:")
+        assert "NO MONEY MOVES" in server.log()
+        async with aiohttp.ClientSession() as session:
+            api = Api(server.http, session)
+            await api.login()
+            status, payment = await api.call("POST", "/api/v1/payments/intent",
+                                             {"amountCentavos": 5000, "method": "pix"})
+            assert status == 201, payment
+            assert payment["status"] == "requires_action" and payment["provider"] == "fake"
+            assert payment["pix"]["copyPaste"].startswith("000201")
+            _, wallet = await api.call("GET", "/api/v1/wallet")
+            assert (wallet["balanceCentavos"], wallet["pendingCentavos"]) == (0, 5000)
+
+            done = await asyncio.to_thread(simulate, env, payment["id"], "succeeded")
+            assert done.returncode == 0, done.stderr + done.stdout
+            assert "payment_intent.succeeded" in done.stdout
+            _, wallet = await api.call("GET", "/api/v1/wallet")
+            assert (wallet["balanceCentavos"], wallet["pendingCentavos"]) == (5000, 0)
+            _, got = await api.call("GET", f"/api/v1/payments/{payment['id']}")
+            assert got["status"] == "succeeded"
+
+            again = await asyncio.to_thread(simulate, env, payment["id"], "failed")
+            assert again.returncode == 0  # a late failure: accepted, ignored
+            _, wallet = await api.call("GET", "/api/v1/wallet")
+            assert wallet["balanceCentavos"] == 5000
+    finally:
+        assert server.stop() == 0, server.log()
