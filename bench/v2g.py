@@ -22,8 +22,8 @@ import asyncpg
 
 from bench.load.limits import raise_nofile
 from bench.report import RESULTS_MD, machine, write_json
-from bench.txevents import BackendCpu, scratch_database
-from bench.v2g_probe import Server, WindowCpu, percentiles, timeline
+from bench.txevents import scratch_database
+from bench.v2g_probe import PgWatch, Server, WindowCpu, log_summary, percentiles, timeline
 from bench.v2g_report import section, table
 from bench.v2g_station import CallFailed, V2GStation
 from tests.helpers.server import Api, ServerProcess, server_env
@@ -129,29 +129,26 @@ async def meter_phase(server: Server, stations: list[V2GStation], opts: Opts,
             except CallFailed as exc:
                 errors[str(exc)[:80]] += 1
 
-    pg, conn, cpu = BackendCpu(), await asyncpg.connect(server.dsn), WindowCpu(server)
+    conn, cpu = await asyncpg.connect(server.dsn), WindowCpu(server)
+    pg = PgWatch(conn, opts.interval_s)
     try:
-        await _backends(conn, pg)
+        await pg.begin()
         t0 = time.perf_counter()
         end = t0 + opts.updates * opts.interval_s + opts.settle_s
         run = asyncio.gather(*(station(st, rng.uniform(0, opts.interval_s), t0)
                                for st in stations))
         while not run.done() or time.perf_counter() < end:
             await asyncio.wait([run], timeout=max(0.05, min(1.0, end - time.perf_counter())))
-            await _backends(conn, pg)
+            await pg.look(time.perf_counter() - t0)
         await run
+        n, watched = max(len(lat), 1), await pg.done()
     finally:
         await conn.close()
-    n = max(len(lat), 1)
+    slots = timeline(lat, opts.interval_s)
     return {"phase": name, "updates": len(lat), "errors": dict(errors), "answered": answered,
-            "latency": percentiles([d for _, d in lat]), **cpu.done(pg.total(), n),
-            "rss_mb": server.rss_mb(), "timeline": timeline(lat, opts.interval_s)}
-
-
-async def _backends(conn: asyncpg.Connection, pg: BackendCpu) -> None:
-    rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname ="
-                            " current_database() AND pid <> pg_backend_pid()")
-    pg.update([r["pid"] for r in rows])
+            "latency": percentiles([d for _, d in lat]), **cpu.done(pg.cpu.total(), n),
+            **watched, "rss_mb": server.rss_mb(),
+            "timeline": [s | pg.slot(int(s["t_s"] // opts.interval_s)) for s in slots]}
 
 
 async def idle_cpu_pct(server: Server, seconds: float) -> float:
@@ -255,6 +252,7 @@ async def measure(opts: Opts) -> dict[str, Any]:
             finally:
                 for st in stations:
                     st.close()
+                out["server_log"] = log_summary(Path(tmp) / "server.log")
     base, v2g, _ = out["phases"]
     out["memory"] = _memory(out["memory"], base["rss_mb"], v2g["rss_mb"], opts.sessions)
     out["cost"] = _cost(out["phases"])

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import time
+from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import psutil
 
+from bench.txevents import BackendCpu
 from tests.helpers.server import ServerProcess
 
 
@@ -75,3 +79,70 @@ def timeline(lat: list[tuple[float, float]], slot_s: float) -> list[dict[str, fl
     return [{"t_s": round(k * slot_s), "n": len(v), **{
         k2: v2 for k2, v2 in percentiles(v).items() if k2 in ("p50_ms", "max_ms")}}
         for k, v in sorted(slots.items())]
+
+
+class PgWatch:
+    """The node's PostgreSQL backends, looked at about once a second during a window: their
+    CPU, what the busy ones wait on, the outbox rows not yet relayed, checkpoints."""
+
+    _LOOK = ("SELECT pid, state, wait_event_type AS t, wait_event AS w FROM pg_stat_activity"
+             " WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    _CHECKPOINTS = "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"
+
+    def __init__(self, conn: Any, slot_s: float) -> None:
+        self.conn, self.cpu, self._slot_s = conn, BackendCpu(), slot_s
+        self.states: Counter[str] = Counter()
+        self.slots: dict[int, dict[str, Any]] = {}
+        self._checkpoints0 = 0
+
+    async def begin(self) -> None:
+        self._checkpoints0 = int(await self.conn.fetchval(self._CHECKPOINTS))
+        await self.look(None)
+
+    async def look(self, at_s: float | None) -> None:
+        rows = await self.conn.fetch(self._LOOK)
+        self.cpu.update([r["pid"] for r in rows])
+        if at_s is None:
+            return
+        busy = [f"{r['state']}" + (f" ({r['t']}:{r['w']})" if r["w"] else "")
+                for r in rows if r["state"] not in ("idle", None)]
+        unsent = int(await self.conn.fetchval(
+            "SELECT count(*) FROM event_outbox WHERE sent_at IS NULL"))
+        self.states.update(busy)
+        slot = self.slots.setdefault(int(at_s // self._slot_s), {
+            "looks": 0, "busy": 0, "states": Counter(), "outbox_unsent_max": 0})
+        slot["looks"] += 1
+        slot["busy"] += len(busy)
+        slot["states"].update(busy)
+        slot["outbox_unsent_max"] = max(slot["outbox_unsent_max"], unsent)
+
+    async def done(self) -> dict[str, Any]:
+        checkpoints = int(await self.conn.fetchval(self._CHECKPOINTS)) - self._checkpoints0
+        looks = max(sum(s["looks"] for s in self.slots.values()), 1)
+        return {"pg_checkpoints": checkpoints, "pg_busy_states": {
+            k: round(v / looks, 2) for k, v in self.states.most_common(5)}}
+
+    def slot(self, k: int) -> dict[str, Any]:
+        s = self.slots.get(k)
+        if s is None:
+            return {}
+        top = s["states"].most_common(1)
+        return {"pg_busy": round(s["busy"] / s["looks"], 1), "pg_top": top[0][0] if top else "",
+                "outbox_unsent_max": s["outbox_unsent_max"]}
+
+
+def log_summary(path: Path) -> dict[str, int]:
+    """The node's warnings and errors (JSON log lines) by level and event, most frequent first."""
+    seen: Counter[str] = Counter()
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return {}
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict):
+            seen[f"{entry.get('level')} {entry.get('event')}"] += 1
+    return dict(seen.most_common(10))

@@ -24,6 +24,7 @@ async def test_tiny_run_reports_both_windows_and_every_session_live(
         assert phase["server_cpu_us_per_update"] >= 0 and phase["rss_mb"] > 0
         assert phase["machine_busy_pct"] >= 0 and phase["other_cpu_pct"] >= 0
         assert sum(slot["n"] for slot in phase["timeline"]) == 10
+        assert phase["pg_checkpoints"] >= 0 and isinstance(phase["pg_busy_states"], dict)
         assert "answered" not in phase
     assert result["starts"]["statuses"] == {"201": 5}
     assert result["starts"]["profiles_accepted"] == 5
@@ -36,6 +37,7 @@ async def test_tiny_run_reports_both_windows_and_every_session_live(
     stops = result["stops"]
     assert stops["statuses"] == {"200": 5} and stops["profiles_cleared"] == 5
     assert stops["db_status"] == {"Completed": 5} and stops["compensations"] == {"paid": 5}
+    assert isinstance(result["server_log"], dict)  # the node's warnings, by event
     memory = result["memory"]
     assert {"kb_per_session", "kb_per_session_at_start", "rss_transactions_window_mb",
             "rss_v2g_window_mb"} <= set(memory)
