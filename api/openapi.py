@@ -77,6 +77,11 @@ def _parameters(spec: RouteSpec, components: dict[str, Any]) -> list[dict[str, A
         required = set(schema.get("required", ()))
         params += [{"name": name, "in": "query", "required": name in required,
                     "schema": prop} for name, prop in schema["properties"].items()]
+    if spec.idempotency is not None:  # api.idempotency: a retry with it replays the answer
+        params.append({"name": "Idempotency-Key", "in": "header",
+                       "required": spec.idempotency == "required", "schema": {
+                           "type": "string", "minLength": 1, "maxLength": 255,
+                           "pattern": "^[ -~]+$"}})
     return params
 
 
@@ -93,6 +98,8 @@ def _responses(spec: RouteSpec, schema_of: dict[Any, Any]) -> dict[str, Any]:
         codes |= {400, 422}
     if spec.query is not None or spec.path_types:
         codes.add(422)
+    if spec.idempotency is not None:
+        codes |= {409, 422}  # the key's first request still runs / the key was used otherwise
     problem = {PROBLEM: {"schema": schema_of[ProblemOut]}}
     out = {str(spec.status): ok}
     out.update({str(c): {"description": _REASONS.get(c, "Error"), "content": problem}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import msgspec
 from aiohttp import web
@@ -13,6 +13,7 @@ from aiohttp import web
 from api.commands import acting_for, caller_of
 from api.context import AppContext, ctx_of
 from api.errors import InvalidInput, MalformedBody
+from api.idempotency import idempotent
 from api.schemas.base import INT64_MAX
 from sigec_actors.domain.records import Role
 from sigec_actors.services.tokens import AccessClaims
@@ -36,7 +37,8 @@ class RouteSpec:
     """What a route is: the source of the OpenAPI document and the authorization matrix.
 
     `role` None means public. `owner_param` names the path parameter holding the id of a user
-    who owns the object (that user and admins see it; anyone else gets 404).
+    who owns the object (that user and admins see it; anyone else gets 404). `idempotency`
+    makes the route honour an Idempotency-Key header ("required" or "optional"; api.idempotency).
     """
 
     method: str
@@ -54,6 +56,7 @@ class RouteSpec:
     owner_param: str | None = None
     content_type: str = "application/json"
     operation_id: str = ""
+    idempotency: Literal["required", "optional"] | None = None
 
     @property
     def path_params(self) -> list[str]:
@@ -70,6 +73,7 @@ class Call:
     principal: Principal | None
     raw_body: msgspec.Struct | None = None
     raw_query: msgspec.Struct | None = None
+    idempotency_key: str | None = None  # set while an idempotent route runs under a key
 
     def body(self, kind: type[S]) -> S:
         assert isinstance(self.raw_body, kind), "route declares another body type"
@@ -143,6 +147,8 @@ class Resource:
 
     def _wrap(self, spec: RouteSpec,
               handler: CallHandler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        run = handler if spec.idempotency is None else idempotent(handler)
+
         async def endpoint(request: web.Request) -> web.StreamResponse:
             ctx = ctx_of(request)
             principal = None
@@ -155,9 +161,9 @@ class Resource:
             if spec.body is not None:
                 call.raw_body = decode_body(spec.body, await request.read(), spec.body_required)
             if principal is None:
-                return await handler(call)
+                return await run(call)
             with acting_for(caller_of(principal.sub, principal.role)):  # for station commands
-                return await handler(call)
+                return await run(call)
         endpoint.__name__ = handler.__name__
         endpoint.__doc__ = handler.__doc__
         return endpoint

@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from api.context import AppContext
+from api.context import AppContext, utcnow
+from api.idempotency import EXTRAS_KEY as IDEMPOTENCY
 from api.routes.locations import EXTRAS_KEY as LOCATIONS
 from api.routes.wallet import EXTRAS_KEY as WALLET_STATEMENT
 from sigec_actors.adapters.nats_bus import NatsEventBus
 from sigec_actors.adapters.pg_alerts import PgAlerts
 from sigec_actors.adapters.pg_audit import PgAuditLog
 from sigec_actors.adapters.pg_cache import PgCache
+from sigec_actors.adapters.pg_idempotency import PgIdempotencyStore
 from sigec_actors.adapters.pg_locations import PgLocations
 from sigec_actors.adapters.pg_stations import PgStationRepository
 from sigec_actors.adapters.pg_users import PgRefreshTokenRepository, PgUserRepository
@@ -24,6 +26,7 @@ from sigec_actors.charge_point.wiring import policy_from
 from sigec_actors.cluster.sessions import RoutedSessions, nats_router
 from sigec_actors.config import Settings
 from sigec_actors.domain.records import Caller
+from sigec_actors.idempotency import Policy
 from sigec_actors.jobs import Jobs, every
 from sigec_actors.node_actors import NodeActorsView
 from sigec_actors.node_ports import (
@@ -49,6 +52,7 @@ from sigec_actors.v2g_session.wiring import V2GWiring
 LAST_SEEN_FLUSH_S = 60.0
 JOBS = Caller("system", "jobs")  # the caller of the commands the node's own jobs send
 CACHE_PRUNE_S = 60.0  # expired rate-limit and deny-list rows (PgCache) are deleted this often
+IDEMPOTENCY_PRUNE_S = 3600.0  # expired Idempotency-Key rows are deleted this often
 
 
 class NodeWiring:
@@ -61,6 +65,9 @@ class NodeWiring:
         self.services = services
         self.actors = actors
         self.cache = services.cache or PgCache(pool)
+        pay = settings.payments  # Idempotency-Key answers of money-moving POSTs (M4)
+        self.idempotency = PgIdempotencyStore(pool, Policy(
+            pay.idempotency_ttl_s, pay.idempotency_lock_timeout_s))
         self._jobs = Jobs()
         auth = settings.auth
         self.passwords = Passwords(auth.hash_concurrency,
@@ -142,6 +149,7 @@ class NodeWiring:
         ctx.extras[LOCATIONS] = PgLocations(self.services.require_pool())
         ctx.extras[V2G_SESSIONS] = self.v2g
         ctx.extras[WALLET_STATEMENT] = PgWalletStatement(self.services.require_pool())
+        ctx.extras[IDEMPOTENCY] = self.idempotency
         ctx.extras[PAYMENTS] = self.payments
 
     async def start(self) -> None:
@@ -153,6 +161,9 @@ class NodeWiring:
         if isinstance(self.cache, PgCache):
             self._jobs.spawn("cache-prune", every(CACHE_PRUNE_S, self.cache.prune,
                                                   job="cache-prune"))
+        self._jobs.spawn("idempotency-prune", every(
+            IDEMPOTENCY_PRUNE_S, lambda: self.idempotency.prune(utcnow()),
+            job="idempotency-prune"))
         await self.actors_view.serve()
         await self.v2g.serve()
 

@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from api.app import create_app
 from api.context import AppContext
+from api.idempotency import EXTRAS_KEY as IDEMPOTENCY
 from api.ports import LiveStations
 from api.routes import id_tokens, locations, reservations, v2g_prices, wallet
 from api.testing import FakeActors, FakeCommander, FakeLiveStations, actor_tree
@@ -29,6 +30,7 @@ from sigec_actors.testing import (
     InMemoryUsers,
     MemoryCache,
 )
+from sigec_actors.testing.idempotency import InMemoryIdempotencyStore
 from sigec_actors.testing.locations import InMemoryLocations
 from sigec_actors.testing.payments import InMemoryPayments, InMemoryProvider
 from sigec_actors.testing.v2g_plans import InMemoryPlans
@@ -165,6 +167,7 @@ async def start_api(*, users: UserRepository | None = None,
     ctx.extras.setdefault(reservations.EXTRAS_KEY, _reservation_ports())
     ctx.extras.setdefault(V2G_SESSIONS, FakeV2G(("CP-1", "CP-2", "CP-3", "CP-4")))
     ctx.extras.setdefault(wallet.EXTRAS_KEY, EmptyStatement())
+    ctx.extras.setdefault(IDEMPOTENCY, InMemoryIdempotencyStore())
     if PAYMENTS not in ctx.extras:  # payments on an in-memory store and provider
         ctx.extras[PAYMENTS] = PaymentsWiring(
             settings_for_test(ctx.settings, webhook_secret="whsec_harness"), None, None,
