@@ -15,7 +15,8 @@ and replayed, with `Idempotent-Replayed: true`, to every retry with the same key
 request (method, path, decoded query and body, caller). The same key with another request is a
 422 naming `Idempotency-Key`; a retry while the first still runs is a 409 (Retry-After: 1).
 Answers to typed errors after the handler started (402, 404, 409, 502 ...) are stored too;
-a 429 or 503 ("try again") and an unexpected exception release the key so a retry runs again.
+a 400 or 422 (refused input, as Stripe does), a 429 or 503 ("try again") and an unexpected
+exception release the key so a retry runs again.
 A claim whose node died unanswered is taken over by a retry after
 payments.idempotency_lock_timeout_s, so the handler's money effect must itself be keyed (the
 payment row by `call.idempotency_key`). Stores: PgIdempotencyStore in node wiring, the
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
 EXTRAS_KEY = "idempotency_store"
-NOT_STORED = frozenset({429, 503})  # "try again" answers: the retry must run again
+NOT_STORED = frozenset({400, 422, 429, 503})  # refused input, "try again": a retry runs again
 log = structlog.get_logger("api.idempotency")
 
 Handler = Callable[["Call"], Awaitable[web.StreamResponse]]

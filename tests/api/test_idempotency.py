@@ -15,7 +15,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from api.context import CTX
-from api.errors import NotConfigured, NotFound
+from api.errors import InvalidInput, NotConfigured, NotFound
 from api.idempotency import EXTRAS_KEY, HEADER, REPLAYED
 from api.openapi import build_document
 from api.problems import problem_middleware
@@ -303,6 +303,15 @@ async def test_typed_errors_after_the_start_are_stored_transient_ones_are_not(
     env.effects.fail_with = None
     assert (await env.post("busy", {"amountCentavos": 1}))[0] == 201  # ran again
     assert env.effects.runs == 3
+
+
+async def test_refused_input_from_the_handler_releases_the_key(env: Env) -> None:
+    env.effects.fail_with = InvalidInput("amountCentavos", "must be in 100..500000")
+    status, body, _ = await env.post("bad", {"amountCentavos": 1})
+    assert status == 422 and json.loads(body)["field"] == "amountCentavos"
+    env.effects.fail_with = None
+    assert (await env.post("bad", {"amountCentavos": 1}))[0] == 201
+    assert env.effects.runs == 2
 
 
 async def test_an_unexpected_error_releases_the_key(env: Env) -> None:
