@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from uuid import UUID
 
+import asyncpg.exceptions
 import msgspec
 import nats.errors
 import nats.js.errors
@@ -22,6 +23,10 @@ from sigec_actors.domain.events import stream_for
 from sigec_actors.ports import DbConn, DbPool
 
 log = structlog.get_logger("outbox")
+# A terminated LISTEN connection can also be left mid-operation (asyncpg's
+# InternalClientError "another operation is in progress"): still a lost connection, not a bug.
+_LISTEN_FAILURES: tuple[type[BaseException], ...] = (
+    *DB_FAILURES, asyncpg.exceptions.InternalClientError)
 
 CHANNEL = "sigec_outbox"
 """PostgreSQL NOTIFY channel raised by every insert into event_outbox."""
@@ -244,30 +249,37 @@ class OutboxRelay:
     async def listen(self, on_notify: Callable[[], None],
                      on_lost: Callable[[], None]) -> None:
         """LISTEN for inserts from any node on a connection of its own; `on_lost` is called
-        if that connection dies (polling still finds rows meanwhile)."""
+        if that connection dies (polling still finds rows meanwhile). The connection goes back
+        to the pool whatever happens here: one kept by a failed LISTEN held Pool.close()."""
         try:
             cm = self._pool.acquire()
             conn = await cm.__aenter__()
-        except DB_FAILURES as exc:
-            log.warning("outbox_listen_failed", error=str(exc))  # polling still works
+        except _LISTEN_FAILURES as exc:
+            log.warning("outbox_listen_failed", error=repr(exc))  # polling still works
             return
         self._listener = (cm, conn, lambda *_: on_notify(), lambda *_: on_lost())
         try:
             await conn.add_listener(CHANNEL, self._listener[2])
-        except DB_FAILURES as exc:
-            log.warning("outbox_listen_failed", error=str(exc))
+            conn.add_termination_listener(self._listener[3])
+        except _LISTEN_FAILURES as exc:
+            log.warning("outbox_listen_failed", error=repr(exc))
             await self.unlisten()
-            return
-        conn.add_termination_listener(self._listener[3])
+        except BaseException:
+            await self.unlisten()
+            raise
 
     async def unlisten(self) -> None:
-        """Give the LISTEN connection back to the pool."""
+        """Give the LISTEN connection back to the pool (also after it was terminated: asyncpg
+        may have detached it already, and each step then refuses with InterfaceError)."""
         listener, self._listener = self._listener, None
         if listener is None:
             return
         cm, conn, notified, lost = listener
-        conn.remove_termination_listener(lost)  # the pool may close it later: not our loss
-        with contextlib.suppress(*DB_FAILURES):
-            await conn.remove_listener(CHANNEL, notified)
-        with contextlib.suppress(*DB_FAILURES):
-            await cm.__aexit__(None, None, None)
+        try:
+            with contextlib.suppress(*_LISTEN_FAILURES):
+                conn.remove_termination_listener(lost)  # the pool may close it: not our loss
+            with contextlib.suppress(*_LISTEN_FAILURES):
+                await conn.remove_listener(CHANNEL, notified)
+        finally:
+            with contextlib.suppress(*_LISTEN_FAILURES):
+                await cm.__aexit__(None, None, None)
