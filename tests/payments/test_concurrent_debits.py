@@ -16,10 +16,12 @@ from hypothesis import strategies as st
 from sigec_actors.adapters.pg import create_pool
 from sigec_actors.adapters.pg_ledger import PgLedgerRepository
 from sigec_actors.adapters.pg_ledger_batch import BatchedPgLedger
+from sigec_actors.adapters.pg_payments import PgPayments
 from sigec_actors.domain.errors import InsufficientFunds
 from sigec_actors.domain.ledger import AccountKind, NewJournalEntry, PostingIn
 from sigec_actors.domain.records import OutboxMessage
 from sigec_actors.domain.transactions import Transaction, TxStatus
+from sigec_actors.payments.model import SOURCE_TOPUP, ProviderEvent
 from sigec_actors.ports import DbPool, LedgerRepository
 from sigec_actors.transactions.billing import BillingService, Settlement, SettlementKind
 from tests.transactions.conftest import new_user
@@ -135,3 +137,24 @@ async def _billing(pools: list[DbPool], x: int, rest: int, seed: int) -> None:
     debt = await ledger.account(AccountKind.USER_RECEIVABLE, user)
     assert await ledger.balance(debt.id) == -(DEBITS * x - COVERED * x - rest)
     assert await _checks(pools[1], wallet) == (0, 0, 0)
+
+
+def test_one_webhook_applied_100_times_at_once_by_two_nodes_credits_once(
+        migrated_pg_dsn: str) -> None:
+    """M5 below HTTP: PgPayments.apply of one event id, 100 times across two pools."""
+    asyncio.run(_two_nodes(migrated_pg_dsn, _replayed_webhook))
+
+
+async def _replayed_webhook(pools: list[DbPool]) -> None:
+    wallet, user = await _funded_wallet(pools[0], 1)
+    stores = [PgPayments(pool, PgLedgerRepository(pool)) for pool in pools]
+    payment = await stores[0].insert(uuid.uuid4(), user, "fake", "pix", 4321)
+    event = ProviderEvent(event_id=f"evt_{uuid.uuid4().hex}", type="payment_intent.succeeded",
+                          provider_payment_id=f"pi_{uuid.uuid4().hex}", payment_id=payment.id,
+                          payload={"object": "payment_intent", "status": "succeeded"})
+    done = await asyncio.gather(*(stores[i % 2].apply("fake", event) for i in range(100)))
+    assert sum(a.credited for a in done) == 1 and sum(not a.duplicate for a in done) == 1
+    assert await _checks(pools[1], wallet) == (4322, 4322, 0)
+    async with pools[1].acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM journal_entries WHERE source_type = $1"
+                                   " AND source_id = $2", SOURCE_TOPUP, str(payment.id)) == 1
