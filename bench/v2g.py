@@ -44,6 +44,7 @@ class Opts:
     dsn: str = DEFAULT_DSN
     nats_url: str = DEFAULT_NATS
     seed: int = 15
+    server_env: tuple[str, ...] = ()  # KEY=VALUE for the node (e.g. a [log] setting)
 
 
 @asynccontextmanager
@@ -51,7 +52,8 @@ async def node(opts: Opts, tmp: Path) -> AsyncIterator[Server]:
     """`sigec serve` (SIGEC_WORKERS=0) on a fresh database and the given NATS; killed after."""
     async with scratch_database(opts.dsn) as dsn:
         env = server_env(tmp / "data", DATABASE_URL=dsn, NATS_URL=opts.nats_url,
-                         SIGEC_OCPP__STATION_CALLS_PER_S="0", SIGEC_LOG__LEVEL="warning")
+                         SIGEC_OCPP__STATION_CALLS_PER_S="0", SIGEC_LOG__LEVEL="warning",
+                         **dict(kv.split("=", 1) for kv in opts.server_env))
         proc = ServerProcess(tmp / "data", env, tmp / "server.log")
         await asyncio.to_thread(proc.start)
         try:
@@ -129,7 +131,7 @@ async def meter_phase(server: Server, stations: list[V2GStation], opts: Opts,
             except CallFailed as exc:
                 errors[str(exc)[:80]] += 1
 
-    conn, cpu = await asyncpg.connect(server.dsn), WindowCpu(server)
+    conn, cpu, rss0 = await asyncpg.connect(server.dsn), WindowCpu(server), server.rss_mb()
     pg = PgWatch(conn, opts.interval_s)
     try:
         await pg.begin()
@@ -147,7 +149,8 @@ async def meter_phase(server: Server, stations: list[V2GStation], opts: Opts,
     slots = timeline(lat, opts.interval_s)
     return {"phase": name, "updates": len(lat), "errors": dict(errors), "answered": answered,
             "latency": percentiles([d for _, d in lat]), **cpu.done(pg.cpu.total(), n),
-            **watched, "rss_mb": server.rss_mb(),
+            **watched, "rss_start_mb": rss0, "rss_mb": (rss := server.rss_mb()),
+            "rss_growth_kb_per_update": round((rss - rss0) * 1024 / n, 2),
             "timeline": [s | pg.slot(int(s["t_s"] // opts.interval_s)) for s in slots]}
 
 
@@ -317,6 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--short", action="store_true",
                    help="make bench's: 50 sessions, an update every 2 s, 3 per window")
     p.add_argument("--append", action="store_true", help="append the section to RESULTS.md")
+    p.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra environment for the node (repeatable)")
     p.add_argument("--dsn", default=os.environ.get("DATABASE_URL") or DEFAULT_DSN)
     p.add_argument("--nats-url", default=os.environ.get("NATS_URL") or DEFAULT_NATS)
     return p
@@ -327,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     raise_nofile()  # before the server starts: it inherits the limit (one fd per station)
     opts = Opts(args.sessions, args.interval, args.updates, args.settle, dsn=args.dsn,
-                nats_url=args.nats_url)
+                nats_url=args.nats_url, server_env=tuple(args.server_env))
     if args.short:
         opts.sessions, opts.interval_s, opts.updates, opts.settle_s = 50, 2.0, 3, 1.0
     result = {"machine": machine(), **asyncio.run(measure(opts))}

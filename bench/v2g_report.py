@@ -36,8 +36,10 @@ def _summary(result: dict[str, Any]) -> str:
     return (
         f"Per V2G session: {c['server_cpu_us_per_update_added']:+} µs server CPU and "
         f"{c['pg_cpu_us_per_update_added']:+} µs PostgreSQL CPU per meter update; "
-        f"{m['kb_per_session']} KB server RSS per live session actor after its window "
-        f"({m['kb_per_session_at_start']} KB right after the starts). Idle node (every "
+        f"server RSS per live session actor {m['kb_per_session_at_start']} KB right after the "
+        f"starts, {m['kb_per_session']} KB at the end of its window; the node's RSS grew by "
+        f"{', '.join(str(p.get('rss_growth_kb_per_update')) for p in result['phases'])} KB per "
+        f"update in the three windows. Idle node (every "
         f"transaction open, no traffic): {result['idle_server_cpu_pct']} % CPU, counted in every "
         f"window. Starts: {start['statuses']} in {start['seconds']} s, REST p50 "
         f"{start['latency'].get('p50_ms')} / p99 {start['latency'].get('p99_ms')} ms. At the end "

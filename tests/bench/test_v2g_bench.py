@@ -22,6 +22,7 @@ async def test_tiny_run_reports_both_windows_and_every_session_live(
         assert phase["updates"] == 10 and phase["errors"] == {}
         assert {"p50_ms", "p99_ms", "max_ms"} <= set(phase["latency"])
         assert phase["server_cpu_us_per_update"] >= 0 and phase["rss_mb"] > 0
+        assert phase["rss_start_mb"] > 0 and "rss_growth_kb_per_update" in phase
         assert phase["machine_busy_pct"] >= 0 and phase["other_cpu_pct"] >= 0
         assert sum(slot["n"] for slot in phase["timeline"]) == 10
         assert phase["pg_checkpoints"] >= 0 and isinstance(phase["pg_busy_states"], dict)
@@ -45,6 +46,6 @@ async def test_tiny_run_reports_both_windows_and_every_session_live(
     result["machine"] = {"date": "d", "commit": "c", "nproc": 2, "cpu": "x",
                          "loadavg_at_start": [0, 0, 0]}
     section = v2g.section(result, "python -m bench.v2g --sessions 5")
-    assert "5 transactions, 5 V2G sessions" in section and "KB server RSS" in section
+    assert "5 transactions, 5 V2G sessions" in section and "server RSS per live session actor" in section
     _, argv, _, render = next(m for m in MICRO if m[0] == "v2g")  # what make bench runs
     assert argv == ("bench.v2g", "--short") and render(result) in section
