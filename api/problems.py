@@ -115,7 +115,8 @@ def _v2g_problem(exc: SigecError) -> Problem | None:
 
 def _payment_problem(exc: SigecError) -> Problem | None:  # noqa: PLR0911
     """Payments: 400 a webhook signature, 404 no such payment, 409 a refund that cannot be
-    (state, amount left, wallet short), 422 a bad CPF/CNPJ, 502 the provider refused."""
+    (state, amount left, wallet short), 422 a bad CPF/CNPJ or a reused Idempotency-Key,
+    502 the provider refused."""
     match exc:
         case pay.BadSignature():
             return Problem(400, "Bad Request", str(exc))
@@ -128,6 +129,9 @@ def _payment_problem(exc: SigecError) -> Problem | None:  # noqa: PLR0911
         case InvalidTaxId():
             return Problem(422, "Unprocessable Content", str(exc), field=exc.field,
                            where="body")
+        case pay.IdempotencyKeyReused():
+            return Problem(422, "Unprocessable Content", str(exc), field="Idempotency-Key",
+                           where="header")
         case pay.ProviderFailed():
             return Problem(502, "Bad Gateway", str(exc), operation=exc.operation,
                            code=exc.code)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Final
 from uuid import UUID
 
 from aiohttp import web
@@ -23,6 +24,9 @@ routes = resource.table
 BASE = "/api/v1/payments"
 UUID_PATH = {"id": {"type": "string", "format": "uuid"}}
 MONEY_ERRORS = (409, 422, 502, 503)
+KEYED: Final = "required"
+"""Every money-moving POST needs an Idempotency-Key (422 naming the header without one); the
+key also keys the payment or refund row, so a retry after a lost answer finds it."""
 
 
 def payments_of(ctx: AppContext) -> PaymentsWiring:
@@ -49,14 +53,13 @@ def payment_out(payment: Payment, owner: bool = True) -> s.PaymentOut:
 
 async def _create(call: Call, amount: int, method: Method, payer: Payer | None
                   ) -> web.Response:
-    # Idempotency-Key: P-A's api/idempotency.py wraps this call site once it lands
-    # (IDEMPOTENCY_CALL_SITE); until then a retried POST creates a second intent.
     wiring = payments_of(call.ctx)
     config = wiring.config
     if not config.min_amount_centavos <= amount <= config.max_amount_centavos:
         raise InvalidInput("amountCentavos", f"must be in {config.min_amount_centavos}.."
                                              f"{config.max_amount_centavos} centavos")
-    payment = await wiring.service.create(UUID(call.caller.sub), amount, method, payer)
+    payment = await wiring.service.create(UUID(call.caller.sub), amount, method, payer,
+                                          call.idempotency_key)
     return json_response(payment_out(payment), status=201)
 
 
@@ -69,7 +72,8 @@ def _payer(tax_id: str | None, name: str | None, email: str | None) -> Payer:
 
 
 @resource.post(BASE + "/intent", "Top up the wallet by card, PIX or boleto", role=Role.USER,
-               body=s.IntentBody, response=s.PaymentOut, status=201, errors=MONEY_ERRORS)
+               body=s.IntentBody, response=s.PaymentOut, status=201, errors=MONEY_ERRORS,
+               idempotency=KEYED)
 async def intent(call: Call) -> web.Response:
     body = call.body(s.IntentBody)
     method = Method(body.method)
@@ -78,13 +82,15 @@ async def intent(call: Call) -> web.Response:
 
 
 @resource.post(BASE + "/pix", "Top up the wallet by PIX", role=Role.USER, body=s.PixBody,
-               response=s.PaymentOut, status=201, errors=MONEY_ERRORS)
+               response=s.PaymentOut, status=201, errors=MONEY_ERRORS,
+               idempotency=KEYED)
 async def pix(call: Call) -> web.Response:
     return await _create(call, call.body(s.PixBody).amount_centavos, Method.PIX, None)
 
 
 @resource.post(BASE + "/boleto", "Top up the wallet by boleto", role=Role.USER,
-               body=s.BoletoBody, response=s.PaymentOut, status=201, errors=MONEY_ERRORS)
+               body=s.BoletoBody, response=s.PaymentOut, status=201, errors=MONEY_ERRORS,
+               idempotency=KEYED)
 async def boleto(call: Call) -> web.Response:
     body = call.body(s.BoletoBody)
     return await _create(call, body.amount_centavos, Method.BOLETO,
@@ -123,13 +129,12 @@ async def payment(call: Call) -> web.Response:
 
 @resource.post("/api/v1/admin/payments/{id}/refund", "Refund a payment (partly or fully)",
                role=Role.ADMIN, body=s.RefundBody, body_required=False, response=s.RefundOut,
-               errors=(404, 409, 422, 502, 503), path_types=UUID_PATH)
+               errors=(404, 409, 422, 502, 503), path_types=UUID_PATH, idempotency=KEYED)
 async def refund(call: Call) -> web.Response:
-    # Idempotency-Key: the same call site as _create (IDEMPOTENCY_CALL_SITE).
     found = await _visible(call)
     wiring = payments_of(call.ctx)
     done = await wiring.service.refund(found.id, call.body(s.RefundBody).amount_centavos,
-                                       UUID(call.caller.sub))
+                                       UUID(call.caller.sub), call.idempotency_key)
     await need(call.ctx.audit, "audit log").record(AuditEntry(
         "user", "payment.refund", call.caller.sub, "payment", str(found.id),
         details={"refundId": str(done.id), "amountCentavos": done.amount_centavos},

@@ -22,7 +22,7 @@ from sigec_actors.domain.events import (
 )
 from sigec_actors.domain.ledger import AccountKind, NewJournalEntry, PostingIn
 from sigec_actors.domain.records import OutboxMessage
-from sigec_actors.payments.errors import RefundTooLarge, UnknownPayment
+from sigec_actors.payments.errors import IdempotencyKeyReused, RefundTooLarge, UnknownPayment
 from sigec_actors.payments.lifecycle import OPEN, PaymentStatus, after_event, after_refund
 from sigec_actors.payments.model import (
     SOURCE_REFUND,
@@ -48,12 +48,18 @@ class PgPayments:
         self._ledger = ledger
 
     async def insert(self, payment_id: UUID, user_id: UUID, provider: str, method: str,
-                     amount_centavos: int) -> Payment:
+                     amount_centavos: int, idempotency_key: str | None = None) -> Payment:
         async with self._pool.acquire() as conn:
             row = await conn.fetchrow(
-                "INSERT INTO payments (id, user_id, provider, method, amount_centavos, status)"
-                " VALUES ($1, $2, $3, $4, $5, 'requires_action') RETURNING *",
-                payment_id, user_id, provider, method, amount_centavos)
+                "INSERT INTO payments (id, user_id, provider, method, amount_centavos, status,"
+                " idempotency_key) VALUES ($1, $2, $3, $4, $5, 'requires_action', $6)"
+                " ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL"
+                " DO NOTHING RETURNING *",
+                payment_id, user_id, provider, method, amount_centavos, idempotency_key)
+            if row is None:  # the key's payment (a concurrent insert: after its commit)
+                row = await conn.fetchrow(
+                    "SELECT * FROM payments WHERE user_id = $1 AND idempotency_key = $2",
+                    user_id, idempotency_key)
         return to_record(row, Payment)
 
     async def attach(self, payment_id: UUID, intent: ProviderIntent,
@@ -121,13 +127,13 @@ class PgPayments:
             return await _apply_locked(conn, payment.id, event, legs)
 
     async def start_refund(self, payment_id: UUID, amount_centavos: int | None,
-                           by: UUID | None) -> Refund:
+                           by: UUID | None, idempotency_key: str | None = None) -> Refund:
         payment = await self._require(payment_id)
         wallet, clearing = await self._legs(payment.user_id)
         try:
             async with transaction(self._pool) as conn:
                 return await _start_refund(conn, payment_id, amount_centavos, by,
-                                           wallet, clearing)
+                                           (wallet, clearing), idempotency_key)
         except CheckViolation as exc:
             if constraint_name(exc) == "ledger_accounts_no_overdraw":
                 raise InsufficientFunds(SOURCE_REFUND, str(payment_id)) from exc
@@ -234,9 +240,26 @@ async def _apply_locked(conn: DbConn, payment_id: UUID, event: ProviderEvent,
                    credited=credited)
 
 
+async def _keyed_refund(conn: DbConn, payment_id: UUID, amount: int | None,
+                        key: str) -> Refund | None:
+    """The refund already made under `key` on this payment (its row is locked by the caller)."""
+    row = await conn.fetchrow("SELECT * FROM payment_refunds WHERE payment_id = $1"
+                              " AND idempotency_key = $2", payment_id, key)
+    if row is None:
+        return None
+    refund = to_record(row, Refund)
+    if amount is not None and amount != refund.amount_centavos:
+        raise IdempotencyKeyReused(key, f"refund {refund.id} was of {refund.amount_centavos}"
+                                        f" centavos, not {amount}")
+    return refund
+
+
 async def _start_refund(conn: DbConn, payment_id: UUID, amount: int | None, by: UUID | None,
-                        wallet: UUID, clearing: UUID) -> Refund:
+                        legs: tuple[UUID, UUID], key: str | None) -> Refund:
     payment = await _locked(conn, payment_id)
+    if key is not None and (done := await _keyed_refund(conn, payment_id, amount, key)):
+        return done
+    wallet, clearing = legs
     remaining = payment.amount_centavos - payment.refunded_centavos
     ask = remaining if amount is None else amount
     if ask <= 0 or ask > remaining:
@@ -244,8 +267,9 @@ async def _start_refund(conn: DbConn, payment_id: UUID, amount: int | None, by: 
     target = after_refund(payment_id, payment.status, payment.amount_centavos,
                           payment.refunded_centavos, ask)
     refund = to_record(await conn.fetchrow(
-        "INSERT INTO payment_refunds (payment_id, amount_centavos, requested_by)"
-        " VALUES ($1, $2, $3) RETURNING *", payment_id, ask, by), Refund)
+        "INSERT INTO payment_refunds (payment_id, amount_centavos, requested_by,"
+        " idempotency_key) VALUES ($1, $2, $3, $4) RETURNING *", payment_id, ask, by, key),
+        Refund)
     await post_on(conn, NewJournalEntry(
         SOURCE_REFUND, str(refund.id), (PostingIn(wallet, -ask), PostingIn(clearing, ask)),
         description=f"refund of payment {payment_id}",

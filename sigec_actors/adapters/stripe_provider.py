@@ -98,7 +98,7 @@ class StripeProvider:
         try:
             pi = await self._client.v1.payment_intents.create_async(
                 self.params(request),  # type: ignore[arg-type]
-                {"idempotency_key": payment_key(request.payment_id)})
+                {"idempotency_key": request.idempotency_key or payment_key(request.payment_id)})
         except stripe.StripeError as exc:
             raise _failed("create intent", exc) from exc
         return intent_of(pi)

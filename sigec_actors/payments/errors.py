@@ -54,3 +54,13 @@ class BadSignature(PaymentError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(f"webhook signature rejected: {reason}")
+
+
+class IdempotencyKeyReused(PaymentError):
+    """A payment or refund already made under this Idempotency-Key asked other things (the
+    stored answer expired, the keyed row did not)."""
+
+    def __init__(self, key: str, detail: str) -> None:
+        self.key = key
+        self.detail = detail
+        super().__init__(f"Idempotency-Key already used for another request: {detail}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -44,14 +45,23 @@ class BoletoVoucher(msgspec.Struct, frozen=True, kw_only=True):
     expires_at: datetime | None = None
 
 
+def provider_key(user_id: UUID, client_key: str) -> str:
+    """The provider's idempotency key for a client's Idempotency-Key (per user, hashed: any
+    printable key fits Stripe's 255 characters and nothing of it leaks to the provider)."""
+    digest = hashlib.sha256(f"{user_id}\n{client_key}".encode()).hexdigest()
+    return f"sigec-intent-{digest[:48]}"
+
+
 class IntentRequest(msgspec.Struct, frozen=True, kw_only=True):
-    """A PaymentIntent to create; the provider's idempotency key derives from `payment_id`."""
+    """A PaymentIntent to create; the provider's idempotency key is `idempotency_key` (from
+    the client's Idempotency-Key) or else derives from `payment_id`."""
 
     payment_id: UUID
     user_id: UUID
     amount_centavos: int
     method: Method
     payer: Payer | None = None
+    idempotency_key: str | None = None
 
 
 class ProviderIntent(msgspec.Struct, frozen=True, kw_only=True):
@@ -83,6 +93,7 @@ class Payment(msgspec.Struct, frozen=True, kw_only=True):
     metadata: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+    idempotency_key: str | None = None  # the client's Idempotency-Key that created it
 
 
 class ProviderEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -113,3 +124,4 @@ class Refund(msgspec.Struct, frozen=True, kw_only=True):
     provider_refund_id: str | None
     requested_by: UUID | None
     created_at: datetime
+    idempotency_key: str | None = None

@@ -44,7 +44,10 @@ class PaymentStore(Protocol):
     """Payments, refunds and the exactly-once application of provider events."""
 
     async def insert(self, payment_id: UUID, user_id: UUID, provider: str, method: str,
-                     amount_centavos: int) -> Payment: ...
+                     amount_centavos: int, idempotency_key: str | None = None) -> Payment:
+        """A new payment; with a key the user already used, the payment made then (another
+        id than `payment_id`)."""
+        ...
 
     async def attach(self, payment_id: UUID, intent: ProviderIntent,
                      details: dict[str, object]) -> Payment:
@@ -66,8 +69,9 @@ class PaymentStore(Protocol):
         ...
 
     async def start_refund(self, payment_id: UUID, amount_centavos: int | None,
-                           by: UUID | None) -> Refund:
-        """Debit the wallet and mark the payment refunded (partially) in one transaction."""
+                           by: UUID | None, idempotency_key: str | None = None) -> Refund:
+        """Debit the wallet and mark the payment refunded (partially) in one transaction;
+        with a key already used on this payment, the refund made then (nothing debited)."""
         ...
 
     async def finish_refund(self, refund_id: UUID, provider_refund_id: str) -> Refund: ...

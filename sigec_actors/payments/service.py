@@ -9,8 +9,8 @@ import msgspec
 
 from sigec_actors.config import PaymentsConfig
 from sigec_actors.payments import brcode
-from sigec_actors.payments.errors import ProviderFailed, UnknownPayment
-from sigec_actors.payments.lifecycle import PaymentStatus
+from sigec_actors.payments.errors import IdempotencyKeyReused, ProviderFailed, UnknownPayment
+from sigec_actors.payments.lifecycle import OPEN, PaymentStatus
 from sigec_actors.payments.model import (
     Applied,
     IntentRequest,
@@ -21,6 +21,7 @@ from sigec_actors.payments.model import (
     ProviderEvent,
     ProviderIntent,
     Refund,
+    provider_key,
 )
 from sigec_actors.payments.ports import PaymentProvider, PaymentStore
 
@@ -50,22 +51,31 @@ class PaymentService:
         self._config = config
 
     async def create(self, user_id: UUID, amount_centavos: int, method: Method,
-                     payer: Payer | None = None) -> Payment:
-        payment_id = uuid4()
+                     payer: Payer | None = None, idempotency_key: str | None = None
+                     ) -> Payment:
+        """A new intent; under an Idempotency-Key the user used before, the payment made then
+        (finished at the provider if the first attempt stopped before it answered)."""
         offline = method is Method.PIX and self._config.pix_provider == BRCODE
-        await self.store.insert(payment_id, user_id, BRCODE if offline else self.provider.name,
-                                method.value, amount_centavos)
+        provider = BRCODE if offline else self.provider.name
+        payment_id = uuid4()
+        payment = await self.store.insert(payment_id, user_id, provider, method.value,
+                                          amount_centavos, idempotency_key)
+        if payment.id != payment_id:  # made under this key before (or concurrently)
+            _same(payment, amount_centavos, method, provider)
+            if payment.provider_payment_id is not None or payment.status not in OPEN:
+                return payment  # else: the first attempt stopped before the provider answered
         if offline:
-            intent = self._brcode(payment_id, amount_centavos)
+            intent = self._brcode(payment.id, amount_centavos)
         else:
             try:
                 intent = await self.provider.create_intent(IntentRequest(
-                    payment_id=payment_id, user_id=user_id, amount_centavos=amount_centavos,
-                    method=method, payer=payer))
+                    payment_id=payment.id, user_id=user_id, amount_centavos=amount_centavos,
+                    method=method, payer=payer, idempotency_key=provider_key(
+                        user_id, idempotency_key) if idempotency_key else None))
             except ProviderFailed as exc:
-                await self.store.fail(payment_id, str(exc))
+                await self.store.fail(payment.id, str(exc))
                 raise
-        return await self.store.attach(payment_id, intent, details_of(intent))
+        return await self.store.attach(payment.id, intent, details_of(intent))
 
     def _brcode(self, payment_id: UUID, amount: int) -> ProviderIntent:
         """A PIX BR Code made here (no PSP): our payment id (hex, 25 characters) is its txid."""
@@ -84,14 +94,16 @@ class PaymentService:
         return await self.store.apply(self.provider.name, event)
 
     async def refund(self, payment_id: UUID, amount_centavos: int | None,
-                     by: UUID | None) -> Refund:
+                     by: UUID | None, idempotency_key: str | None = None) -> Refund:
         """Debit the wallet, then refund at the provider; a refused refund is credited back."""
         payment = await self.store.get(payment_id)
         if payment is None:
             raise UnknownPayment(payment_id)
         if payment.provider != self.provider.name or payment.provider_payment_id is None:
             raise ProviderFailed("refund", f"no {payment.provider} PSP to refund through")
-        refund = await self.store.start_refund(payment_id, amount_centavos, by)
+        refund = await self.store.start_refund(payment_id, amount_centavos, by, idempotency_key)
+        if refund.status != "pending":
+            return refund  # made under this key before
         try:
             provider_refund = await self.provider.refund(
                 payment.provider_payment_id, refund.amount_centavos, refund.id)
@@ -99,3 +111,12 @@ class PaymentService:
             await self.store.undo_refund(refund.id, str(exc))
             raise
         return await self.store.finish_refund(refund.id, provider_refund)
+
+
+def _same(payment: Payment, amount_centavos: int, method: Method, provider: str) -> None:
+    """A keyed payment found again must be the one asked for now."""
+    asked = (amount_centavos, method.value, provider)
+    if (payment.amount_centavos, payment.method, payment.provider) != asked:
+        raise IdempotencyKeyReused(payment.idempotency_key or "", (
+            f"payment {payment.id} is {payment.amount_centavos} centavos by "
+            f"{payment.method}"))

@@ -34,13 +34,18 @@ class InMemoryPayments:
         self.refunds: dict[UUID, Refund] = {}
 
     async def insert(self, payment_id: UUID, user_id: UUID, provider: str, method: str,
-                     amount_centavos: int) -> Payment:
+                     amount_centavos: int, idempotency_key: str | None = None) -> Payment:
+        for row in self.rows.values():
+            if idempotency_key is not None and (row.user_id, row.idempotency_key) == (
+                    user_id, idempotency_key):
+                return row
         now = _now()
         self.rows[payment_id] = Payment(
             id=payment_id, user_id=user_id, provider=provider, provider_payment_id=None,
             method=method, amount_centavos=amount_centavos, currency="BRL",
             status=PaymentStatus.REQUIRES_ACTION, refunded_centavos=0, journal_entry_id=None,
-            failure_reason=None, metadata={}, created_at=now, updated_at=now)
+            failure_reason=None, metadata={}, created_at=now, updated_at=now,
+            idempotency_key=idempotency_key)
         return self.rows[payment_id]
 
     def _set(self, payment_id: UUID, **changes: object) -> Payment:
@@ -87,7 +92,11 @@ class InMemoryPayments:
                        changed=True, credited=credit)
 
     async def start_refund(self, payment_id: UUID, amount_centavos: int | None,
-                           by: UUID | None) -> Refund:
+                           by: UUID | None, idempotency_key: str | None = None) -> Refund:
+        for done in self.refunds.values():
+            if idempotency_key is not None and (done.payment_id, done.idempotency_key) == (
+                    payment_id, idempotency_key):
+                return done
         p = self.rows[payment_id]
         left = p.amount_centavos - p.refunded_centavos
         ask = left if amount_centavos is None else amount_centavos
@@ -97,7 +106,7 @@ class InMemoryPayments:
         self._set(payment_id, status=status, refunded_centavos=p.refunded_centavos + ask)
         refund = Refund(id=uuid4(), payment_id=payment_id, amount_centavos=ask,
                         status="pending", provider_refund_id=None, requested_by=by,
-                        created_at=_now())
+                        created_at=_now(), idempotency_key=idempotency_key)
         self.refunds[refund.id] = refund
         return refund
 

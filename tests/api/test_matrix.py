@@ -7,7 +7,10 @@ leak) to anyone but its owner and admins.
 
 from __future__ import annotations
 
+from uuid import uuid4
+
 from api.app import route_specs
+from api.idempotency import HEADER as IDEMPOTENCY_KEY
 from api.routing import RouteSpec, role_allows
 from tests.api.harness import ROLES, Api
 
@@ -39,6 +42,8 @@ async def _status(api: Api, spec: RouteSpec, who: str | None) -> int:
     if who is not None:  # a fresh token per call: logout deny-lists the one it is called with
         token = api.token_for(api.ids[who], ROLES[who])
         headers["Authorization"] = f"Bearer {token}"
+    if spec.idempotency is not None:  # a fresh key: the call reaches the handler, not a 422
+        headers[IDEMPOTENCY_KEY] = str(uuid4())
     kwargs = {"json": {}} if spec.body is not None else {}
     resp = await api.client.request(spec.method, _url(spec, api), headers=headers, **kwargs)
     await resp.read()

@@ -11,6 +11,7 @@ import re
 import threading
 from collections.abc import Iterator
 from typing import Any
+from uuid import uuid4
 
 import pytest
 
@@ -25,6 +26,7 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
     response_schema_conformance,
 )
 
+from api.idempotency import HEADER as IDEMPOTENCY_KEY  # noqa: E402
 from tests.api.harness import ROLES, Api, start_api  # noqa: E402
 
 EXAMPLES = 8
@@ -88,12 +90,14 @@ def test_api_conforms_and_never_fails(live_api: LiveApi, mode: str) -> None:
 def _check(live_api: LiveApi, case: Any) -> str | None:
     api = live_api.api
     token = api.token_for(api.ids["admin"], ROLES["admin"])  # fresh: logout may deny-list it
-    response = case.call(base_url=live_api.base_url,
-                         headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    headers = {"Authorization": f"Bearer {token}"}
+    if _positive(case) and IDEMPOTENCY_KEY in (case.headers or {}):
+        headers[IDEMPOTENCY_KEY] = str(uuid4())  # generated keys repeat: each case runs anew
+    response = case.call(base_url=live_api.base_url, headers=headers, timeout=10)
     if LEAKS.search(response.text):
         return f"leak in {response.status_code} body: {response.text[:300]}"
     checks = [not_a_server_error]
-    if case.meta is not None and case.meta.generation.mode.value == "negative":
+    if not _positive(case):
         checks.append(negative_data_rejection)
     if response.status_code < 400 or response.headers.get("Content-Type", "").startswith(
             "application/problem+json"):
@@ -103,3 +107,7 @@ def _check(live_api: LiveApi, case: Any) -> str | None:
     except AssertionError as exc:  # schemathesis raises a FailureGroup (an AssertionError)
         return f"{case.method} {case.formatted_path}: {str(exc)[:400]}"
     return None
+
+
+def _positive(case: Any) -> bool:
+    return case.meta is None or case.meta.generation.mode.value != "negative"

@@ -32,7 +32,8 @@ async def test_pix_top_up_from_intent_to_balance(tmp_path: Path, fresh_pg_dsn: s
             api = Api(server.http, session)
             await api.login()
             status, payment = await api.call("POST", "/api/v1/payments/intent",
-                                             {"amountCentavos": 5000, "method": "pix"})
+                                             {"amountCentavos": 5000, "method": "pix"},
+                                             {"Idempotency-Key": "e2e-pix-topup-1"})
             assert status == 201, payment
             assert payment["status"] == "requires_action" and payment["provider"] == "fake"
             assert payment["pix"]["copyPaste"].startswith("000201")

@@ -143,8 +143,10 @@ class Api:
         assert status == 201, body
         return str(body["password"])
 
-    async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    async def call(self, method: str, path: str, body: Any = None,
+                   extra_headers: dict[str, str] | None = None) -> tuple[int, Any]:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        headers.update(extra_headers or {})
         async with self.session.request(method, self.base + path, json=body,
                                         headers=headers) as resp:
             text = await resp.text()

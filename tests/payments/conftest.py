@@ -7,13 +7,17 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 
+from api.idempotency import EXTRAS_KEY as IDEMPOTENCY
+from api.idempotency import HEADER as KEY_HEADER
 from api.routes import id_tokens, wallet
 from sigec_actors.adapters.migrate import apply_migrations
 from sigec_actors.adapters.pg import connect, create_pool
 from sigec_actors.adapters.pg_alerts import PgAlerts
+from sigec_actors.adapters.pg_idempotency import PgIdempotencyStore
 from sigec_actors.adapters.pg_ledger import PgLedgerRepository
 from sigec_actors.adapters.pg_users import PgUserRepository
 from sigec_actors.adapters.pg_wallet import PgWalletStatement
@@ -28,6 +32,11 @@ SECRET = "whsec_test_secret"
 HOOK = "/api/v1/payments/webhooks/stripe"
 
 
+def keyed(key: str | None = None) -> dict[str, dict[str, str]]:
+    """Request options carrying an Idempotency-Key (a fresh one unless given)."""
+    return {"headers": {KEY_HEADER: key or str(uuid4())}}
+
+
 @dataclass
 class PayEnv:
     api: Api
@@ -38,7 +47,8 @@ class PayEnv:
 
     async def topup(self, amount: int = 5000, who: str = "user") -> dict[str, Any]:
         body: dict[str, Any] = await self.api.json(
-            "POST", "/api/v1/payments/pix", who, status=201, json={"amountCentavos": amount})
+            "POST", "/api/v1/payments/pix", who, status=201, json={"amountCentavos": amount},
+            **keyed())
         return body
 
     def event(self, payment: dict[str, Any], outcome: str) -> dict[str, Any]:
@@ -90,7 +100,8 @@ async def pay(pay_pool: DbPool, tmp_path: Path) -> AsyncIterator[PayEnv]:
     audit = InMemoryAuditLog()
     api = await start_api(users=PgUserRepository(pg_pool), settings=settings, audit=audit,
                           extras={EXTRAS_KEY: wiring, id_tokens.EXTRAS_KEY: ports,
-                                  wallet.EXTRAS_KEY: PgWalletStatement(pg_pool)})
+                                  wallet.EXTRAS_KEY: PgWalletStatement(pg_pool),
+                                  IDEMPOTENCY: PgIdempotencyStore(pg_pool)})
     fake.webhook_url = str(api.client.make_url(HOOK))
     try:
         yield PayEnv(api, fake, wiring, pg_pool, audit)

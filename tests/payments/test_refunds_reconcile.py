@@ -9,7 +9,7 @@ import pytest
 from sigec_actors.adapters.pg_alerts import PgAlerts
 from sigec_actors.alerts.model import AlertFilter
 from sigec_actors.payments.fake_stripe import settle
-from tests.payments.conftest import PayEnv
+from tests.payments.conftest import PayEnv, keyed
 
 pytestmark = pytest.mark.pg
 REFUND = "/api/v1/admin/payments/{}/refund"
@@ -24,13 +24,13 @@ async def paid(pay: PayEnv, amount: int) -> dict:
 async def test_partial_then_full_refund_once(pay: PayEnv) -> None:
     payment = await paid(pay, 1000)
     url = REFUND.format(payment["id"])
-    await pay.api.json("POST", url, "user", status=403, json={"amountCentavos": 100})
-    part = await pay.api.json("POST", url, "admin", json={"amountCentavos": 300})
+    await pay.api.json("POST", url, "user", status=403, json={"amountCentavos": 100}, **keyed())
+    part = await pay.api.json("POST", url, "admin", json={"amountCentavos": 300}, **keyed())
     assert part["status"] == "succeeded" and part["payment"]["status"] == "partially_refunded"
-    await pay.api.json("POST", url, "admin", status=409, json={"amountCentavos": 800})
-    rest = await pay.api.json("POST", url, "admin", json={})
+    await pay.api.json("POST", url, "admin", status=409, json={"amountCentavos": 800}, **keyed())
+    rest = await pay.api.json("POST", url, "admin", json={}, **keyed())
     assert rest["amountCentavos"] == 700 and rest["payment"]["status"] == "refunded"
-    await pay.api.json("POST", url, "admin", status=409, json={})
+    await pay.api.json("POST", url, "admin", status=409, json={}, **keyed())
     wallet = await pay.balance()
     assert wallet["balanceCentavos"] == 0
     lines = await pay.api.json("GET", "/api/v1/wallet/transactions", "user")
@@ -42,7 +42,7 @@ async def test_partial_then_full_refund_once(pay: PayEnv) -> None:
 async def test_concurrent_full_refunds_refund_once(pay: PayEnv) -> None:
     payment = await paid(pay, 900)
     url = REFUND.format(payment["id"])
-    answers = await asyncio.gather(*(pay.api.call("POST", url, "admin", json={})
+    answers = await asyncio.gather(*(pay.api.call("POST", url, "admin", json={}, **keyed())
                                      for _ in range(5)))
     assert sorted(r.status for r in answers) == [200, 409, 409, 409, 409]
     assert len([r for r in pay.fake.refunds.values()
@@ -51,7 +51,7 @@ async def test_concurrent_full_refunds_refund_once(pay: PayEnv) -> None:
 
 async def test_refund_of_an_unpaid_payment_is_409(pay: PayEnv) -> None:
     payment = await pay.topup(500)
-    await pay.api.json("POST", REFUND.format(payment["id"]), "admin", status=409, json={})
+    await pay.api.json("POST", REFUND.format(payment["id"]), "admin", status=409, json={}, **keyed())
 
 
 async def test_reconciliation_applies_a_dropped_webhook_once(pay: PayEnv) -> None:
