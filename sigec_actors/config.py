@@ -246,6 +246,7 @@ def load_settings(
         _resolve_workers(raw)
         settings = _convert(raw)
         _check_urls(settings)
+        _check_payments(settings.payments)
         check_cluster_address("cluster.bind", settings.cluster.bind,
                               settings.cluster.allow_network)
     except ConfigError as exc:
@@ -350,6 +351,14 @@ def _check_urls(settings: Settings) -> None:
             raise ConfigError(key, f"malformed URL: scheme must be one of {allowed}")
         if parts.scheme != "unix" and not (parts.hostname or "host=" in parts.query):
             raise ConfigError(key, "malformed URL: no host")
+
+
+def _check_payments(payments: PaymentsConfig) -> None:
+    """A BR Code made here needs where it pays: a PIX key, or a dynamic location."""
+    if payments.pix_provider == "brcode" and not (payments.pix_key.strip()
+                                                   or payments.pix_location.strip()):
+        raise ConfigError("payments.pix_key", 'required with payments.pix_provider = "brcode" '
+                                              "(or set payments.pix_location)")
 
 
 def is_loopback(host: str) -> bool:
