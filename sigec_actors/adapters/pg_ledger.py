@@ -98,6 +98,11 @@ class PgLedgerRepository:
         return [to_record(r, AccountActivity) for r in rows]
 
 
+def with_entry(event: OutboxMessage, entry_id: UUID) -> OutboxMessage:
+    """An event written with a posting names its journal entry (`journalEntryId`)."""
+    return OutboxMessage(event.subject, {**event.payload, "journalEntryId": str(entry_id)})
+
+
 async def post_on(conn: DbConn, entry: NewJournalEntry,
                   events: Sequence[OutboxMessage] = ()) -> PostResult:
     """`PgLedgerRepository.post` inside the caller's DB transaction `conn` (so a posting
@@ -126,7 +131,7 @@ async def _post(conn: DbConn, entry: NewJournalEntry,
         " SELECT $1, a, m FROM unnest($2::uuid[], $3::bigint[]) WITH ORDINALITY AS t(a, m, o)"
         " ORDER BY o", row["id"], [p.account_id for p in legs],
         [p.amount_centavos for p in legs])
-    await write_events(conn, events)
+    await write_events(conn, [with_entry(e, row["id"]) for e in events])
     return PostResult(JournalEntry(row["id"], entry.source_type, entry.source_id, entry.currency,
                                    entry.description, entry.postings, row["created_at"]),
                       created=True)

@@ -45,7 +45,8 @@ _POST = (
     " p AS (INSERT INTO postings (journal_entry_id, account_id, amount_centavos)"
     " SELECT w.id, l.a, l.m FROM unnest($6::int[], $7::uuid[], $8::bigint[]) AS l(i, a, m)"
     " JOIN w ON w.i = l.i ORDER BY l.a::text, w.i),"
-    " ob AS (INSERT INTO event_outbox (subject, payload) SELECT o.s, o.p"
+    " ob AS (INSERT INTO event_outbox (subject, payload)"
+    " SELECT o.s, o.p || jsonb_build_object('journalEntryId', w.id::text)"
     " FROM unnest($9::int[], $10::text[], $11::jsonb[]) WITH ORDINALITY AS o(i, s, p, n)"
     " JOIN w ON w.i = o.i ORDER BY o.n)"
     " SELECT i, id, created_at FROM w")

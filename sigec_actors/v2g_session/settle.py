@@ -12,6 +12,8 @@ from sigec_actors.domain.events import (
     V2G_COMPENSATION_CALCULATED,
     V2G_COMPENSATION_FAILED,
     V2G_COMPENSATION_PAID,
+    WALLET_CREDITED,
+    WALLET_DEBITED,
 )
 from sigec_actors.domain.ledger import AccountKind, NewJournalEntry, PostingIn
 from sigec_actors.domain.records import OutboxMessage
@@ -108,7 +110,10 @@ class Settlement:
             description=f"V2G discharge {row.energy_discharged_wh} Wh",
             metadata={"grossCentavos": row.gross_amount_centavos,
                       "marginCentavos": row.margin_centavos}),
-            events=[OutboxMessage(V2G_COMPENSATION_PAID, paid)])
+            events=[OutboxMessage(V2G_COMPENSATION_PAID, paid), OutboxMessage(
+                WALLET_CREDITED if net > 0 else WALLET_DEBITED,
+                {"userId": str(row.user_id), "amountCentavos": abs(net),
+                 "source": f"{SOURCE_TYPE}/{row.session_id}"})])
         await self._rows.paid(row.session_id, result.entry.id, self._clock())
         return CompensationOutcome("paid", net, result.entry.id)
 
