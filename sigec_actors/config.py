@@ -174,6 +174,7 @@ class PaymentsConfig(_Section, frozen=True, forbid_unknown_fields=True):
     boleto_expires_after_days: Annotated[int, msgspec.Meta(ge=1, le=60)]
     reconcile_interval_s: PositiveFloat
     reconcile_window_s: PositiveFloat
+    reconcile_stale_after_s: PositiveFloat
     idempotency_ttl_s: Annotated[int, msgspec.Meta(ge=86_400)]
     idempotency_lock_timeout_s: PositiveFloat
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -111,6 +112,14 @@ class PgPayments:
             return int(await conn.fetchval(
                 "SELECT coalesce(sum(amount_centavos), 0) FROM payments WHERE user_id = $1"
                 " AND status = ANY($2::text[])", user_id, _OPEN))
+
+    async def open_since(self, provider: str, since: datetime, limit: int) -> list[Payment]:
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT * FROM payments WHERE provider = $1 AND status = ANY($2::text[])"
+                " AND created_at >= $3 ORDER BY created_at, id LIMIT $4",
+                provider, _OPEN, since, limit)
+        return [to_record(r, Payment) for r in rows]
 
     async def apply(self, provider: str, event: ProviderEvent) -> Applied:
         payment = await self._find(provider, event)

@@ -63,6 +63,11 @@ class PaymentStore(Protocol):
 
     async def pending_centavos(self, user_id: UUID) -> int: ...
 
+    async def open_since(self, provider: str, since: datetime, limit: int) -> list[Payment]:
+        """`provider`'s payments still open (requires_action, processing) created since
+        `since`, oldest first, at most `limit` (reconciliation's other direction)."""
+        ...
+
     async def apply(self, provider: str, event: ProviderEvent) -> Applied:
         """Apply an event once per (provider, event id), in one DB transaction with the
         wallet credit it causes (a success credits once per payment, whatever the event)."""

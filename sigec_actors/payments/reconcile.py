@@ -18,6 +18,8 @@ from sigec_actors.payments.ports import PaymentProvider, PaymentStore
 log = structlog.get_logger("payments.reconcile")
 ALERT_KIND = "payment_mismatch"
 LIMIT = 5000
+GRACE_S = 60.0
+"""An open payment younger than this may not be at the provider yet (its intent is being made)."""
 APPLIED = {"missed_success": "payment_intent.succeeded",
            "missed_failure": "payment_intent.payment_failed",
            "missed_cancel": "payment_intent.canceled"}
@@ -26,7 +28,7 @@ APPLIED = {"missed_success": "payment_intent.succeeded",
 
 class Difference(msgspec.Struct, frozen=True, kw_only=True):
     kind: str
-    provider_payment_id: str
+    provider_payment_id: str  # "" for a payment the provider never answered
     payment_id: str | None
     ours: str | None
     theirs: str
@@ -57,15 +59,35 @@ def compare(ours: Payment | None, intent: ProviderIntent) -> Difference | None: 
     return None
 
 
+def unlisted(payment: Payment, listed: set[str], now: datetime, window: timedelta,
+             stale_after: timedelta) -> Difference | None:
+    """The other direction: a payment of ours still open that the provider did not list
+    (created inside the listed `window`, after the grace), or open for longer than
+    `stale_after`."""
+    age = now - payment.created_at
+    if age >= stale_after:
+        kind = "stale_open"
+    elif payment.provider_payment_id not in listed and timedelta(seconds=GRACE_S) <= age \
+            < window:
+        kind = "missing_at_provider"
+    else:
+        return None
+    return Difference(kind=kind, provider_payment_id=payment.provider_payment_id or "",
+                      payment_id=str(payment.id), ours=payment.status.value, theirs="unlisted"
+                      if kind == "missing_at_provider" else "not checked")
+
+
 class Reconciler:
     """One round: list, compare, apply what was missed exactly once, alert every difference."""
 
     def __init__(self, store: PaymentStore, provider: PaymentProvider, alerts: Alerts,
-                 window_s: float, clock: Callable[[], datetime]) -> None:
+                 window_s: float, clock: Callable[[], datetime],
+                 stale_after_s: float = 432_000.0) -> None:
         self._store = store
         self._provider = provider
         self._alerts = alerts
         self._window = timedelta(seconds=window_s)
+        self._stale = timedelta(seconds=stale_after_s)
         self._clock = clock
 
     async def run_once(self) -> list[Difference]:
@@ -82,6 +104,18 @@ class Reconciler:
             if diff is not None:
                 await self._handle(diff, intent)
                 found.append(diff)
+        return found + await self._unlisted(intents)
+
+    async def _unlisted(self, intents: list[ProviderIntent]) -> list[Difference]:
+        now = self._clock()
+        listed = {i.provider_payment_id for i in intents}
+        since = now - self._stale - self._window  # stale ones are alerted for a window
+        found = []
+        for payment in await self._store.open_since(self._provider.name, since, LIMIT):
+            diff = unlisted(payment, listed, now, self._window, self._stale)
+            if diff is not None:
+                await self._alert(diff)
+                found.append(diff)
         return found
 
     async def _handle(self, diff: Difference, intent: ProviderIntent) -> None:
@@ -91,10 +125,13 @@ class Reconciler:
                 event_id=f"reconcile:{intent.provider_payment_id}:{intent.provider_status}",
                 type=event_type, provider_payment_id=intent.provider_payment_id,
                 payment_id=intent.payment_id, payload={"reconciled": True}))
+        await self._alert(diff)
+
+    async def _alert(self, diff: Difference) -> None:
         log.warning("payment_mismatch", **msgspec.to_builtins(diff))
         await self._alerts.open(NewAlert(
             severity=Severity.WARNING, kind=ALERT_KIND,
             message=f"payment {diff.payment_id or diff.provider_payment_id}: {diff.kind} "
                     f"(ours {diff.ours}, provider {diff.theirs})",
             details=msgspec.to_builtins(diff),
-            dedupe_key=f"{ALERT_KIND}:{diff.provider_payment_id}:{diff.kind}"))
+            dedupe_key=f"{ALERT_KIND}:{diff.provider_payment_id or diff.payment_id}:{diff.kind}"))

@@ -82,7 +82,8 @@ class PaymentsWiring:
             boleto_expires_after_days=config.boleto_expires_after_days)
         self.service = PaymentService(self.store, self.provider, config)
         self.reconciler = Reconciler(self.store, self.provider, alerts,
-                                     config.reconcile_window_s, clock)
+                                     config.reconcile_window_s, clock,
+                                     config.reconcile_stale_after_s)
         self._jobs = Jobs()
 
     @property

@@ -75,6 +75,12 @@ class InMemoryPayments:
         return sum(p.amount_centavos for p in self.rows.values()
                    if p.user_id == user_id and p.status in OPEN)
 
+    async def open_since(self, provider: str, since: datetime, limit: int) -> list[Payment]:
+        found = sorted((p for p in self.rows.values() if p.provider == provider
+                        and p.status in OPEN and p.created_at >= since),
+                       key=lambda p: p.created_at)
+        return found[:limit]
+
     async def apply(self, provider: str, event: ProviderEvent) -> Applied:
         payment = self.rows.get(event.payment_id) if event.payment_id else None
         if payment is None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from sigec_actors.adapters.pg_alerts import PgAlerts
 from sigec_actors.alerts.model import AlertFilter
 from sigec_actors.payments.fake_stripe import settle
+from sigec_actors.payments.reconcile import Reconciler
 from tests.payments.conftest import PayEnv, keyed
 
 pytestmark = pytest.mark.pg
@@ -70,3 +72,27 @@ async def test_reconciliation_applies_a_dropped_webhook_once(pay: PayEnv) -> Non
     assert (await pay.balance())["balanceCentavos"] == 1700
     alerts = await PgAlerts(pay.pool).page(AlertFilter(), 10, 0)
     assert [a.kind for a in alerts.items] == ["payment_mismatch"]
+
+
+def reconciler(pay: PayEnv, later_s: float, stale_after_s: float = 86_400.0) -> Reconciler:
+    """The job as it runs `later_s` seconds from now (the fake lists by real creation time)."""
+    now = datetime.now(UTC) + timedelta(seconds=later_s)
+    return Reconciler(pay.wiring.store, pay.wiring.provider, PgAlerts(pay.pool),
+                      window_s=3_600.0, clock=lambda: now, stale_after_s=stale_after_s)
+
+
+async def test_reconciliation_flags_our_open_payments_the_provider_lacks(pay: PayEnv) -> None:
+    lost = await pay.topup(1100)
+    kept = await pay.topup(1200)
+    del pay.fake.intents[lost["providerPaymentId"]]  # the provider has no such intent
+    assert await reconciler(pay, later_s=0).run_once() == []  # inside the grace: not yet
+    found = await reconciler(pay, later_s=120).run_once()
+    assert [(d.kind, d.payment_id) for d in found] == [("missing_at_provider", lost["id"])]
+    await reconciler(pay, later_s=180).run_once()  # the same difference: the same alert
+    alerts = await PgAlerts(pay.pool).page(AlertFilter(), 10, 0)
+    assert [(a.kind, a.details["payment_id"]) for a in alerts.items] == [
+        ("payment_mismatch", lost["id"])]
+    stale = await reconciler(pay, later_s=600, stale_after_s=300).run_once()
+    assert sorted((d.kind, d.payment_id) for d in stale) == sorted(
+        [("stale_open", lost["id"]), ("stale_open", kept["id"])])
+    assert (await pay.balance())["balanceCentavos"] == 0  # alerts only: no money moves
