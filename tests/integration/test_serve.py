@@ -67,7 +67,8 @@ def serve_proc(tmp_path: Path, pg_dsn: str, nats_url: str) -> Iterator[tuple[sub
 def test_serve_is_ready_then_exits_cleanly_on_sigterm(serve_proc: tuple[subprocess.Popen[str], Path]) -> None:
     proc, data_dir = serve_proc
     runtime = _wait_runtime(data_dir, proc)
-    assert set(runtime) == {"httpUrl", "ocppUrl", "databaseUrl", "natsUrl", "redisUrl", "pid", "workers"}
+    assert set(runtime) == {"httpUrl", "ocppUrl", "databaseUrl", "natsUrl", "redisUrl", "pid", "workers",
+                            "paymentsFakeUrl"}
     assert runtime["pid"] == proc.pid and runtime["redisUrl"] is None
     status, body = _get(f"{runtime['httpUrl']}/health/ready")
     assert status == 200, body
