@@ -97,7 +97,7 @@ def _check(live_api: LiveApi, case: Any) -> str | None:
     if LEAKS.search(response.text):
         return f"leak in {response.status_code} body: {response.text[:300]}"
     checks = [not_a_server_error]
-    if not _positive(case):
+    if not _positive(case) and not _extra_query_unsent(case):
         checks.append(negative_data_rejection)
     if response.status_code < 400 or response.headers.get("Content-Type", "").startswith(
             "application/problem+json"):
@@ -107,6 +107,16 @@ def _check(live_api: LiveApi, case: Any) -> str | None:
     except AssertionError as exc:  # schemathesis raises a FailureGroup (an AssertionError)
         return f"{case.method} {case.formatted_path}: {str(exc)[:400]}"
     return None
+
+
+def _extra_query_unsent(case: Any) -> bool:
+    """A negative case whose 'extra' query parameter has an empty name, or a value that
+    serialises to nothing (an empty array or object), sends a valid request (the parameter is
+    not in the URL), yet schemathesis still expects a rejection. Seen: GET
+    .../grid-price/forecast?hours=38&chargePointId=4XG6&submarket=N answered 200, reported as
+    violating additionalProperties; generated negative queries include {'': 'true'}."""
+    return any(key == "" or value in ([], {}, None)
+               for key, value in (case.query or {}).items())
 
 
 def _positive(case: Any) -> bool:
