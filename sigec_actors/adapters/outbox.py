@@ -208,9 +208,12 @@ class OutboxRelay:
                 fut.cancel()
         first_failure: tuple[UUID, str] | None = None
         for row, data, fut in acks:
-            error = None if fut.cancelled() else fut.exception()
-            if fut.cancelled() and first_failure is None:
+            if not fut.cancelled():
+                error = fut.exception()
+            elif first_failure is None:
                 error = await self._confirm(row, data)  # the ack may have been an API error
+            else:  # unacknowledged behind a failure: not sent (it was marked sent, and lost)
+                error = TimeoutError("no acknowledgement")
             if error is None:
                 out.sent.append(row["id"])
             elif refused_for_good(error):
