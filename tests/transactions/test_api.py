@@ -9,55 +9,23 @@ from typing import Any
 
 import msgspec
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from api.app import create_app
-from api.context import AppContext
-from api.routes import id_tokens
-from api.routes.id_tokens import TransactionPorts
-from api.testing import FakeActors, FakeCommander, FakeLiveStations, actor_tree
-from sigec_actors.config import load_settings
-from sigec_actors.domain.records import IdTokenType, NewUser
+from api.testing import FakeCommander
+from sigec_actors.domain.records import IdTokenType
 from sigec_actors.ocpp.generated import v201
-from sigec_actors.testing import InMemoryAuditLog, InMemoryRefreshTokens, MemoryCache
 from tests.api.harness import (
-    PASSWORDS,
-    PRINCIPALS,
-    ROLES,
-    SECRET,
     Api,
     Clock,
-    password_hash,
-    seed_stations,
 )
 from tests.transactions.builders import T0, E, World, event, session, world
+from tests.transactions.rest import start_tx_api
 from tests.transactions.test_owner_and_late import remote
 
 
 @pytest.fixture
 async def api() -> AsyncIterator[tuple[Api, World]]:
     w = world()
-    from sigec_actors.testing import InMemoryStations, InMemoryUsers
-    users, stations, clock = InMemoryUsers(), InMemoryStations(), Clock()
-    commander = FakeCommander(online={"CP-1"})
-    ctx = AppContext(
-        settings=load_settings({}), users=users, stations=stations,
-        refresh_tokens=InMemoryRefreshTokens(), audit=InMemoryAuditLog(), cache=MemoryCache(),
-        passwords=PASSWORDS, jwt_secret=SECRET, clock=clock, commander=commander,
-        live=FakeLiveStations(), actors=FakeActors(actor_tree()))
-    ctx.extras[id_tokens.EXTRAS_KEY] = TransactionPorts(
-        id_tokens=w.tokens, queries=w.queries, store=w.store, ledger=w.ledger,
-        authorizer=w.authorizer)
-    app = create_app(ctx)
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    a = Api(client, ctx, clock, commander, ctx.audit)
-    await seed_stations(stations)
-    for name in PRINCIPALS:
-        user = await users.create(NewUser(name, f"{name}@example.com", password_hash(),
-                                          ROLES[name]))
-        a.ids[name] = str(user.id)
-        a.tokens[name] = a.token_for(str(user.id), user.role)
+    a = await start_tx_api(w, Clock(), FakeCommander(online={"CP-1"}))
     yield a, w
     await a.close()
 

@@ -9,37 +9,19 @@ from datetime import timedelta
 
 import msgspec
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from api.app import create_app
 from api.commands import CommandTimeout
-from api.context import AppContext
-from api.routes import id_tokens, reservations
-from api.routes.id_tokens import TransactionPorts
-from api.testing import FakeActors, FakeCommander, FakeLiveStations, actor_tree
-from sigec_actors.config import load_settings
-from sigec_actors.domain.records import NewUser
+from api.routes import reservations
+from api.testing import FakeCommander
 from sigec_actors.ocpp.generated import v201
-from sigec_actors.testing import (
-    InMemoryAuditLog,
-    InMemoryRefreshTokens,
-    InMemoryStations,
-    InMemoryUsers,
-    MemoryCache,
-)
 from sigec_actors.transactions.reservations import ReservationService
 from tests.api.harness import (
-    PASSWORDS,
-    PRINCIPALS,
-    ROLES,
-    SECRET,
     Api,
     Clock,
-    password_hash,
-    seed_stations,
 )
 from tests.transactions.builders import T0, E, World, event, world
 from tests.transactions.fakes import ListedReservations
+from tests.transactions.rest import start_tx_api
 
 BASE = "/api/v1/reservations"
 
@@ -54,7 +36,7 @@ class Poked:
 
 @pytest.fixture
 async def api() -> AsyncIterator[tuple[Api, World, Poked]]:
-    users, stations, clock = InMemoryUsers(), InMemoryStations(), Clock()
+    clock = Clock()
     repo = ListedReservations(now=clock)
     w = world(reservations=repo)  # the service checks starts against the same rows
     commander = FakeCommander(online={"CP-1"})
@@ -62,26 +44,10 @@ async def api() -> AsyncIterator[tuple[Api, World, Poked]]:
         status=v201.ReserveNowStatusEnum.ACCEPTED)
     commander.answers[v201.CancelReservationRequest] = lambda _: (
         v201.CancelReservationResponse(status=v201.CancelReservationStatusEnum.ACCEPTED))
-    ctx = AppContext(
-        settings=load_settings({}), users=users, stations=stations,
-        refresh_tokens=InMemoryRefreshTokens(), audit=InMemoryAuditLog(), cache=MemoryCache(),
-        passwords=PASSWORDS, jwt_secret=SECRET, clock=clock, commander=commander,
-        live=FakeLiveStations(), actors=FakeActors(actor_tree()))
     poked = Poked()
-    ctx.extras[id_tokens.EXTRAS_KEY] = TransactionPorts(
-        id_tokens=w.tokens, queries=w.queries, store=w.store, ledger=w.ledger,
-        authorizer=w.authorizer)
-    ctx.extras[reservations.EXTRAS_KEY] = reservations.ReservationPorts(
-        service=ReservationService(repo), repo=repo, listing=repo, timer=poked)
-    client = TestClient(TestServer(create_app(ctx)))
-    await client.start_server()
-    a = Api(client, ctx, clock, commander, ctx.audit)
-    await seed_stations(stations)
-    for name in PRINCIPALS:
-        user = await users.create(NewUser(name, f"{name}@example.com", password_hash(),
-                                          ROLES[name]))
-        a.ids[name] = str(user.id)
-        a.tokens[name] = a.token_for(str(user.id), user.role)
+    a = await start_tx_api(w, clock, commander, {
+        reservations.EXTRAS_KEY: reservations.ReservationPorts(
+            service=ReservationService(repo), repo=repo, listing=repo, timer=poked)})
     yield a, w, poked
     await a.close()
 

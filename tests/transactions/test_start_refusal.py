@@ -9,36 +9,20 @@ from collections.abc import AsyncIterator
 
 import msgspec
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from api.app import create_app
-from api.context import AppContext
-from api.routes import id_tokens
-from api.routes.id_tokens import TransactionPorts
-from api.testing import FakeActors, FakeCommander, FakeLiveStations, actor_tree
-from sigec_actors.config import load_settings
+from api.testing import FakeCommander
 from sigec_actors.domain.ledger import AccountKind, NewJournalEntry, PostingIn
-from sigec_actors.domain.records import IdTokenStatus, IdTokenType, NewUser
+from sigec_actors.domain.records import IdTokenStatus, IdTokenType
 from sigec_actors.ocpp.generated import v201
 from sigec_actors.testing import (
     FakeClock,
-    InMemoryAuditLog,
-    InMemoryRefreshTokens,
-    InMemoryStations,
-    InMemoryUsers,
-    MemoryCache,
 )
 from tests.api.harness import (
-    PASSWORDS,
-    PRINCIPALS,
-    ROLES,
-    SECRET,
     Api,
     Clock,
-    password_hash,
-    seed_stations,
 )
 from tests.transactions.builders import E, World, event, world
+from tests.transactions.rest import start_tx_api
 
 MIN_BALANCE = 500
 START = "/api/v1/transactions/start"
@@ -46,26 +30,9 @@ START = "/api/v1/transactions/start"
 
 @pytest.fixture
 async def api() -> AsyncIterator[tuple[Api, World]]:
-    users, stations, clock = InMemoryUsers(), InMemoryStations(), Clock()
+    clock = Clock()
     w = world(min_balance=MIN_BALANCE, clock=FakeClock(start=clock.now))
-    commander = FakeCommander(online={"CP-1"})
-    ctx = AppContext(
-        settings=load_settings({}), users=users, stations=stations,
-        refresh_tokens=InMemoryRefreshTokens(), audit=InMemoryAuditLog(), cache=MemoryCache(),
-        passwords=PASSWORDS, jwt_secret=SECRET, clock=clock, commander=commander,
-        live=FakeLiveStations(), actors=FakeActors(actor_tree()))
-    ctx.extras[id_tokens.EXTRAS_KEY] = TransactionPorts(
-        id_tokens=w.tokens, queries=w.queries, store=w.store, ledger=w.ledger,
-        authorizer=w.authorizer)
-    client = TestClient(TestServer(create_app(ctx)))
-    await client.start_server()
-    a = Api(client, ctx, clock, commander, ctx.audit)
-    await seed_stations(stations)
-    for name in PRINCIPALS:
-        user = await users.create(NewUser(name, f"{name}@example.com", password_hash(),
-                                          ROLES[name]))
-        a.ids[name] = str(user.id)
-        a.tokens[name] = a.token_for(str(user.id), user.role)
+    a = await start_tx_api(w, clock, FakeCommander(online={"CP-1"}))
     yield a, w
     await a.close()
 
