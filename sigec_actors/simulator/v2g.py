@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -61,12 +61,9 @@ class V2GMode:
         self.profiles = Profiles()
         self._stamps: dict[int, datetime] = {}
 
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        raise NotImplementedError
-
-    async def _tx_event(self, tx: Any, event_type: str, trigger: str, *,
-                        stopped_reason: str | None = None, **extra: Any) -> Any:
-        raise NotImplementedError
+    # provided by the station class this mode is mixed into (SimulatedStation)
+    _spawn: Callable[[Coroutine[Any, Any, Any]], None]
+    _tx_event: Callable[..., Awaitable[Any]]
 
     def _running(self) -> Mapping[int, str]:
         return {evse: tx.transaction_id for evse, tx in self.transactions.items()}
