@@ -11,12 +11,14 @@ from msgspec.structs import replace
 
 from sigec_actors.adapters.pg import STORAGE_FAILURES
 from sigec_actors.charge_point.deadline import deadline
+from sigec_actors.charge_point.delegate import Delegated, delegated_frame
 from sigec_actors.charge_point.effects import (
     CancelTimer,
     CheckIdle,
     Effect,
     FailCommand,
     HandleAuthorize,
+    HandleOther,
     HandleReservationStatus,
     HandleTransactionEvent,
     Log,
@@ -55,8 +57,7 @@ from sigec_actors.charge_point.ports import ChargePointDeps
 from sigec_actors.charge_point.state import ChargePointView, decide, view_of
 from sigec_actors.charge_point.store import BootWrite, OnlineWrite, StationWrite, StatusWrite
 from sigec_actors.ocpp.call_budget import LogThrottle
-from sigec_actors.ocpp.errors import ErrorCode, PayloadError
-from sigec_actors.ocpp.generated.v201 import AuthorizeResponse, ReservationStatusUpdateResponse
+from sigec_actors.ocpp.errors import ErrorCode
 from sigec_actors.ocpp.link import LinkClosed
 from sigec_actors.ocpp.rpc import encode_call, encode_call_error, encode_call_result
 from sigec_actors.runtime import Actor, ActorDead, ExitKind, ExitReason, MailboxFull, TimerHandle
@@ -195,6 +196,9 @@ class ChargePoint(Actor[ChargePointMsg]):
         self._track_channel(msg)
         if not await self._run(effects):
             self._state = old  # a required write failed: the station was told InternalError
+        elif isinstance(msg, StationCall):
+            for watcher in self._deps.handlers.watchers_for(type(msg.call.payload)):
+                watcher(self._station_id, msg.call.payload)
 
     def _track_channel(self, msg: Decidable) -> None:
         meters = self._deps.meters
@@ -217,7 +221,8 @@ class ChargePoint(Actor[ChargePointMsg]):
                 case Persist():
                     if not await self._persist(effect):
                         return False
-                case HandleTransactionEvent() | HandleAuthorize() | HandleReservationStatus():
+                case (HandleTransactionEvent() | HandleAuthorize() | HandleReservationStatus()
+                      | HandleOther()):
                     await self._delegate(effect)
                 case SendCall(message_id=mid, request=request):
                     await self._send_call(mid, request)
@@ -323,37 +328,11 @@ class ChargePoint(Actor[ChargePointMsg]):
         async with deadline(self.ctx.clock, self._deps.persist_timeout_s):
             return await call
 
-    async def _delegate(self, effect: HandleTransactionEvent | HandleAuthorize
-                        | HandleReservationStatus) -> None:
-        payload: msgspec.Struct
-        try:
-            async with deadline(self.ctx.clock, self._deps.persist_timeout_s):
-                if isinstance(effect, HandleTransactionEvent):
-                    payload = await self._deps.transactions.handle(self._station_id,
-                                                                   effect.request)
-                elif isinstance(effect, HandleReservationStatus):
-                    handler = self._deps.reservations
-                    payload = (ReservationStatusUpdateResponse() if handler is None else
-                               await handler.on_status_update(self._station_id, effect.request))
-                else:
-                    info = await self._deps.authorizer.authorize(self._station_id,
-                                                                 effect.request.id_token)
-                    payload = AuthorizeResponse(id_token_info=info)
-        except PayloadError as exc:  # refused for good (an implausible value): never retried into
-            self._logger.warning("charge_point.handler_refused", action=type(effect).__name__,
-                                 code=exc.code.value, path=exc.path)
-            await self._answer(effect.channel, effect.message_id,
-                               encode_call_error(effect.message_id, exc.code, exc.description))
-            return
-        except STORAGE_FAILURES as exc:  # not stored / not decided: the station retries later
-            self._logger.error("charge_point.handler_failed", action=type(effect).__name__,
-                            error=repr(exc))
-            await self._fail_call(effect.channel, effect.message_id,
-                                  "could not process the request now, retry later")
-            return
-        await self._answer(effect.channel, effect.message_id,
-                           encode_call_result(effect.message_id, payload))
-        if isinstance(effect, HandleTransactionEvent) and self._deps.meters is not None:
+    async def _delegate(self, effect: Delegated) -> None:
+        frame, stored = await delegated_frame(effect, self._station_id, self._deps,
+                                              self.ctx.clock, self._logger)
+        await self._answer(effect.channel, effect.message_id, frame)
+        if stored and isinstance(effect, HandleTransactionEvent) and self._deps.meters:
             self._deps.meters.transaction_event(self._station_id, effect.request)  # stored
 
     async def _send_call(self, message_id: str, request: msgspec.Struct) -> None:

@@ -98,6 +98,16 @@ class HandleAuthorize(msgspec.Struct, frozen=True):
     request: AuthorizeRequest
 
 
+class HandleOther(msgspec.Struct, frozen=True):
+    """A request the core does not answer itself: the registered handler answers it
+    (charge_point.handlers.StationHandlers), or CALLERROR NotSupported when there is none."""
+
+    channel: Channel
+    message_id: str
+    action: str
+    request: msgspec.Struct
+
+
 class HandleReservationStatus(msgspec.Struct, frozen=True):
     """Record the station's reservation change (ReservationService), then answer it."""
 
@@ -172,7 +182,7 @@ class Log(msgspec.Struct, frozen=True):
 
 Effect = (
     Reply | ReplyError | Persist | HandleTransactionEvent | HandleAuthorize
-    | HandleReservationStatus | SendCall
+    | HandleReservationStatus | HandleOther | SendCall
     | ResolveCommand | FailCommand | StartTimer | CancelTimer | Publish | MarkSeen | Log
     | CheckIdle | ReportEvNeeds
 )

@@ -13,6 +13,7 @@ from sigec_actors.charge_point.effects import (
     CheckIdle,
     Effect,
     HandleAuthorize,
+    HandleOther,
     HandleReservationStatus,
     HandleTransactionEvent,
     Log,
@@ -120,9 +121,8 @@ def _status_reports(state: ChargePointState, channel: Channel, mid: str, action:
                             req.reservation_id: req.reservation_update_status.value}
             return (replace(state, reservations=reservations),
                     [HandleReservationStatus(channel, mid, req)])
-        case _:
-            return state, [ReplyError(channel, mid, ErrorCode.NOT_SUPPORTED,
-                                      f"{action} is not supported by this CSMS")]
+        case _:  # a registered handler answers it, or NotSupported
+            return state, [HandleOther(channel, mid, action, payload)]
 
 
 def _boot(state: ChargePointState, channel: Channel, mid: str,

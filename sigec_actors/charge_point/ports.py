@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from sigec_actors.charge_point.handlers import StationHandlers
 from sigec_actors.charge_point.store import StationStore
 from sigec_actors.ocpp.generated.v201 import (
     AuthorizationStatusEnum,
@@ -112,6 +113,7 @@ class ChargePointDeps:
     idle: IdleEvses | None = None  # None: nobody looks for transactions whose Ended was lost
     meters: TransactionMeterSink | None = None  # None: nobody follows meter values (no V2G)
     ev_reports: EvReports | None = None  # None: nobody follows the cars' reported needs
+    handlers: StationHandlers = field(default_factory=StationHandlers)  # feature packages'
     persist_timeout_s: float = 5.0
     reload_after_s: float = 5.0
     store: StationStore = field(init=False, repr=False, compare=False)
