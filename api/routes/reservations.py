@@ -13,10 +13,10 @@ from aiohttp import web
 from api.context import AppContext
 from api.errors import Conflict, InvalidInput, NotConfigured, NotFound
 from api.routes.id_tokens import ports_of
-from api.routes.transactions import app_token
-from api.routing import Call, Resource, json_response, role_allows
+from api.routing import Call, Principal, Resource, json_response, role_allows
 from api.schemas.base import Body, Out, PageQuery
 from api.security import authenticate
+from api.services.transactions import app_token
 from sigec_actors.domain.records import Role
 from sigec_actors.transactions.errors import (
     IllegalReservationTransition,
@@ -103,36 +103,32 @@ class ReservationAdminQuery(PageQuery, frozen=True, kw_only=True):
     status: ReservationStatus | None = None
 
 
-def _uuid(call: Call) -> UUID:
-    raw = call.path("id")
+def _uuid(raw: str) -> UUID:
     try:
         return UUID(raw)
     except ValueError:
         raise NotFound("reservation", raw) from None
 
 
-def _holder(call: Call) -> UUID | None:
+def holder(caller: Principal) -> UUID | None:
     """The caller's id, or None for operators (who may see and cancel any reservation)."""
-    return None if role_allows(call.caller.role, Role.OPERATOR) else UUID(call.caller.sub)
+    return None if role_allows(caller.role, Role.OPERATOR) else UUID(caller.sub)
 
 
-@resource.post(BASE, "Reserve an EVSE for the caller's app token (ReserveNow)", role=Role.USER,
-               body=ReserveBody, response=ReservationOut, status=201,
-               errors=(404, 422, *COMMAND_ERRORS))
-async def reserve(call: Call) -> web.Response:
-    body = call.body(ReserveBody)
-    ports = reservation_ports(call.ctx)
-    commander, stations = call.ctx.commander, call.ctx.stations
+async def make(ctx: AppContext, caller: Principal, body: ReserveBody) -> ReservationOut:
+    """Reserve for the caller's app token (ReserveNow); REST, GraphQL and gRPC call this."""
+    ports = reservation_ports(ctx)
+    commander, stations = ctx.commander, ctx.stations
     if commander is None or stations is None:
         raise NotConfigured("station commander")
     if await stations.get(body.charge_point_id) is None:
         raise NotFound("charge point", body.charge_point_id)
-    user = UUID(call.caller.sub)
-    token = await app_token(ports_of(call.ctx), user)
+    user = UUID(caller.sub)
+    token = await app_token(ports_of(ctx), user)
     new = NewReservation(
         station_id=body.charge_point_id, user_id=user, id_token=token.id_token,
         id_token_type=token.type.value, evse_id=body.evse_id,
-        expires_at=call.ctx.clock() + timedelta(seconds=body.expires_in_s))
+        expires_at=ctx.clock() + timedelta(seconds=body.expires_in_s))
     try:
         made = await ports.service.reserve(commander, new)
     except ReservationConflict as exc:
@@ -143,25 +139,37 @@ async def reserve(call: Call) -> web.Response:
         raise Conflict("reservations", _LIMITS[exc.scope], str(exc)) from None
     if ports.timer is not None:
         ports.timer.poke()  # its expiry may come before the timer's next round
-    return json_response(ReservationOut.of(made), status=201)
+    return ReservationOut.of(made)
+
+
+async def cancel_one(ctx: AppContext, caller: Principal, raw_id: str) -> ReservationOut:
+    """Cancel a reservation the caller holds (operators: any) with CancelReservation."""
+    ports = reservation_ports(ctx)
+    commander = ctx.commander
+    if commander is None:
+        raise NotConfigured("station commander")
+    rid = _uuid(raw_id)
+    try:
+        done = await ports.service.cancel(commander, rid, user_id=holder(caller))
+    except UnknownReservation:
+        raise NotFound("reservation", str(rid)) from None
+    except IllegalReservationTransition as exc:
+        raise Conflict("reservation", str(rid), f"is {exc.current}, not live") from None
+    return ReservationOut.of(done)
+
+
+@resource.post(BASE, "Reserve an EVSE for the caller's app token (ReserveNow)", role=Role.USER,
+               body=ReserveBody, response=ReservationOut, status=201,
+               errors=(404, 422, *COMMAND_ERRORS))
+async def reserve(call: Call) -> web.Response:
+    return json_response(await make(call.ctx, call.caller, call.body(ReserveBody)), status=201)
 
 
 @resource.delete(BASE + "/{id}", "Cancel one of the caller's reservations (CancelReservation)",
                  role=Role.USER, response=ReservationOut, errors=(404, *COMMAND_ERRORS),
                  path_types=UUID_PATH)
 async def cancel(call: Call) -> web.Response:
-    ports = reservation_ports(call.ctx)
-    commander = call.ctx.commander
-    if commander is None:
-        raise NotConfigured("station commander")
-    rid = _uuid(call)
-    try:
-        done = await ports.service.cancel(commander, rid, user_id=_holder(call))
-    except UnknownReservation:
-        raise NotFound("reservation", str(rid)) from None
-    except IllegalReservationTransition as exc:
-        raise Conflict("reservation", str(rid), f"is {exc.current}, not live") from None
-    return json_response(ReservationOut.of(done))
+    return json_response(await cancel_one(call.ctx, call.caller, call.path("id")))
 
 
 @resource.get(BASE, "The caller's reservations, newest first", role=Role.USER, query=PageQuery,
@@ -176,9 +184,9 @@ async def mine(call: Call) -> web.Response:
 @resource.get(BASE + "/{id}", "One reservation (its holder; operators see all)", role=Role.USER,
               response=ReservationOut, errors=(404,), path_types=UUID_PATH)
 async def one(call: Call) -> web.Response:
-    rid = _uuid(call)
+    rid = _uuid(call.path("id"))
     try:
-        r = await reservation_ports(call.ctx).service.visible(rid, _holder(call))
+        r = await reservation_ports(call.ctx).service.visible(rid, holder(call.caller))
     except UnknownReservation:
         raise NotFound("reservation", str(rid)) from None
     return json_response(ReservationOut.of(r))
