@@ -7,18 +7,15 @@ from uuid import UUID
 
 from aiohttp import web
 
-from api.commands import caller_of
-from api.context import AppContext
-from api.errors import NotConfigured, NotFound
-from api.routing import Call, Resource, json_response, role_allows
+from api.errors import NotFound
+from api.routing import Call, Resource, json_response
 from api.schemas import v2g as s
 from api.security import authenticate
 from api.services import need
+from api.services import v2g as sessions
+from api.services.v2g import v2g_of
 from sigec_actors.domain.records import AuditEntry, Role
-from sigec_actors.v2g_session.ports import V2GControl
 from sigec_actors.v2g_session.queries import Capability, Preferences
-from sigec_actors.v2g_session.service import StartRequest
-from sigec_actors.v2g_session.wiring import EXTRAS_KEY
 
 resource = Resource("v2g", authenticate)
 routes = resource.table
@@ -26,13 +23,6 @@ BASE = "/api/v1/v2g"
 UUID_PATH = {"id": {"type": "string", "format": "uuid"}}
 PERIODS = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=30)}
 START_ERRORS = (403, 404, 409, 502, 503, 504)
-
-
-def v2g_of(ctx: AppContext) -> V2GControl:
-    wiring = ctx.extras.get(EXTRAS_KEY)
-    if not isinstance(wiring, V2GControl):
-        raise NotConfigured("v2g sessions")
-    return wiring
 
 
 def capability_out(cap: Capability) -> s.CapabilityOut:
@@ -76,15 +66,8 @@ async def patch_station(call: Call) -> web.Response:
                role=Role.USER, body=s.DischargeStartBody, response=s.SessionEnvelope,
                status=201, errors=START_ERRORS)
 async def start(call: Call) -> web.Response:
-    body = call.body(s.DischargeStartBody)
-    wiring = v2g_of(call.ctx)
-    service = wiring.service(need(call.ctx.commander, "station commander"))
-    state = await service.start(StartRequest(
-        user_id=UUID(call.caller.sub), station_id=body.charge_point_id, evse_id=body.evse_id,
-        min_soc=body.min_soc, max_energy_wh=body.max_energy_wh, until=body.until,
-        caller=caller_of(call.caller.sub, call.caller.role)))
-    return json_response(s.SessionEnvelope(session=await _view(wiring, state.session_id)),
-                         status=201)
+    session = await sessions.start(call.ctx, call.caller, call.body(s.DischargeStartBody))
+    return json_response(s.SessionEnvelope(session=session), status=201)
 
 
 @resource.post(BASE + "/discharge/stop", "Stop a discharge (clears the profile, settles it)",
@@ -92,11 +75,7 @@ async def start(call: Call) -> web.Response:
                errors=(404, 503))
 async def stop(call: Call) -> web.Response:
     session_id = call.body(s.DischargeStopBody).session_id
-    wiring = v2g_of(call.ctx)
-    await _visible(call, wiring, session_id)
-    await wiring.service(need(call.ctx.commander, "station commander")).stop(
-        session_id, caller=caller_of(call.caller.sub, call.caller.role))
-    return json_response(await _view(wiring, session_id))
+    return json_response(await sessions.stop(call.ctx, call.caller, session_id))
 
 
 @resource.get(BASE + "/session/{id}", "One discharge session (own; operators see all)",
@@ -107,17 +86,13 @@ async def session(call: Call) -> web.Response:
         session_id = UUID(call.path("id"))
     except ValueError:
         raise NotFound("v2g session", call.path("id")) from None
-    return json_response(await _visible(call, v2g_of(call.ctx), session_id))
+    return json_response(await sessions.visible(call.ctx, call.caller, session_id))
 
 
 @resource.get(BASE + "/session/active/{id}", "The live discharge on a station",
               role=Role.USER, response=s.SessionOut, errors=(404, 503))
 async def active(call: Call) -> web.Response:
-    station_id = call.path("id")
-    row = await v2g_of(call.ctx).queries.live_row(station_id)
-    if row is None or not _may_see(call, row["user_id"]):
-        raise NotFound("live v2g session on", station_id)
-    return json_response(s.session_out(row))
+    return json_response(await sessions.live_on(call.ctx, call.caller, call.path("id")))
 
 
 @resource.get(BASE + "/preferences", "The caller's discharge preferences", role=Role.USER,
@@ -162,21 +137,3 @@ def _prefs_out(p: Preferences) -> s.PreferencesOut:
         min_grid_price_centavos_per_kwh=None if floor is None else floor // 1000,
         max_discharge_wh=p.max_discharge_wh, preserve_soc=p.preserve_soc,
         notifications=s.NotificationsOut(on_start=p.notify_on_start, on_end=p.notify_on_end))
-
-
-def _may_see(call: Call, owner: UUID) -> bool:
-    return str(owner) == call.caller.sub or role_allows(call.caller.role, Role.OPERATOR)
-
-
-async def _visible(call: Call, wiring: V2GControl, session_id: UUID) -> s.SessionOut:
-    row = await wiring.queries.session_row(session_id)
-    if row is None or not _may_see(call, row["user_id"]):
-        raise NotFound("v2g session", str(session_id))
-    return s.session_out(row)
-
-
-async def _view(wiring: V2GControl, session_id: UUID) -> s.SessionOut:
-    row = await wiring.queries.session_row(session_id)
-    if row is None:
-        raise NotFound("v2g session", str(session_id))
-    return s.session_out(row)
