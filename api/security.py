@@ -7,7 +7,7 @@ from aiohttp import web
 from api.context import AppContext
 from api.errors import Forbidden, Unauthenticated
 from api.routing import Principal, role_allows
-from api.services import services_of
+from api.services import ApiServices, services_of
 from sigec_actors.domain.records import Role
 
 
@@ -24,7 +24,13 @@ async def authenticate(request: web.Request, ctx: AppContext, needed: Role) -> P
 
     Raises Unauthenticated / InvalidToken (401), Forbidden (403), CacheUnavailable (503).
     """
-    claims = await services_of(request).auth.authenticate(bearer_token(request))
+    return await verify(services_of(request), bearer_token(request), needed)
+
+
+async def verify(services: ApiServices, token: str, needed: Role) -> Principal:
+    """The claims of `token` when it is valid, not revoked and its role allows `needed`
+    (REST, GraphQL and gRPC authenticate through this one function)."""
+    claims = await services.auth.authenticate(token)
     if not role_allows(claims.role, needed):
         raise Forbidden(claims.role, needed)
     return claims

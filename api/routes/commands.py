@@ -11,6 +11,7 @@ from api.routing import Call, Resource, json_response
 from api.schemas import commands as b
 from api.security import authenticate
 from api.services import services_of
+from api.services.remote import availability_request, trigger_request
 from sigec_actors.domain.records import Role
 from sigec_actors.ocpp.generated import v201
 from sigec_actors.transactions import remote_starts
@@ -72,10 +73,8 @@ async def trigger(call: Call) -> web.Response:
         message = v201.MessageTriggerEnum(call.path("message"))
     except ValueError:
         raise InvalidInput("message", "not an OCPP 2.0.1 MessageTrigger", "path") from None
-    body = call.body(b.TriggerBody)
-    if body.connector_id is not None and body.evse_id is None:
-        raise InvalidInput("connectorId", "needs evseId")
-    return await _send(call, services_of(call.request).commands.trigger(message, body))
+    return await _send(call, trigger_request(services_of(call.request).commands, message,
+                                             call.body(b.TriggerBody)))
 
 
 @resource.post(f"{BASE}/unlock/{{connector}}", "UnlockConnector", role=Role.OPERATOR,
@@ -91,11 +90,8 @@ async def unlock(call: Call) -> web.Response:
                role=Role.OPERATOR, body=b.AvailabilityBody,
                response=v201.ChangeAvailabilityResponse, errors=ERRORS)
 async def availability(call: Call) -> web.Response:
-    body = call.body(b.AvailabilityBody)
-    if body.connector_id is not None and body.evse_id is None:
-        raise InvalidInput("connectorId", "needs evseId")
-    return await _send(call, services_of(call.request).commands.availability(
-        body.operational_status, body.evse_id, body.connector_id))
+    return await _send(call, availability_request(services_of(call.request).commands,
+                                                  call.body(b.AvailabilityBody)))
 
 
 @resource.post(f"{BASE}/charging-profile", "SetChargingProfile", role=Role.OPERATOR,

@@ -11,6 +11,7 @@ import msgspec
 from aiohttp import web
 from msgspec import UNSET, UnsetType
 
+from api.context import AppContext
 from api.errors import InvalidInput, NotFound
 from api.problems import Problem
 from api.routing import Call, Resource, json_response
@@ -126,7 +127,11 @@ routes = resource.table
 
 
 def _ports(call: Call) -> PricePorts:
-    ports = call.ctx.extras.get(EXTRAS_KEY)
+    return price_ports(call.ctx)
+
+
+def price_ports(ctx: AppContext) -> PricePorts:
+    ports = ctx.extras.get(EXTRAS_KEY)
     return need(ports if isinstance(ports, PricePorts) else None, "grid prices")
 
 
@@ -144,12 +149,17 @@ async def _submarket(ports: PricePorts, q: PriceQuery) -> Submarket:
               role=Role.USER, query=PriceQuery, response=GridPriceOut, errors=(404, 422))
 async def grid_price(call: Call) -> web.Response:
     """The current hour's PLD, clamped to the year's limits, and the retail price."""
-    ports = _ports(call)
-    submarket = await _submarket(ports, call.query(PriceQuery))
-    price, stale = await ports.prices.current(submarket, call.ctx.clock())
+    return json_response(await current_price(call.ctx, call.query(PriceQuery)))
+
+
+async def current_price(ctx: AppContext, q: PriceQuery) -> GridPriceOut:
+    """The current hour's price for `q` (REST, GraphQL and gRPC answer with this)."""
+    ports = price_ports(ctx)
+    submarket = await _submarket(ports, q)
+    price, stale = await ports.prices.current(submarket, ctx.clock())
     if price is None:
         raise NotFound("grid price", submarket.value)
-    return json_response(GridPriceOut.of(price, ports.policy, stale))
+    return GridPriceOut.of(price, ports.policy, stale)
 
 
 @resource.get(BASE + "/grid-price/forecast", "Grid prices of the next 1..168 hours",
