@@ -19,6 +19,8 @@ from api.routes import (
     id_tokens,
     locations,
     metrics,
+    ocpp_blocks,
+    ocpp_raw,
     openapi,
     payments,
     reservations,
@@ -41,6 +43,7 @@ RESOURCES: tuple[Resource, ...] = (
     v2g_prices.resource, v2g_optimize.resource, v2g.resource, wallet.resource,
     payments.resource,
     v2g_plans.resource, locations.resource,
+    ocpp_blocks.resource, ocpp_raw.resource,
 )
 
 

@@ -109,10 +109,14 @@ class Commands:
         self._commander = commander
         self._ids = request_ids
 
-    async def send(self, station_id: str, request: msgspec.Struct) -> msgspec.Struct:
-        """Send to a registered station: unknown ids are 404 before anything goes out."""
+    async def known(self, station_id: str) -> None:
+        """NotFound (404) unless `station_id` is a registered station."""
         if await self._stations.get(station_id) is None:
             raise NotFound("station", station_id)
+
+    async def send(self, station_id: str, request: msgspec.Struct) -> msgspec.Struct:
+        """Send to a registered station: unknown ids are 404 before anything goes out."""
+        await self.known(station_id)
         if self._commander is None:
             raise NotConfigured("station commander")
         return await self._commander.send(station_id, request)

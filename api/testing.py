@@ -44,6 +44,23 @@ DEFAULT_ANSWERS: dict[type[msgspec.Struct], Answer] = {
     v201.UpdateFirmwareRequest: lambda _: v201.UpdateFirmwareResponse(
         status=v201.UpdateFirmwareStatusEnum.ACCEPTED),
     v201.SetVariablesRequest: _set_variables,
+    # OCPP blocks (api.routes.ocpp_blocks / ocpp_raw)
+    v201.SendLocalListRequest: lambda _: v201.SendLocalListResponse(
+        status=v201.SendLocalListStatusEnum.ACCEPTED),
+    v201.GetLocalListVersionRequest: lambda _: v201.GetLocalListVersionResponse(
+        version_number=0),
+    v201.ClearCacheRequest: lambda _: v201.ClearCacheResponse(
+        status=v201.ClearCacheStatusEnum.ACCEPTED),
+    v201.SetDisplayMessageRequest: lambda _: v201.SetDisplayMessageResponse(
+        status=v201.DisplayMessageStatusEnum.ACCEPTED),
+    v201.GetDisplayMessagesRequest: lambda _: v201.GetDisplayMessagesResponse(
+        status=v201.GetDisplayMessagesStatusEnum.UNKNOWN),
+    v201.ClearDisplayMessageRequest: lambda _: v201.ClearDisplayMessageResponse(
+        status=v201.ClearMessageStatusEnum.ACCEPTED),
+    v201.DataTransferRequest: lambda _: v201.DataTransferResponse(
+        status=v201.DataTransferStatusEnum.UNKNOWN_VENDOR_ID),
+    v201.SetNetworkProfileRequest: lambda _: v201.SetNetworkProfileResponse(
+        status=v201.SetNetworkProfileStatusEnum.ACCEPTED),
 }
 
 

@@ -15,6 +15,7 @@ from sigec_actors.adapters.pg_audit import PgAuditLog
 from sigec_actors.adapters.pg_cache import PgCache
 from sigec_actors.adapters.pg_idempotency import PgIdempotencyStore
 from sigec_actors.adapters.pg_locations import PgLocations
+from sigec_actors.adapters.pg_ocpp_blocks import PgBlocks
 from sigec_actors.adapters.pg_stations import PgStationRepository
 from sigec_actors.adapters.pg_users import PgRefreshTokenRepository, PgUserRepository
 from sigec_actors.adapters.pg_wallet import PgWalletStatement
@@ -38,6 +39,8 @@ from sigec_actors.node_ports import (
 from sigec_actors.node_tree import NodeTree
 from sigec_actors.ocpp.call_budget import BudgetSpec
 from sigec_actors.ocpp.gateway import OcppGateway
+from sigec_actors.ocpp_blocks.wiring import EXTRAS_KEY as OCPP_BLOCKS
+from sigec_actors.ocpp_blocks.wiring import OcppBlocks
 from sigec_actors.payments.wiring import EXTRAS_KEY as PAYMENTS
 from sigec_actors.payments.wiring import PaymentsWiring
 from sigec_actors.runtime import ActorSystem, SystemClock
@@ -103,7 +106,16 @@ class NodeWiring:
             reservations=self.transactions.reservation_service, observer=self.metrics,
             alerts=self.alerts, persist_timeout_s=settings.billing.tx_timeout_s + 1.0,
             idle=self.transactions.reconciler,  # boots / Available: lost Endeds (issue #14)
-            meters=self.v2g.sessions, ev_reports=self.v2g.ev_reports)
+            meters=MeterFanout(self.v2g.sessions, self.smart.sites),
+            ev_reports=self.v2g.ev_reports)
+        self.smart.register(deps.handlers)
+        # device model, logs, monitoring, events (#18 part 1); the first-boot inventory is sent
+        # as the node's jobs (router built below)
+        self.device_model = DeviceModelWiring(
+            pool, settings, deps.handlers, self.alerts,
+            lambda: self.router.commander.as_caller(JOBS).send)
+        self.blocks = OcppBlocks(PgBlocks(pool))  # local lists, display, meter values (#18)
+        self.blocks.register(deps.handlers)
         ocpp = settings.ocpp
         self.sessions = StationSessions(tree.charge_points, deps, budget=BudgetSpec(
             ocpp.station_calls_per_s, ocpp.station_call_burst))
@@ -151,6 +163,7 @@ class NodeWiring:
         ctx.extras[WALLET_STATEMENT] = PgWalletStatement(self.services.require_pool())
         ctx.extras[IDEMPOTENCY] = self.idempotency
         ctx.extras[PAYMENTS] = self.payments
+        ctx.extras[OCPP_BLOCKS] = self.blocks
 
     async def start(self) -> None:
         """Start the node's background sweeps and its answer to forwarded actor actions."""

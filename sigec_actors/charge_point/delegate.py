@@ -3,6 +3,8 @@ registered handlers): run the service under the persist deadline and frame the a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import msgspec
@@ -17,11 +19,18 @@ from sigec_actors.charge_point.effects import (
 )
 from sigec_actors.charge_point.ports import ChargePointDeps
 from sigec_actors.ocpp.errors import ErrorCode, PayloadError
+from sigec_actors.ocpp.generated import v201 as m
 from sigec_actors.ocpp.generated.v201 import AuthorizeResponse, ReservationStatusUpdateResponse
 from sigec_actors.ocpp.rpc import encode_call_error, encode_call_result
 from sigec_actors.runtime import Clock
 
 Delegated = HandleTransactionEvent | HandleAuthorize | HandleReservationStatus | HandleOther
+UNHANDLED: Mapping[type[msgspec.Struct], msgspec.Struct] = MappingProxyType({
+    # the answer when no package registered a handler (a node without sigec_actors.ocpp_blocks)
+    m.DataTransferRequest: m.DataTransferResponse(
+        status=m.DataTransferStatusEnum.UNKNOWN_VENDOR_ID),
+    m.MeterValuesRequest: m.MeterValuesResponse(),
+})
 
 
 async def _payload(effect: Delegated, station_id: str, deps: ChargePointDeps
@@ -39,7 +48,9 @@ async def _payload(effect: Delegated, station_id: str, deps: ChargePointDeps
             return AuthorizeResponse(id_token_info=info)
         case HandleOther(request=request):
             answer = deps.handlers.handler_for(type(request))
-            return None if answer is None else await answer(station_id, request)
+            if answer is None:
+                return UNHANDLED.get(type(request))
+            return await answer(station_id, request)
 
 
 async def delegated_frame(effect: Delegated, station_id: str, deps: ChargePointDeps,

@@ -87,9 +87,9 @@ def on_call(state: ChargePointState, msg: StationCall, now: datetime) -> Step:  
 def _other(state: ChargePointState, channel: Channel, mid: str, action: str,
            payload: msgspec.Struct, now: datetime) -> Step:
     match payload:
-        case m.MeterValuesRequest() as req:
+        case m.MeterValuesRequest() as req:  # stored by the registered handler (ocpp_blocks)
             meter = {**state.meter, req.evse_id: req.meter_value[-1]}
-            return replace(state, meter=meter), [Reply(channel, mid, m.MeterValuesResponse())]
+            return replace(state, meter=meter), [HandleOther(channel, mid, action, req)]
         case m.NotifyReportRequest() as req:
             return _report(state, channel, mid, req)
         case m.NotifyEventRequest() as req:
@@ -111,9 +111,6 @@ def _status_reports(state: ChargePointState, channel: Channel, mid: str, action:
         case m.LogStatusNotificationRequest() as req:
             return (replace(state, log_status=req.status.value),
                     [Reply(channel, mid, m.LogStatusNotificationResponse())])
-        case m.DataTransferRequest():
-            answer = m.DataTransferResponse(status=m.DataTransferStatusEnum.UNKNOWN_VENDOR_ID)
-            return state, [Reply(channel, mid, answer)]
         case m.NotifyEVChargingNeedsRequest() as req:
             return _ev_needs(state, channel, mid, req, now)
         case m.ReservationStatusUpdateRequest() as req:

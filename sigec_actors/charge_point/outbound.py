@@ -47,9 +47,9 @@ from sigec_actors.domain.events import (
     OCPP_COMMAND_TIMEOUT,
 )
 from sigec_actors.ocpp.call_budget import LOG_EVERY_S
-from sigec_actors.ocpp.codec import decode_response
 from sigec_actors.ocpp.errors import PayloadError
 from sigec_actors.ocpp.generated.v201 import ACTIONS
+from sigec_actors.ocpp.lenient import decode_response_lenient
 
 Step = tuple[ChargePointState, list[Effect]]
 
@@ -79,8 +79,11 @@ def on_result(state: ChargePointState, msg: StationResult, now: datetime) -> Ste
     call = state.outbound.in_flight
     if call is None or call.message_id != msg.message_id:
         return state, [_dropped(state, msg.message_id, "result")]
-    response = decode_response(ACTIONS[call.action], msg.payload)
+    response, unknown = decode_response_lenient(ACTIONS[call.action], msg.payload)
     effects: list[Effect] = [CancelTimer(call.message_id)]
+    if unknown and not isinstance(response, PayloadError):  # accepted: see ocpp.lenient
+        effects.append(Log("warning", "ocpp.response.unknown_properties",
+                           {"action": call.action, "paths": list(unknown[:10])}))
     if isinstance(response, PayloadError):
         error = InvalidResponse(state.station_id, call.action, response.code.value,
                                 response.description)

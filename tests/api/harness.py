@@ -17,6 +17,8 @@ from api.routes import id_tokens, locations, reservations, v2g_prices, wallet
 from api.testing import FakeActors, FakeCommander, FakeLiveStations, actor_tree
 from sigec_actors.config import load_settings
 from sigec_actors.domain.records import NewLocation, NewStation, NewUser, Role
+from sigec_actors.ocpp_blocks.wiring import EXTRAS_KEY as OCPP_BLOCKS
+from sigec_actors.ocpp_blocks.wiring import OcppBlocks
 from sigec_actors.payments.wiring import EXTRAS_KEY as PAYMENTS
 from sigec_actors.payments.wiring import PaymentsWiring, settings_for_test
 from sigec_actors.ports import Cache, RefreshTokenRepository, StationRepository, UserRepository
@@ -32,6 +34,7 @@ from sigec_actors.testing import (
 )
 from sigec_actors.testing.idempotency import InMemoryIdempotencyStore
 from sigec_actors.testing.locations import InMemoryLocations
+from sigec_actors.testing.ocpp_blocks import InMemoryBlocks
 from sigec_actors.testing.payments import InMemoryPayments, InMemoryProvider
 from sigec_actors.testing.v2g_plans import InMemoryPlans
 from sigec_actors.testing.v2g_sessions import EmptyStatement, FakeV2G
@@ -174,6 +177,7 @@ async def start_api(*, users: UserRepository | None = None,
             ctx.alerts, store=InMemoryPayments(), provider=InMemoryProvider())
     ctx.extras.setdefault(PLANS, InMemoryPlans())
     ctx.extras.setdefault(locations.EXTRAS_KEY, InMemoryLocations())
+    ctx.extras.setdefault(OCPP_BLOCKS, OcppBlocks(InMemoryBlocks(), clock))
     if v2g_prices.EXTRAS_KEY not in ctx.extras:
         ctx.extras[v2g_prices.EXTRAS_KEY] = await price_ports(clock())
     client = TestClient(TestServer(create_app(ctx)))

@@ -1,0 +1,39 @@
+"""Assembles the OCPP blocks on a node: their store, the station handlers, the REST ports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sigec_actors.charge_point.handlers import StationHandlers
+from sigec_actors.ocpp.generated import v201 as m
+from sigec_actors.ocpp_blocks.data_transfer import DataTransfers
+from sigec_actors.ocpp_blocks.display import DisplayMessages
+from sigec_actors.ocpp_blocks.local_list import LocalLists
+from sigec_actors.ocpp_blocks.meter_values import MeterValues
+from sigec_actors.ocpp_blocks.ports import BlocksStore
+
+EXTRAS_KEY = "ocpp_blocks"
+"""AppContext.extras key of the node's OcppBlocks (api.routes.ocpp_blocks reads it)."""
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class OcppBlocks:
+    """Local lists, display messages, meter values and data transfer over one store."""
+
+    def __init__(self, store: BlocksStore, clock: Callable[[], datetime] = _utcnow) -> None:
+        self.store = store
+        self.local_lists = LocalLists(store, clock)
+        self.display = DisplayMessages(store, clock)
+        self.meter_values = MeterValues(store, clock)
+        self.data_transfers = DataTransfers()
+        """Register a vendorId's handler here (before stations connect)."""
+
+    def register(self, handlers: StationHandlers) -> None:
+        """Answer MeterValues, NotifyDisplayMessages and DataTransfer from stations."""
+        handlers.handle(m.MeterValuesRequest, self.meter_values.on_meter_values)
+        handlers.handle(m.NotifyDisplayMessagesRequest, self.display.on_notify)
+        handlers.handle(m.DataTransferRequest, self.data_transfers.on_data_transfer)

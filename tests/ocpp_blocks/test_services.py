@@ -1,0 +1,148 @@
+"""Local lists, display messages, meter values and data transfer on the in-memory store."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+
+from api.testing import FakeCommander
+from sigec_actors.ocpp.generated import v201 as m
+from sigec_actors.ocpp_blocks.local_list import apply
+from sigec_actors.ocpp_blocks.meter_values import samples_of
+from sigec_actors.ocpp_blocks.records import ListToken
+from sigec_actors.ocpp_blocks.wiring import OcppBlocks
+from sigec_actors.testing.ocpp_blocks import InMemoryBlocks
+
+NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
+TOKENS = [ListToken("CARD-1", "ISO14443", "Accepted"),
+          ListToken("CARD-2", "ISO14443", "Blocked", NOW + timedelta(days=30))]
+
+
+def entry(token: str, info: bool = True) -> m.AuthorizationData:
+    return m.AuthorizationData(
+        id_token=m.IdToken(id_token=token, type=m.IdTokenEnum.ISO14443),
+        id_token_info=m.IdTokenInfo(status=m.AuthorizationStatusEnum.ACCEPTED) if info else None)
+
+
+def blocks(tokens: list[ListToken] | None = None) -> OcppBlocks:
+    return OcppBlocks(InMemoryBlocks(tokens or []), lambda: NOW)
+
+
+def test_full_replaces_and_differential_adds_and_removes() -> None:
+    full = apply(None, m.UpdateEnum.FULL, [entry("A"), entry("B")], 1, NOW)
+    assert (full.version, full.size) == (1, 2)
+    diff = apply(full, m.UpdateEnum.DIFFERENTIAL, [entry("C"), entry("A", info=False)], 2, NOW)
+    assert diff.entries == (("B", "ISO14443"), ("C", "ISO14443")) and diff.version == 2
+    again = apply(diff, m.UpdateEnum.FULL, [], 3, NOW)
+    assert again.size == 0
+
+
+async def test_local_list_from_the_database_then_versions_per_station() -> None:
+    b, station = blocks(TOKENS), FakeCommander(online={"CP-1"})
+    sent = await b.local_lists.send(station, "CP-1", m.UpdateEnum.FULL, None)
+    assert (sent.status, sent.version_number, sent.size) == ("Accepted", 1, 2)
+    [(_, request)] = station.sent
+    assert isinstance(request, m.SendLocalListRequest)
+    blocked = request.local_authorization_list[1]  # type: ignore[index]
+    assert blocked.id_token.id_token == "CARD-2"
+    assert blocked.id_token_info is not None
+    assert blocked.id_token_info.status is m.AuthorizationStatusEnum.BLOCKED
+    assert blocked.id_token_info.cache_expiry_date_time == NOW + timedelta(days=30)
+    second = await b.local_lists.send(station, "CP-1", m.UpdateEnum.DIFFERENTIAL, [entry("X")])
+    assert (second.version_number, second.size) == (2, 3)
+    station.online.add("CP-2")  # another station counts its own versions
+    assert (await b.local_lists.send(station, "CP-2", m.UpdateEnum.FULL, [])).version_number == 1
+
+
+async def test_a_refused_list_is_not_stored() -> None:
+    b, station = blocks(TOKENS), FakeCommander(online={"CP-1"})
+    station.answers[m.SendLocalListRequest] = lambda _: m.SendLocalListResponse(
+        status=m.SendLocalListStatusEnum.VERSION_MISMATCH)
+    sent = await b.local_lists.send(station, "CP-1", m.UpdateEnum.FULL, None)
+    assert (sent.status, sent.size) == ("VersionMismatch", 0)
+    assert await b.store.local_list("CP-1") is None
+    station.answers[m.GetLocalListVersionRequest] = lambda _: m.GetLocalListVersionResponse(
+        version_number=7)
+    version = await b.local_lists.version(station, "CP-1")
+    assert (version.version, version.size, version.stored_version) == (7, 0, None)
+
+
+def info(message_id: int, text: str) -> m.MessageInfo:
+    return m.MessageInfo(id=message_id, priority=m.MessagePriorityEnum.NORMAL_CYCLE,
+                         message=m.MessageContent(format=m.MessageFormatEnum.UTF8, content=text))
+
+
+async def test_display_message_set_then_the_stations_report_replaces_the_store() -> None:
+    b, station = blocks(), FakeCommander(online={"CP-1"})
+    assert (await b.display.set(station, "CP-1", info(1, "R$ 1,50/kWh"))).status == "Accepted"
+    assert [d.id for d in (await b.display.stored("CP-1")).messages] == [1]
+
+    def reports(req: msgspec.Struct) -> msgspec.Struct:
+        assert isinstance(req, m.GetDisplayMessagesRequest)
+        for part, tbc in ((info(2, "two"), True), (info(3, "three"), False)):
+            asyncio.get_running_loop().create_task(b.display.on_notify("CP-1", (
+                m.NotifyDisplayMessagesRequest(request_id=req.request_id, tbc=tbc,
+                                               message_info=(part,)))))
+        return m.GetDisplayMessagesResponse(status=m.GetDisplayMessagesStatusEnum.ACCEPTED)
+
+    station.answers[m.GetDisplayMessagesRequest] = reports
+    listed = await b.display.query(station, "CP-1", 41, wait_s=5)
+    assert listed.complete and listed.request_id == 41
+    assert [(d.id, d.source, d.message["message"]["content"]) for d in listed.messages] == [
+        (2, "reported", "two"), (3, "reported", "three")]  # 1 is no longer on the station
+    cleared = await b.display.clear(station, "CP-1", 2)
+    assert cleared.status is m.ClearMessageStatusEnum.ACCEPTED
+    assert [d.id for d in (await b.display.stored("CP-1")).messages] == [3]
+
+
+async def test_a_station_without_messages_empties_the_store() -> None:
+    b, station = blocks(), FakeCommander(online={"CP-1"})
+    await b.display.set(station, "CP-1", info(1, "x"))
+    listed = await b.display.query(station, "CP-1", 1, wait_s=0)  # fake answers Unknown
+    assert (listed.status, listed.complete, listed.messages) == ("Unknown", True, [])
+
+
+def test_meter_samples_make_the_specs_defaults_explicit() -> None:
+    req = msgspec.convert({"evseId": 0, "meterValue": [{"timestamp": NOW.isoformat(),
+                           "sampledValue": [{"value": 1234.5},
+                                            {"value": 230.1, "measurand": "Voltage",
+                                             "phase": "L1-N",
+                                             "unitOfMeasure": {"unit": "V"}}]}]},
+                          m.MeterValuesRequest)
+    first, second = samples_of(req)
+    assert (first.measurand, first.value, first.evse_id) == (
+        "Energy.Active.Import.Register", 1234.5, 0)
+    assert (second.measurand, second.phase, second.unit) == ("Voltage", "L1-N", "V")
+
+
+async def test_meter_values_read_back_by_window_and_measurand() -> None:
+    b = blocks()
+    req = msgspec.convert({"evseId": 1, "meterValue": [
+        {"timestamp": (NOW - timedelta(hours=h)).isoformat(),
+         "sampledValue": [{"value": float(h)}, {"value": 230.0, "measurand": "Voltage"}]}
+        for h in (1, 30)]}, m.MeterValuesRequest)
+    assert await b.meter_values.on_meter_values("CP-1", req) == m.MeterValuesResponse()
+    day = await b.meter_values.read("CP-1", None, None, None, 100)
+    assert [(s.measurand, s.value) for s in day] == [
+        ("Energy.Active.Import.Register", 1.0), ("Voltage", 230.0)]
+    old = await b.meter_values.read("CP-1", NOW - timedelta(days=2), NOW,
+                                    "Energy.Active.Import.Register", 100)
+    assert [s.value for s in old] == [30.0, 1.0]
+
+
+async def test_data_transfer_goes_to_the_vendors_handler() -> None:
+    b = blocks()
+
+    async def echo(station_id: str, req: m.DataTransferRequest) -> m.DataTransferResponse:
+        return m.DataTransferResponse(status=m.DataTransferStatusEnum.ACCEPTED,
+                                      data={"station": station_id, "got": req.data})
+
+    b.data_transfers.register("org.example", echo)
+    known = await b.data_transfers.on_data_transfer("CP-1", m.DataTransferRequest(
+        vendor_id="org.example", data=[1, 2]))
+    assert known.data == {"station": "CP-1", "got": [1, 2]}
+    unknown = await b.data_transfers.on_data_transfer("CP-1", m.DataTransferRequest(
+        vendor_id="com.other"))
+    assert unknown.status is m.DataTransferStatusEnum.UNKNOWN_VENDOR_ID
