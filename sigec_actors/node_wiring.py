@@ -106,14 +106,7 @@ class NodeWiring:
             reservations=self.transactions.reservation_service, observer=self.metrics,
             alerts=self.alerts, persist_timeout_s=settings.billing.tx_timeout_s + 1.0,
             idle=self.transactions.reconciler,  # boots / Available: lost Endeds (issue #14)
-            meters=MeterFanout(self.v2g.sessions, self.smart.sites),
-            ev_reports=self.v2g.ev_reports)
-        self.smart.register(deps.handlers)
-        # device model, logs, monitoring, events (#18 part 1); the first-boot inventory is sent
-        # as the node's jobs (router built below)
-        self.device_model = DeviceModelWiring(
-            pool, settings, deps.handlers, self.alerts,
-            lambda: self.router.commander.as_caller(JOBS).send)
+            meters=self.v2g.sessions, ev_reports=self.v2g.ev_reports)
         self.blocks = OcppBlocks(PgBlocks(pool))  # local lists, display, meter values (#18)
         self.blocks.register(deps.handlers)
         ocpp = settings.ocpp
