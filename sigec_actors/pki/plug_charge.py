@@ -1,0 +1,142 @@
+"""Plug & Charge authorization (C07): a contract chain or its OCSP hash data, then the eMAID's
+id token. Answers the AuthorizeResponse with `certificateStatus` and the owner's idTokenInfo."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+import structlog
+from cryptography import x509
+
+from sigec_actors.charge_point.ports import Authorizer
+from sigec_actors.ocpp.generated.v201 import AuthorizationStatusEnum as Auth
+from sigec_actors.ocpp.generated.v201 import AuthorizeCertificateStatusEnum as CertStatus
+from sigec_actors.ocpp.generated.v201 import (
+    AuthorizeRequest,
+    AuthorizeResponse,
+    IdToken,
+    IdTokenEnum,
+    IdTokenInfo,
+)
+from sigec_actors.pki.ca import pem
+from sigec_actors.pki.chain import ChainVerdict, verify_contract_chain
+from sigec_actors.pki.emaid import InvalidEmaid, normalise, parse
+from sigec_actors.pki.ocsp import OcspClient, OcspQuery, OcspUnavailable, Revocation, aia_ocsp_urls
+from sigec_actors.pki.store import CertificateStore, ContractCheck, RootType
+
+log = structlog.get_logger("pki.plug_charge")
+
+
+def _refused(status: CertStatus, token: Auth = Auth.INVALID) -> AuthorizeResponse:
+    return AuthorizeResponse(id_token_info=IdTokenInfo(status=token), certificate_status=status)
+
+
+class PlugAndCharge:
+    """The certificate path of Authorize; plain tokens stay with the node's Authorizer."""
+
+    def __init__(self, store: CertificateStore, ocsp: OcspClient, tokens: Authorizer,
+                 now: Callable[[], datetime], *, ocsp_required: bool = False,
+                 extra_roots: Sequence[x509.Certificate] = ()) -> None:
+        self._store = store
+        self._ocsp = ocsp
+        self._tokens = tokens
+        self._now = now
+        self._required = ocsp_required
+        self._extra = tuple(extra_roots)
+
+    @staticmethod
+    def wants(request: AuthorizeRequest) -> bool:
+        return bool(request.certificate or request.iso15118_certificate_hash_data)
+
+    async def authorize(self, station_id: str, request: AuthorizeRequest) -> AuthorizeResponse:
+        if request.certificate:
+            return await self._with_chain(station_id, request.id_token, request.certificate)
+        return await self._with_hashes(station_id, request)
+
+    async def _roots(self) -> list[x509.Certificate]:
+        rows = await self._store.roots((RootType.V2G, RootType.MO))
+        found = [c for r in rows for c in x509.load_pem_x509_certificates(
+            r.certificate_pem.encode())]
+        return [*found, *self._extra]
+
+    async def _with_chain(self, station_id: str, token: IdToken,
+                          chain: str) -> AuthorizeResponse:
+        now = self._now()
+        verdict = verify_contract_chain(chain, await self._roots(), now)
+        if not verdict.ok:
+            log.info("pnc_chain_refused", station=station_id, status=verdict.status.value,
+                     reason=verdict.reason)
+            expired = verdict.status is CertStatus.CERTIFICATE_EXPIRED
+            return _refused(verdict.status, Auth.EXPIRED if expired else Auth.INVALID)
+        assert verdict.emaid is not None
+        if normalise(token.id_token) != verdict.emaid:
+            log.warning("pnc_emaid_mismatch", station=station_id, emaid=verdict.emaid,
+                        token=token.id_token[:36])
+            return _refused(CertStatus.CERT_CHAIN_ERROR)
+        revoked = await self._revoked(verdict)
+        await self._record(verdict, chain, now, revoked)
+        if revoked is None:
+            return _refused(CertStatus.CERT_CHAIN_ERROR)  # OCSP required and unavailable
+        if revoked:
+            return _refused(CertStatus.CERTIFICATE_REVOKED)
+        return await self._owner(station_id, verdict.emaid)
+
+    async def _revoked(self, verdict: ChainVerdict) -> bool | None:
+        """True if a certificate of the path is revoked; None if OCSP is required and no
+        allow-listed responder answered; False otherwise (not configured: not checked)."""
+        if not self._ocsp.configured:
+            return None if self._required else False
+        path = verdict.path
+        for cert, issuer in itertools.pairwise(path):
+            try:
+                answer = await self._ocsp.check(OcspQuery.of_certificate(cert, issuer),
+                                                aia_ocsp_urls(cert), issuer)
+            except OcspUnavailable as exc:
+                log.warning("pnc_ocsp_unavailable", reason=exc.reason)
+                if self._required:
+                    return None
+                continue
+            if answer.status is Revocation.REVOKED:
+                return True
+        return False
+
+    async def _record(self, verdict: ChainVerdict, chain: str, now: datetime,
+                      revoked: bool | None) -> None:
+        leaf = verdict.path[0]
+        status = ("CertificateRevoked" if revoked else
+                  "CertChainError" if revoked is None else "Accepted")
+        assert verdict.emaid is not None
+        await self._store.record_contract(ContractCheck(
+            emaid=verdict.emaid, serial_number=format(leaf.serial_number, "x"),
+            certificate_pem=pem(leaf), chain_pem=chain, valid_from=leaf.not_valid_before_utc,
+            valid_to=leaf.not_valid_after_utc, status=status, checked_at=now,
+            revoked=bool(revoked)))
+
+    async def _with_hashes(self, station_id: str, request: AuthorizeRequest
+                           ) -> AuthorizeResponse:
+        try:
+            emaid = parse(request.id_token.id_token).compact
+        except InvalidEmaid as exc:
+            log.info("pnc_bad_emaid", station=station_id, reason=exc.reason)
+            return _refused(CertStatus.CERT_CHAIN_ERROR)
+        for data in request.iso15118_certificate_hash_data or ():
+            try:
+                answer = await self._ocsp.check(OcspQuery.of_wire(data), [data.responder_url])
+            except OcspUnavailable as exc:
+                log.warning("pnc_ocsp_unavailable", station=station_id, reason=exc.reason)
+                if self._required:
+                    return _refused(CertStatus.CERT_CHAIN_ERROR)
+                continue
+            if answer.status is Revocation.REVOKED:
+                return _refused(CertStatus.CERTIFICATE_REVOKED)
+        return await self._owner(station_id, emaid)
+
+    async def _owner(self, station_id: str, emaid: str) -> AuthorizeResponse:
+        info = await self._tokens.authorize(station_id,
+                                            IdToken(id_token=emaid, type=IdTokenEnum.E_MAID))
+        if info.status is not Auth.ACCEPTED:  # C07.FR.13: a valid chain, a refused contract
+            return AuthorizeResponse(id_token_info=info,
+                                     certificate_status=CertStatus.CONTRACT_CANCELLED)
+        return AuthorizeResponse(id_token_info=info, certificate_status=CertStatus.ACCEPTED)

@@ -1,0 +1,136 @@
+"""Contract certificates for Get15118EVCertificate: the provider port, an offline provider that
+signs with a test MO CA (the default), and an HTTP adapter for a real eMSP/PKI."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import aiohttp
+import msgspec
+import structlog
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from sigec_actors.ocpp.generated.v201 import (
+    Get15118EVCertificateRequest,
+    Get15118EVCertificateResponse,
+    Iso15118EVCertificateStatusEnum,
+    StatusInfo,
+)
+from sigec_actors.pki.ca import SKEW, FileCa, name, pem
+from sigec_actors.pki.emaid import ALPHABET, check_digit
+from sigec_actors.pki.store import CertificateStore, ContractCheck
+
+log = structlog.get_logger("pki.provider")
+CONTRACT_DAYS = 730
+
+
+class ContractProvider(Protocol):
+    """Answers a station's Get15118EVCertificate (the EV's CertificateInstallation/UpdateReq)."""
+
+    async def certificate(self, station_id: str, request: Get15118EVCertificateRequest
+                          ) -> Get15118EVCertificateResponse: ...
+
+
+def _failed(reason: str, detail: str) -> Get15118EVCertificateResponse:
+    return Get15118EVCertificateResponse(
+        status=Iso15118EVCertificateStatusEnum.FAILED, exi_response="",
+        status_info=StatusInfo(reason_code=reason[:20], additional_info=detail[:512]))
+
+
+def _instance(seed: bytes) -> str:
+    number = int.from_bytes(hashlib.sha256(seed).digest()[:8], "big")
+    chars = []
+    for _ in range(9):
+        number, digit = divmod(number, 36)
+        chars.append(ALPHABET[digit])
+    return "".join(chars)
+
+
+class OfflineContractProvider:
+    """Issues a contract certificate from our test MO CA for each request, without any eMSP.
+
+    EXI is not encoded here: `exiResponse` is the base64 of the PEM contract chain (leaf, MO
+    sub-CA). The contract key is stored only encrypted (PKCS#8 with `key_password`). For
+    development and tests; configure `pki.contract_provider = "http"` in production.
+    """
+
+    def __init__(self, ca: FileCa, store: CertificateStore, now: Callable[[], datetime], *,
+                 emaid_prefix: str, key_password: bytes) -> None:
+        self._ca = ca
+        self._store = store
+        self._now = now
+        self._prefix = emaid_prefix
+        self._password = key_password
+
+    async def certificate(self, station_id: str, request: Get15118EVCertificateRequest
+                          ) -> Get15118EVCertificateResponse:
+        try:
+            exi = base64.b64decode(request.exi_request, validate=True)
+        except (binascii.Error, ValueError):
+            return _failed("InvalidExi", "exiRequest is not base64")
+        body = self._prefix + _instance(exi)
+        emaid = body + check_digit(body)
+        now = self._now()
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = self._ca.sign(
+            x509.CertificateBuilder().subject_name(name(emaid, "", x509.NameAttribute(
+                NameOID.DOMAIN_COMPONENT, "MO"))).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - SKEW)
+            .not_valid_after(now + timedelta(days=CONTRACT_DAYS))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(True, True, True, False, True, False, False, False,
+                                         False), critical=True))
+        chain = pem(cert, *self._ca.chain[:-1])
+        encrypted = key.private_bytes(serialization.Encoding.DER,
+                                      serialization.PrivateFormat.PKCS8,
+                                      serialization.BestAvailableEncryption(self._password))
+        await self._store.record_contract(ContractCheck(
+            emaid=emaid, serial_number=format(cert.serial_number, "x"),
+            certificate_pem=pem(cert), chain_pem=chain, valid_from=cert.not_valid_before_utc,
+            valid_to=cert.not_valid_after_utc, status="Issued", checked_at=now,
+            private_key_enc=encrypted))
+        log.info("pki_contract_issued", station=station_id, emaid=emaid,
+                 action=request.action.value)
+        return Get15118EVCertificateResponse(
+            status=Iso15118EVCertificateStatusEnum.ACCEPTED,
+            exi_response=base64.b64encode(chain.encode()).decode())
+
+
+class _ProviderAnswer(msgspec.Struct, frozen=True):
+    status: Iso15118EVCertificateStatusEnum
+    exi_response: str = msgspec.field(default="", name="exiResponse")
+
+
+class HttpContractProvider:
+    """Forwards the EXI request to an eMSP/PKI endpoint (JSON: iso15118SchemaVersion, action,
+    exiRequest -> status, exiResponse) and relays its answer."""
+
+    def __init__(self, url: str, timeout_s: float) -> None:
+        self._url = url
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+
+    async def certificate(self, station_id: str, request: Get15118EVCertificateRequest
+                          ) -> Get15118EVCertificateResponse:
+        payload = {"iso15118SchemaVersion": request.iso15118_schema_version,
+                   "action": request.action.value, "exiRequest": request.exi_request,
+                   "stationId": station_id}
+        try:
+            async with aiohttp.ClientSession(timeout=self._timeout) as http, http.post(
+                    self._url, json=payload, allow_redirects=False) as resp:
+                raw = await resp.content.read(64 * 1024)
+                if resp.status != 200:
+                    return _failed("ProviderError", f"provider answered HTTP {resp.status}")
+            answer = msgspec.json.decode(raw, type=_ProviderAnswer)
+        except (aiohttp.ClientError, TimeoutError, msgspec.ValidationError,
+                msgspec.DecodeError) as exc:
+            return _failed("ProviderError", f"{type(exc).__name__}")
+        return Get15118EVCertificateResponse(status=answer.status,
+                                             exi_response=answer.exi_response)

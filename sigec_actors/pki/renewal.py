@@ -1,0 +1,73 @@
+"""Station certificate expiry: an alert N days before, and a TriggerMessage asking the station
+for a new CSR (SignChargingStationCertificate); retried daily until a newer one is accepted."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import structlog
+
+from sigec_actors.alerts.model import NewAlert, Severity
+from sigec_actors.alerts.ports import Alerts
+from sigec_actors.charge_point.errors import CommandError
+from sigec_actors.domain.errors import UnknownStation
+from sigec_actors.ocpp.generated.v201 import MessageTriggerEnum, TriggerMessageRequest
+from sigec_actors.pki.stations import Send
+from sigec_actors.pki.store import CertificateStore, IssuedCertificate
+from sigec_actors.runtime import ActorDead, MailboxFull
+
+log = structlog.get_logger("pki.renewal")
+RETRY_AFTER = timedelta(days=1)
+
+
+class Renewal:
+    """One round (`run_once`) of the renewal job; a node runs it every `pki.renewal_check_s`."""
+
+    def __init__(self, store: CertificateStore, send: Send, now: Callable[[], datetime], *,
+                 renew_before_days: int, alerts: Alerts | None = None) -> None:
+        self._store = store
+        self._send = send
+        self._now = now
+        self._before = timedelta(days=renew_before_days)
+        self._alerts = alerts
+
+    async def run_once(self) -> list[str]:
+        """Ask every station whose certificate ends within the window; the serials asked."""
+        now = self._now()
+        asked = []
+        for cert in await self._store.expiring(now + self._before, now - RETRY_AFTER):
+            if not await self._store.claim_renewal(cert.serial_number, now, now - RETRY_AFTER):
+                continue  # another node took it this round
+            await self._alert(cert)
+            if await self._trigger(cert):
+                asked.append(cert.serial_number)
+        return asked
+
+    async def _alert(self, cert: IssuedCertificate) -> None:
+        if self._alerts is None:
+            return
+        try:
+            await self._alerts.open(NewAlert(
+                severity=Severity.WARNING, kind="certificate_expiring",
+                message=f"station certificate {cert.serial_number} of {cert.charge_point_id} "
+                        f"expires {cert.valid_to.isoformat()}; renewal requested",
+                charge_point_id=cert.charge_point_id,
+                details={"serialNumber": cert.serial_number,
+                         "validTo": cert.valid_to.isoformat()},
+                dedupe_key=f"certificate_expiring:{cert.serial_number}"))
+        except UnknownStation:
+            log.info("pki_renewal_station_gone", station=cert.charge_point_id)
+
+    async def _trigger(self, cert: IssuedCertificate) -> bool:
+        request = TriggerMessageRequest(
+            requested_message=MessageTriggerEnum.SIGN_CHARGING_STATION_CERTIFICATE)
+        try:
+            answer = await self._send(cert.charge_point_id, request)
+        except (CommandError, ActorDead, MailboxFull) as exc:  # offline: asked again tomorrow
+            log.info("pki_renewal_not_sent", station=cert.charge_point_id,
+                     error=type(exc).__name__)
+            return False
+        log.info("pki_renewal_triggered", station=cert.charge_point_id,
+                 serial=cert.serial_number, status=str(getattr(answer, "status", "")))
+        return True

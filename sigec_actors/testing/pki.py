@@ -1,0 +1,66 @@
+"""In-memory CertificateStore for PKI tests without PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+from sigec_actors.pki.store import ContractCheck, IssuedCertificate, RootType, TrustedRoot
+
+
+class InMemoryCertificates:
+    """The CertificateStore in dicts (same semantics as PgCertificates)."""
+
+    def __init__(self) -> None:
+        self.certs: dict[str, IssuedCertificate] = {}
+        self.root_rows: dict[str, TrustedRoot] = {}
+        self.contracts: dict[str, ContractCheck] = {}
+
+    async def record_issued(self, cert: IssuedCertificate) -> None:
+        self.certs.setdefault(cert.serial_number, cert)
+
+    async def set_status(self, serial_number: str, status: str) -> None:
+        cert = self.certs.get(serial_number)
+        if cert is None:
+            return
+        self.certs[serial_number] = msgspec.structs.replace(cert, status=status)
+        if status != "Accepted":
+            return
+        for serial, other in list(self.certs.items()):
+            if (serial != serial_number and other.charge_point_id == cert.charge_point_id
+                    and other.certificate_type == cert.certificate_type
+                    and other.status in ("Issued", "Accepted")):
+                self.certs[serial] = msgspec.structs.replace(other, status="Superseded")
+
+    async def issued(self, station_id: str) -> list[IssuedCertificate]:
+        mine = [c for c in self.certs.values() if c.charge_point_id == station_id]
+        return sorted(mine, key=lambda c: c.valid_to, reverse=True)
+
+    async def expiring(self, before: datetime, asked_before: datetime
+                       ) -> list[IssuedCertificate]:
+        return sorted((c for c in self.certs.values()
+                       if c.status in ("Issued", "Accepted") and c.valid_to < before
+                       and (c.renewal_requested_at is None
+                            or c.renewal_requested_at < asked_before)),
+                      key=lambda c: c.valid_to)
+
+    async def claim_renewal(self, serial_number: str, at: datetime,
+                            asked_before: datetime) -> bool:
+        cert = self.certs[serial_number]
+        if cert.renewal_requested_at is not None and cert.renewal_requested_at >= asked_before:
+            return False
+        self.certs[serial_number] = msgspec.structs.replace(cert, renewal_requested_at=at)
+        return True
+
+    async def roots(self, types: tuple[RootType, ...] = ()) -> list[TrustedRoot]:
+        return [r for r in self.root_rows.values() if not types or r.root_type in types]
+
+    async def add_root(self, root: TrustedRoot) -> TrustedRoot:
+        return self.root_rows.setdefault(root.fingerprint, root)
+
+    async def delete_root(self, fingerprint: str) -> bool:
+        return self.root_rows.pop(fingerprint, None) is not None
+
+    async def record_contract(self, check: ContractCheck) -> None:
+        self.contracts[check.emaid] = check
