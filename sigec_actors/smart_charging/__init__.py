@@ -1,0 +1,1 @@
+"""Smart charging: stored charging profiles, site load balancing and EV charging needs."""

@@ -1,0 +1,98 @@
+"""Builds a node's smart charging: the store, the sites, the station handlers, REST ports."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+import structlog
+
+from sigec_actors.charge_point.handlers import StationHandlers
+from sigec_actors.errors import SigecError
+from sigec_actors.ocpp.generated import v201
+from sigec_actors.ports import DbPool
+from sigec_actors.runtime import ActorDead, MailboxFull, SupervisorAt
+from sigec_actors.smart_charging.handlers import SmartChargingHandlers
+from sigec_actors.smart_charging.site import SendLimit
+from sigec_actors.smart_charging.site_actor import SiteDeps
+from sigec_actors.smart_charging.sites import LocationIndex, Sites
+from sigec_actors.smart_charging.store import PgSmartCharging
+from sigec_actors.transactions.ports import Commander
+from sigec_actors.v2g.pricing import GridPrices, Submarket
+
+log = structlog.get_logger("smart_charging")
+EXTRAS_KEY = "smart_charging"
+SITE_STACK_LEVEL = 50
+"""The site's TxProfiles: above an operator's usual 0..49, below the EV plan's 60."""
+SITE_PROFILE_ID_BASE = 900_000
+"""A site's TxProfile id on a station is this + the EVSE id (one per EVSE, replaced)."""
+SEND_FAILURES: tuple[type[BaseException], ...] = (SigecError, ActorDead, MailboxFull)
+
+
+def site_profile(limit: SendLimit) -> v201.ChargingProfile:
+    """The site's TxProfile for one EVSE: Relative, one period at `watts` W."""
+    return v201.ChargingProfile(
+        id=SITE_PROFILE_ID_BASE + limit.evse_id, stack_level=SITE_STACK_LEVEL,
+        charging_profile_purpose=v201.ChargingProfilePurposeEnum.TX_PROFILE,
+        charging_profile_kind=v201.ChargingProfileKindEnum.RELATIVE,
+        transaction_id=limit.transaction_id,
+        charging_schedule=(v201.ChargingSchedule(
+            id=1, charging_rate_unit=v201.ChargingRateUnitEnum.W,
+            charging_schedule_period=(v201.ChargingSchedulePeriod(
+                start_period=0, limit=float(limit.watts)),)),))
+
+
+class SmartChargingWiring:
+    """The node's smart-charging objects; `commander` is looked up at each use (the node
+    builds its router after the charge points)."""
+
+    def __init__(self, pool: DbPool, supervisor: SupervisorAt,
+                 commander: Callable[[], Commander], *, prices: GridPrices,
+                 submarket: Callable[[str], Awaitable[Submarket | None]],
+                 default_submarket: Submarket) -> None:
+        self.store = PgSmartCharging(pool)
+        self._commander = commander
+        self._grid, self._submarket, self._default = prices, submarket, default_submarket
+        self.sites = Sites(supervisor, SiteDeps(self.store, self.send_limit),
+                           LocationIndex(self.store.location_of),
+                           ended=self.store.end_transaction)
+        self.handlers = SmartChargingHandlers(self.store, self.sites, self._prices,
+                                              self.send_profile)
+
+    def register(self, handlers: StationHandlers) -> None:
+        self.handlers.register(handlers)
+
+    async def send_profile(self, station_id: str, evse_id: int,
+                           profile: v201.ChargingProfile, source: str) -> bool:
+        """SetChargingProfile through the node's command channel; stored when accepted."""
+        request = v201.SetChargingProfileRequest(evse_id=evse_id, charging_profile=profile)
+        try:
+            answer = await self._commander().send(station_id, request)
+        except SEND_FAILURES as exc:  # offline, timeout, CALLERROR: the site tries again later
+            log.warning("smart_charging.send_failed", station=station_id, evse=evse_id,
+                        error=type(exc).__name__)
+            return False
+        assert isinstance(answer, v201.SetChargingProfileResponse)
+        if answer.status is not v201.ChargingProfileStatusEnum.ACCEPTED:
+            return False
+        await self.store.save_profile(station_id, evse_id, profile, source)
+        return True
+
+    async def send_limit(self, limit: SendLimit) -> bool:
+        return await self.send_profile(limit.station_id, limit.evse_id, site_profile(limit),
+                                       "site")
+
+    async def _prices(self, station_id: str, start: datetime, end: datetime
+                      ) -> dict[datetime, int]:
+        submarket = await self._submarket(station_id) or self._default
+        first = start.replace(minute=0, second=0, microsecond=0)
+        return {h.hour_start: h.pld_centavos_per_mwh
+                for h in await self._grid.hours(submarket, first, end)}
+
+    def start(self) -> None:
+        self.sites.start()
+
+    async def aclose(self) -> None:
+        await self.handlers.aclose()
+        await self.sites.aclose()
+
