@@ -38,6 +38,12 @@ class ServerConfig(_Section, frozen=True, forbid_unknown_fields=True):
     http_max_connections: Annotated[int, msgspec.Meta(ge=0)]
     http_max_connections_per_ip: Annotated[int, msgspec.Meta(ge=0)]
     ocpp_max_connections_per_ip: Annotated[int, msgspec.Meta(ge=0)]
+    graphql_enabled: bool = True
+    graphql_port: Port = 8081
+    graphql_max_depth: Annotated[int, msgspec.Meta(ge=2, le=64)] = 10
+    graphql_max_cost: Annotated[int, msgspec.Meta(ge=10)] = 5000
+    grpc_enabled: bool = True
+    grpc_port: Port = 50051
 
 
 class LogConfig(_Section, frozen=True, forbid_unknown_fields=True):
@@ -156,6 +162,15 @@ class V2GConfig(_Section, frozen=True, forbid_unknown_fields=True):
                            Literal["SE", "S", "NE", "N"]]
 
 
+class DeviceModelConfig(_Section, frozen=True, forbid_unknown_fields=True):
+    full_inventory_on_first_boot: bool
+    log_upload_max_bytes: Annotated[int, msgspec.Meta(ge=1024, le=2**31)]
+    log_upload_ttl_s: Annotated[int, msgspec.Meta(ge=60)]
+    upload_base_url: str
+    event_alert_max_severity: Annotated[int, msgspec.Meta(ge=-1, le=9)]
+    event_alert_components: Annotated[str, msgspec.Meta(max_length=2000)]
+
+
 class PaymentsConfig(_Section, frozen=True, forbid_unknown_fields=True):
     provider: Literal["fake", "stripe"]
     pix_provider: Literal["provider", "brcode"]
@@ -179,6 +194,63 @@ class PaymentsConfig(_Section, frozen=True, forbid_unknown_fields=True):
     idempotency_lock_timeout_s: PositiveFloat
 
 
+class VoiceConfig(_Section, frozen=True, forbid_unknown_fields=True):
+    enabled: bool
+    recognizer: Literal["rules", "gemini"]
+    gemini_model: str
+    gemini_api_key: str
+    gemini_timeout_s: PositiveFloat
+    confirm_ttl_s: PositiveFloat
+    max_audio_bytes: Annotated[int, msgspec.Meta(ge=1024, le=50_000_000)]
+
+
+class PkiConfig(_Section, frozen=True, forbid_unknown_fields=True):
+    enabled: bool
+    ca_dir: str
+    ca_cert: str
+    ca_key: str
+    organisation: str
+    csr_key_types: list[Literal["EC", "RSA"]]
+    csr_min_rsa_bits: Annotated[int, msgspec.Meta(ge=2048, le=16384)]
+    csr_min_ec_bits: Annotated[int, msgspec.Meta(ge=224, le=521)]
+    station_cert_days: Annotated[int, msgspec.Meta(ge=1, le=3650)]
+    renew_before_days: Annotated[int, msgspec.Meta(ge=1, le=365)]
+    renewal_check_s: PositiveFloat
+    trust_own_ca_for_tls: bool
+    ocsp_responders: list[str]
+    ocsp_required: bool
+    ocsp_timeout_s: PositiveFloat
+    contract_provider: Literal["offline", "http"]
+    contract_provider_url: str
+    contract_emaid_prefix: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}[0-9A-Z]{3}$")]
+
+
+class OperatorConfig(_Section, frozen=True, forbid_unknown_fields=True):
+    """The operator surface (issue 20): dashboard and alert rules."""
+
+    timezone: str
+    node_report_s: PositiveFloat
+    rules_interval_s: PositiveFloat
+    offline_heartbeats: Annotated[int, msgspec.Meta(ge=1)]
+    node_restarts: Annotated[int, msgspec.Meta(ge=1)]
+    node_restart_window_s: PositiveFloat
+
+
+class FirmwareConfig(_Section, frozen=True, forbid_unknown_fields=True):
+    """Firmware jobs and campaigns (issue 17): timers, leases and phase timeouts."""
+
+    tick_s: PositiveFloat
+    lease_s: PositiveFloat
+    claim_interval_s: PositiveFloat
+    campaign_tick_s: PositiveFloat
+    request_timeout_s: PositiveFloat
+    resend_s: PositiveFloat
+    download_timeout_s: PositiveFloat
+    install_timeout_s: PositiveFloat
+    boot_timeout_s: PositiveFloat
+    max_backoff_s: PositiveFloat
+
+
 class Settings(_Section, frozen=True, forbid_unknown_fields=True):
     """The whole validated configuration; every field comes from config/default.toml."""
 
@@ -193,6 +265,11 @@ class Settings(_Section, frozen=True, forbid_unknown_fields=True):
     cluster: ClusterConfig
     v2g: V2GConfig
     payments: PaymentsConfig
+    firmware: FirmwareConfig
+    device_model: DeviceModelConfig
+    voice: VoiceConfig
+    pki: PkiConfig
+    operator: OperatorConfig
 
     @property
     def data_dir(self) -> Path:

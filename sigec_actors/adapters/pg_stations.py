@@ -194,6 +194,17 @@ class PgStationRepository:
                 station_id)
         return [to_record(r, Connector) for r in rows]
 
+    async def connectors_many(self, station_ids: Sequence[str]) -> dict[str, list[Connector]]:
+        """`connectors` of many stations in one statement (GraphQL's batched loading)."""
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                _CONNECTOR + " WHERE charge_point_id = ANY($1::text[])"
+                " ORDER BY charge_point_id, evse_id, connector_id", list(station_ids))
+        out: dict[str, list[Connector]] = {s: [] for s in station_ids}
+        for r in rows:
+            out[r["station_id"]].append(to_record(r, Connector))
+        return out
+
     async def set_credentials(self, station_id: str, password_hash: str | None,
                               security_profile: int) -> None:
         async with self._pool.acquire() as conn:

@@ -198,6 +198,9 @@ class InMemoryStations:
     async def connectors(self, station_id: str) -> list[Connector]:
         return [c for k, c in sorted(self._connectors.items()) if k[0] == station_id]
 
+    async def connectors_many(self, station_ids: Sequence[str]) -> dict[str, list[Connector]]:
+        return {s: await self.connectors(s) for s in station_ids}
+
     async def set_credentials(self, station_id: str, password_hash: str | None,
                               security_profile: int) -> None:
         self._update(station_id, security_profile=security_profile)
