@@ -16,7 +16,8 @@ POLL_S = 0.1
 """How often a query waiting for the station's report looks at the store (any node stores it)."""
 
 
-class MessageSet(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+class MessageSet(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
+                  omit_defaults=True):
     """The answer of POST /display-messages."""
 
     id: int
@@ -24,7 +25,8 @@ class MessageSet(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     status_info: m.StatusInfo | None = None
 
 
-class MessageList(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+class MessageList(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
+                  omit_defaults=True):
     """The answer of GET /display-messages: the query's outcome and the stored messages."""
 
     status: str

@@ -15,7 +15,8 @@ MAX_DB_TOKENS = 10_000
 """At most this many id tokens go into a list built from the database (one message)."""
 
 
-class LocalListSent(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+class LocalListSent(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
+                  omit_defaults=True):
     """The answer of POST /local-list: what the station said and the list as now stored."""
 
     status: str
@@ -26,7 +27,8 @@ class LocalListSent(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     status_info: m.StatusInfo | None = None
 
 
-class LocalListVersion(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+class LocalListVersion(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
+                  omit_defaults=True):
     """The answer of GET /local-list: the station's version and the list we last sent."""
 
     version: int
@@ -96,8 +98,9 @@ class LocalLists:
         answer = await sender.send(station_id, m.GetLocalListVersionRequest())
         assert isinstance(answer, m.GetLocalListVersionResponse)
         stored = await self._store.local_list(station_id)
-        if stored is None or answer.version_number == 0:  # 0: the station holds no list
+        if stored is None:
             return LocalListVersion(version=answer.version_number, size=0)
-        return LocalListVersion(version=answer.version_number, size=stored.size,
+        held = 0 if answer.version_number == 0 else stored.size  # 0: the station holds none
+        return LocalListVersion(version=answer.version_number, size=held,
                                 stored_version=stored.version,
                                 update_type=stored.update_type, updated_at=stored.updated_at)

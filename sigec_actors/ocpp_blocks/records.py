@@ -8,7 +8,8 @@ from typing import Any
 import msgspec
 
 
-class LocalList(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+class LocalList(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
+                  omit_defaults=True):
     """The local authorization list a station accepted last (D01/D02), as we sent it."""
 
     version: int
@@ -28,7 +29,8 @@ class ListToken(msgspec.Struct, frozen=True):
     expires_at: datetime | None = None
 
 
-class MeterSample(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+class MeterSample(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
+                  omit_defaults=True):
     """One sampled value of a MeterValues request (sent outside a transaction)."""
 
     evse_id: int
@@ -42,7 +44,8 @@ class MeterSample(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     multiplier: int | None = None
 
 
-class DisplayMessage(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+class DisplayMessage(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
+                  omit_defaults=True):
     """A display message we set (`set`) or the station reported (`reported`)."""
 
     id: int
@@ -53,7 +56,8 @@ class DisplayMessage(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     updated_at: datetime | None = None
 
 
-class DisplayQuery(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+class DisplayQuery(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
+                  omit_defaults=True):
     """One GetDisplayMessages sent: its answer and the NotifyDisplayMessages parts seen."""
 
     request_id: int
