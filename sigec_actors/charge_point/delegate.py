@@ -20,7 +20,11 @@ from sigec_actors.charge_point.effects import (
 from sigec_actors.charge_point.ports import ChargePointDeps
 from sigec_actors.ocpp.errors import ErrorCode, PayloadError
 from sigec_actors.ocpp.generated import v201 as m
-from sigec_actors.ocpp.generated.v201 import AuthorizeResponse, ReservationStatusUpdateResponse
+from sigec_actors.ocpp.generated.v201 import (
+    AuthorizeRequest,
+    AuthorizeResponse,
+    ReservationStatusUpdateResponse,
+)
 from sigec_actors.ocpp.rpc import encode_call_error, encode_call_result
 from sigec_actors.runtime import Clock
 
@@ -44,6 +48,10 @@ async def _payload(effect: Delegated, station_id: str, deps: ChargePointDeps
             return (ReservationStatusUpdateResponse() if handler is None else
                     await handler.on_status_update(station_id, request))
         case HandleAuthorize(request=request):
+            certified = deps.handlers.handler_for(AuthorizeRequest)  # Plug & Charge (pki)
+            if certified is not None and (request.certificate
+                                          or request.iso15118_certificate_hash_data):
+                return await certified(station_id, request)
             info = await deps.authorizer.authorize(station_id, request.id_token)
             return AuthorizeResponse(id_token_info=info)
         case HandleOther(request=request):

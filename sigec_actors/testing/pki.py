@@ -6,6 +6,7 @@ from datetime import datetime
 
 import msgspec
 
+from sigec_actors.ocpp.generated.v201 import AuthorizationStatusEnum, IdToken, IdTokenInfo
 from sigec_actors.pki.store import ContractCheck, IssuedCertificate, RootType, TrustedRoot
 
 
@@ -64,3 +65,16 @@ class InMemoryCertificates:
 
     async def record_contract(self, check: ContractCheck) -> None:
         self.contracts[check.emaid] = check
+
+
+class TokenTable:
+    """Authorizer for PKI tests: the statuses of known tokens; every other token is Unknown."""
+
+    def __init__(self, statuses: dict[str, AuthorizationStatusEnum]) -> None:
+        self.statuses = statuses
+        self.asked: list[tuple[str, str]] = []
+
+    async def authorize(self, station_id: str, id_token: IdToken) -> IdTokenInfo:
+        self.asked.append((id_token.id_token, id_token.type.value))
+        return IdTokenInfo(status=self.statuses.get(id_token.id_token,
+                                                    AuthorizationStatusEnum.UNKNOWN))
