@@ -14,6 +14,7 @@ from api.routes import (
     alerts,
     auth,
     commands,
+    dashboard,
     devices,
     health,
     id_tokens,
@@ -25,6 +26,7 @@ from api.routes import (
     payments,
     reservations,
     stations,
+    tariffs,
     transactions,
     users,
     v2g,
@@ -44,6 +46,7 @@ RESOURCES: tuple[Resource, ...] = (
     payments.resource,
     v2g_plans.resource, locations.resource,
     ocpp_blocks.resource, ocpp_raw.resource,
+    tariffs.resource, dashboard.resource,
 )
 
 

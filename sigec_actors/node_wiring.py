@@ -19,6 +19,7 @@ from sigec_actors.adapters.pg_ocpp_blocks import PgBlocks
 from sigec_actors.adapters.pg_stations import PgStationRepository
 from sigec_actors.adapters.pg_users import PgRefreshTokenRepository, PgUserRepository
 from sigec_actors.adapters.pg_wallet import PgWalletStatement
+from sigec_actors.admin_surface.wiring import OperatorWiring
 from sigec_actors.bootstrap import Services, jwt_secret
 from sigec_actors.charge_point.events import EventPublisher, LastSeenBatcher
 from sigec_actors.charge_point.ports import ChargePointDeps
@@ -126,6 +127,8 @@ class NodeWiring:
                                    ready=self.sessions.accepting)
         self.tls = bool(settings.ocpp.tls_cert)
         self.actors_view = NodeActorsView(actors, self.bus)
+        self.operator = OperatorWiring(pool, settings, actors.name, actors.snapshot,  # issue 20
+                                       self.alerts, self.bus, utcnow)
 
     def fill(self, ctx: AppContext) -> None:
         """Give the REST layer its ports."""
@@ -156,6 +159,7 @@ class NodeWiring:
         ctx.extras[WALLET_STATEMENT] = PgWalletStatement(self.services.require_pool())
         ctx.extras[IDEMPOTENCY] = self.idempotency
         ctx.extras[PAYMENTS] = self.payments
+        self.operator.fill(ctx)
         ctx.extras[OCPP_BLOCKS] = self.blocks
 
     async def start(self) -> None:
@@ -172,6 +176,7 @@ class NodeWiring:
             job="idempotency-prune"))
         await self.actors_view.serve()
         await self.v2g.serve()
+        await self.operator.start()
 
     async def _taken_over(self, station_id: str, node: str) -> None:
         """The station reconnected to another node: let the old socket go."""
@@ -187,4 +192,5 @@ class NodeWiring:
         await self.transactions.stop()
         await self.v2g.aclose()
         await self.payments.aclose()
+        await self.operator.aclose()
         await self.sessions.aclose()

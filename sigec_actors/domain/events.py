@@ -26,6 +26,7 @@ FIRMWARE_UPDATE_COMPLETED: Final = "firmware.update.completed"
 FIRMWARE_UPDATE_FAILED: Final = "firmware.update.failed"
 PAYMENT_COMPLETED: Final = "payment.completed"
 PAYMENT_FAILED: Final = "payment.failed"
+PAYMENT_DISPUTED: Final = "payment.disputed"  # no publisher yet; the alert rules listen
 WALLET_CREDITED: Final = "wallet.credited"
 WALLET_DEBITED: Final = "wallet.debited"
 ALERT_OPENED: Final = "alert.opened"

@@ -13,7 +13,7 @@ from api.app import create_app
 from api.context import AppContext
 from api.idempotency import EXTRAS_KEY as IDEMPOTENCY
 from api.ports import LiveStations
-from api.routes import id_tokens, locations, reservations, v2g_prices, wallet
+from api.routes import dashboard, id_tokens, locations, reservations, tariffs, v2g_prices, wallet
 from api.testing import FakeActors, FakeCommander, FakeLiveStations, actor_tree
 from sigec_actors.config import load_settings
 from sigec_actors.domain.records import NewLocation, NewStation, NewUser, Role
@@ -32,6 +32,7 @@ from sigec_actors.testing import (
     InMemoryUsers,
     MemoryCache,
 )
+from sigec_actors.testing.admin_surface import FixedDashboard, InMemoryTariffAdmin
 from sigec_actors.testing.idempotency import InMemoryIdempotencyStore
 from sigec_actors.testing.locations import InMemoryLocations
 from sigec_actors.testing.ocpp_blocks import InMemoryBlocks
@@ -176,6 +177,8 @@ async def start_api(*, users: UserRepository | None = None,
             settings_for_test(ctx.settings, webhook_secret="whsec_harness"), None, None,
             ctx.alerts, store=InMemoryPayments(), provider=InMemoryProvider())
     ctx.extras.setdefault(PLANS, InMemoryPlans())
+    ctx.extras.setdefault(tariffs.EXTRAS_KEY, InMemoryTariffAdmin())
+    ctx.extras.setdefault(dashboard.EXTRAS_KEY, FixedDashboard())
     ctx.extras.setdefault(locations.EXTRAS_KEY, InMemoryLocations())
     ctx.extras.setdefault(OCPP_BLOCKS, OcppBlocks(InMemoryBlocks(), clock))
     if v2g_prices.EXTRAS_KEY not in ctx.extras:

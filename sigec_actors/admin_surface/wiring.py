@@ -1,0 +1,54 @@
+"""Wires the operator surface into a node: tariff admin and dashboard for REST, the node's
+summary reports and the alert rules as background jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from api.context import AppContext
+from sigec_actors.admin_surface.dashboard import PgDashboard
+from sigec_actors.admin_surface.nodes import NodeReporter, PgNodeReports
+from sigec_actors.alerts.ports import Alerts
+from sigec_actors.alerts.rule_runner import AlertRules
+from sigec_actors.config import Settings
+from sigec_actors.jobs import Jobs, every
+from sigec_actors.ports import DbPool, EventBus
+from sigec_actors.runtime.snapshot import ActorSnapshot
+from sigec_actors.tariffs.store import PgTariffAdmin
+
+TARIFFS_KEY = "tariffs.admin"  # api.routes.tariffs.EXTRAS_KEY
+DASHBOARD_KEY = "dashboard"  # api.routes.dashboard.EXTRAS_KEY
+FRESH_REPORTS = 3  # a node missing this many reports is left off the dashboard
+
+
+class OperatorWiring:
+    """One node's part of the operator surface."""
+
+    def __init__(self, pool: DbPool, settings: Settings, node: str,
+                 tree: Callable[[], ActorSnapshot], alerts: Alerts, bus: EventBus,
+                 clock: Callable[[], datetime]) -> None:
+        op = settings.operator
+        self.tariffs = PgTariffAdmin(pool)
+        self.dashboard = PgDashboard(pool, op.timezone, op.node_report_s * FRESH_REPORTS)
+        self.reporter = NodeReporter(node, PgNodeReports(pool), tree, clock)
+        self.rules = AlertRules(pool, alerts, settings, clock)
+        self._bus = bus
+        self._op = op
+        self._jobs = Jobs()
+
+    def fill(self, ctx: AppContext) -> None:
+        ctx.extras[TARIFFS_KEY] = self.tariffs
+        ctx.extras[DASHBOARD_KEY] = self.dashboard
+
+    async def start(self) -> None:
+        await self.reporter.start()
+        self._jobs.spawn("node-report", every(self._op.node_report_s, self.reporter.tick,
+                                              job="node-report", first_after_s=0.0))
+        self._jobs.spawn("alert-rules", every(self._op.rules_interval_s, self.rules.sweep,
+                                              job="alert-rules"))
+        await self.rules.listen(self._bus)
+
+    async def aclose(self) -> None:
+        await self._jobs.stop()
+        await self.rules.close()

@@ -1,0 +1,36 @@
+"""The API on real PostgreSQL repositories plus the operator surface's ports."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from api.routes import tariffs
+from sigec_actors.adapters.pg import create_pool
+from sigec_actors.adapters.pg_alerts import PgAlerts
+from sigec_actors.adapters.pg_audit import PgAuditLog
+from sigec_actors.adapters.pg_stations import PgStationRepository
+from sigec_actors.adapters.pg_users import PgRefreshTokenRepository, PgUserRepository
+from sigec_actors.ports import DbPool
+from sigec_actors.tariffs.store import PgTariffAdmin
+from tests.api.harness import Api, start_api
+
+
+@pytest.fixture
+async def pool(migrated_pg_dsn: str) -> AsyncIterator[DbPool]:
+    p = await create_pool(migrated_pg_dsn, min_size=1, max_size=6)
+    async with p.acquire() as conn:
+        await conn.execute("TRUNCATE users, charge_points, locations, tariffs, transactions,"
+                           " alerts, audit_log CASCADE")
+    yield p
+    await p.close()
+
+
+@pytest.fixture
+async def pg_api(pool: DbPool) -> AsyncIterator[Api]:
+    api = await start_api(users=PgUserRepository(pool), stations=PgStationRepository(pool),
+                          refresh_tokens=PgRefreshTokenRepository(pool), audit=PgAuditLog(pool),
+                          alerts=PgAlerts(pool), extras={tariffs.EXTRAS_KEY: PgTariffAdmin(pool)})
+    yield api
+    await api.close()
