@@ -101,6 +101,11 @@ class Profiles(msgspec.Struct, frozen=True):
     def power_w(self, evse_id: int, transaction_id: str, now: datetime) -> int:
         """The power commanded on the EVSE now: the highest-stack TxProfile of its transaction
         in force, else the highest TxDefaultProfile of the EVSE (or of EVSE 0), else 0 (idle)."""
+        limit = self.limit_w(evse_id, transaction_id, now)
+        return 0 if limit is None else limit
+
+    def limit_w(self, evse_id: int, transaction_id: str, now: datetime) -> int | None:
+        """The limit in force on the EVSE now as `power_w` finds it; None: no profile applies."""
         for purpose, evses in ((TX_PROFILE, {evse_id}), (TX_DEFAULT, {evse_id, 0})):
             candidates = sorted(
                 (p for p in self.by_id.values() if p.purpose == purpose and p.evse_id in evses
@@ -110,7 +115,7 @@ class Profiles(msgspec.Struct, frozen=True):
                 limit = profile.limit_at(now)
                 if limit is not None:
                     return limit
-        return 0
+        return None
 
 
 def _matches(profile: Profile, wanted: Mapping[str, Any]) -> bool:
