@@ -94,24 +94,7 @@ async def availability(call: Call) -> web.Response:
                                                   call.body(b.AvailabilityBody)))
 
 
-@resource.post(f"{BASE}/charging-profile", "SetChargingProfile", role=Role.OPERATOR,
-               body=b.ChargingProfileBody, response=v201.SetChargingProfileResponse,
-               errors=ERRORS)
-async def set_charging_profile(call: Call) -> web.Response:
-    return await _send(call, services_of(call.request).commands.set_profile(
-        call.body(b.ChargingProfileBody)))
+# SetChargingProfile / ClearChargingProfile: api/routes/charging_profiles.py (stored)
 
 
-@resource.delete(f"{BASE}/charging-profile", "ClearChargingProfile (by id or criteria)",
-                 role=Role.OPERATOR, query=b.ClearProfileQuery,
-                 response=v201.ClearChargingProfileResponse, errors=ERRORS)
-async def clear_charging_profile(call: Call) -> web.Response:
-    return await _send(call, services_of(call.request).commands.clear_profile(
-        call.query(b.ClearProfileQuery)))
-
-
-@resource.post(f"{BASE}/firmware/update", "UpdateFirmware", role=Role.OPERATOR,
-               body=b.FirmwareUpdateBody, response=v201.UpdateFirmwareResponse, errors=ERRORS)
-async def update_firmware(call: Call) -> web.Response:
-    return await _send(call, services_of(call.request).commands.update_firmware(
-        call.body(b.FirmwareUpdateBody)))
+# UpdateFirmware: api/routes/firmware.py (a FirmwareJob actor per update)

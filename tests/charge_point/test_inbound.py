@@ -119,8 +119,6 @@ async def test_authorize_default_unknown_and_pluggable() -> None:
     ("FirmwareStatusNotification", {"status": "Installed", "requestId": 1}, {}),
     ("LogStatusNotification", {"status": "Uploaded", "requestId": 2}, {}),
     ("DataTransfer", {"vendorId": "com.acme"}, {"status": "UnknownVendorId"}),
-    ("NotifyEVChargingNeeds", {"evseId": 1, "chargingNeeds": {
-        "requestedEnergyTransfer": "DC"}}, {"status": "Accepted"}),
     ("NotifyEVChargingNeeds", {"evseId": 0, "chargingNeeds": {
         "requestedEnergyTransfer": "DC"}}, {"status": "Rejected"}),
     ("ReservationStatusUpdate", {"reservationId": 7, "reservationUpdateStatus": "Expired"}, {}),

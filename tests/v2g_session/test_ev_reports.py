@@ -8,7 +8,12 @@ from typing import Any
 
 import msgspec
 
-from sigec_actors.ocpp.generated.v201 import ChargingNeeds
+from sigec_actors.ocpp.generated.v201 import (
+    ChargingNeeds,
+    NotifyEVChargingNeedsRequest,
+    NotifyEVChargingNeedsResponse,
+    NotifyEVChargingNeedsStatusEnum,
+)
 from sigec_actors.testing.ocpp import ChargePointHarness
 from sigec_actors.v2g_session.ev_reports import EvSocReports, reported_soc
 from sigec_actors.v2g_session.queries import PgV2GQueries
@@ -39,6 +44,12 @@ async def test_the_charge_point_answers_as_before_and_tells_the_port() -> None:
     recorder = Recorder()
     harness = ChargePointHarness()
     harness.deps = dataclasses.replace(harness.deps, ev_reports=recorder)
+
+    async def answer(_station: str, _req: NotifyEVChargingNeedsRequest
+                     ) -> NotifyEVChargingNeedsResponse:  # smart charging's, in the node
+        return NotifyEVChargingNeedsResponse(status=NotifyEVChargingNeedsStatusEnum.ACCEPTED)
+
+    harness.deps.handlers.handle(NotifyEVChargingNeedsRequest, answer)
     async with harness:
         link, sink = await booted(harness)
         answer = await harness.call(sink, link, "NotifyEVChargingNeeds",
