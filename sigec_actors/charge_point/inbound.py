@@ -229,7 +229,7 @@ def _ev_needs(state: ChargePointState, channel: Channel, mid: str,
              "maxScheduleTuples": req.max_schedule_tuples,
              "chargingNeeds": msgspec.to_builtins(req.charging_needs)}
     stored = {**state.ev_charging_needs, req.evse_id: needs}
-    status = m.NotifyEVChargingNeedsStatusEnum.ACCEPTED
+    # the answer is smart charging's (Accepted only when a schedule follows); V2G hears too
     return (replace(state, ev_charging_needs=stored),
-            [Reply(channel, mid, m.NotifyEVChargingNeedsResponse(status=status)),
+            [HandleOther(channel, mid, "NotifyEVChargingNeeds", req),
              ReportEvNeeds(req.evse_id, req.charging_needs)])
