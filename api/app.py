@@ -13,6 +13,7 @@ from api.routes import (
     admin,
     alerts,
     auth,
+    charging_profiles,
     commands,
     dashboard,
     devices,
@@ -25,6 +26,7 @@ from api.routes import (
     openapi,
     payments,
     reservations,
+    sites,
     stations,
     tariffs,
     transactions,
@@ -47,6 +49,7 @@ RESOURCES: tuple[Resource, ...] = (
     v2g_plans.resource, locations.resource,
     ocpp_blocks.resource, ocpp_raw.resource,
     tariffs.resource, dashboard.resource,
+    charging_profiles.resource, sites.resource,
 )
 
 

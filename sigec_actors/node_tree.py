@@ -20,6 +20,7 @@ from sigec_actors.runtime import (
 CHARGE_POINTS = "charge-points"
 V2G = "v2g"
 FIRMWARE = "firmware"
+SITES = "sites"
 OUTBOX = "outbox"
 RELAY = "relay"
 
@@ -38,6 +39,12 @@ class V2GSupervisor(DynamicSupervisor):
 
 class FirmwareSupervisor(DynamicSupervisor):
     """Dynamic: one FirmwareJob actor per firmware update."""
+
+    __slots__ = ()
+
+
+class SitesSupervisor(DynamicSupervisor):
+    """Dynamic: one Site actor per location with a power limit (smart charging)."""
 
     __slots__ = ()
 
@@ -89,6 +96,7 @@ def build_node_tree(
         dynamic(CHARGE_POINTS, ChargePointSupervisor),
         dynamic(V2G, V2GSupervisor),
         dynamic(FIRMWARE, FirmwareSupervisor),
+        dynamic(SITES, SitesSupervisor),
     ]
     return ChildSpec(
         key=node_name,
@@ -112,7 +120,7 @@ class NodeTree:
     gone and must be started again by their owners.
     """
 
-    __slots__ = ("charge_points", "firmware", "root", "system", "v2g")
+    __slots__ = ("charge_points", "firmware", "root", "sites", "system", "v2g")
 
     def __init__(self, system: ActorSystem, root: ActorRef[Any]) -> None:
         self.system = system
@@ -120,6 +128,7 @@ class NodeTree:
         self.charge_points = SupervisorAt(system, f"{root.path}/{CHARGE_POINTS}")
         self.v2g = SupervisorAt(system, f"{root.path}/{V2G}")
         self.firmware = SupervisorAt(system, f"{root.path}/{FIRMWARE}")
+        self.sites = SupervisorAt(system, f"{root.path}/{SITES}")
 
     def outbox_running(self) -> bool:
         """True while the outbox relay actor runs (False: not started here, or given up)."""

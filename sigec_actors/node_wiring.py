@@ -46,15 +46,20 @@ from sigec_actors.payments.wiring import EXTRAS_KEY as PAYMENTS
 from sigec_actors.payments.wiring import PaymentsWiring
 from sigec_actors.runtime import ActorSystem, SystemClock
 from sigec_actors.services.metrics import Metrics
+from sigec_actors.smart_charging.sites import MeterFanout
+from sigec_actors.smart_charging.wiring import EXTRAS_KEY as SMART_CHARGING
+from sigec_actors.smart_charging.wiring import SmartChargingWiring
 from sigec_actors.services.passwords import Passwords
 from sigec_actors.transactions_wiring import TransactionsWiring
 from sigec_actors.v2g.plan_runner import PlansWiring
+from sigec_actors.v2g.pricing import Submarket
 from sigec_actors.v2g.wiring import PricesWiring
 from sigec_actors.v2g_session.wiring import EXTRAS_KEY as V2G_SESSIONS
 from sigec_actors.v2g_session.wiring import V2GWiring
 
 LAST_SEEN_FLUSH_S = 60.0
-JOBS = Caller("system", "jobs")  # the caller of the commands the node's own jobs send
+JOBS = Caller("system", "jobs")
+SITES = Caller("system", "sites")  # the caller of the site actors' TxProfiles  # the caller of the commands the node's own jobs send
 CACHE_PRUNE_S = 60.0  # expired rate-limit and deny-list rows (PgCache) are deleted this often
 IDEMPOTENCY_PRUNE_S = 3600.0  # expired Idempotency-Key rows are deleted this often
 
@@ -99,6 +104,11 @@ class NodeWiring:
         # wallet top-ups: provider (Stripe or the serve's fake), webhooks, reconciliation
         self.payments = PaymentsWiring(settings, pool, self.transactions.ledger,
                                        self.alerts)
+        # site load balancing, stored profiles, EV charging needs (issue 19)
+        self.smart = SmartChargingWiring(
+            pool, tree.sites, lambda: self.router.commander.as_caller(SITES),
+            prices=self.prices.service, submarket=self.v2g.rows.submarket,
+            default_submarket=Submarket(settings.v2g.default_submarket))
         deps = ChargePointDeps(
             policy=policy_from(settings.ocpp), stations=self.stations,
             transactions=self.transactions.service, authorizer=self.transactions.authorizer,
@@ -107,7 +117,9 @@ class NodeWiring:
             reservations=self.transactions.reservation_service, observer=self.metrics,
             alerts=self.alerts, persist_timeout_s=settings.billing.tx_timeout_s + 1.0,
             idle=self.transactions.reconciler,  # boots / Available: lost Endeds (issue #14)
-            meters=self.v2g.sessions, ev_reports=self.v2g.ev_reports)
+            meters=MeterFanout(self.v2g.sessions, self.smart.sites),
+            ev_reports=self.v2g.ev_reports)
+        self.smart.register(deps.handlers)
         self.blocks = OcppBlocks(PgBlocks(pool))  # local lists, display, meter values (#18)
         self.blocks.register(deps.handlers)
         ocpp = settings.ocpp
@@ -159,6 +171,7 @@ class NodeWiring:
         ctx.extras[WALLET_STATEMENT] = PgWalletStatement(self.services.require_pool())
         ctx.extras[IDEMPOTENCY] = self.idempotency
         ctx.extras[PAYMENTS] = self.payments
+        ctx.extras[SMART_CHARGING] = self.smart
         self.operator.fill(ctx)
         ctx.extras[OCPP_BLOCKS] = self.blocks
 
@@ -168,6 +181,7 @@ class NodeWiring:
         self.prices.start()
         self.payments.start()
         self.plans.start()
+        self.smart.start()
         if isinstance(self.cache, PgCache):
             self._jobs.spawn("cache-prune", every(CACHE_PRUNE_S, self.cache.prune,
                                                   job="cache-prune"))
@@ -191,6 +205,7 @@ class NodeWiring:
         await self.actors_view.close()
         await self.transactions.stop()
         await self.v2g.aclose()
+        await self.smart.aclose()
         await self.payments.aclose()
         await self.operator.aclose()
         await self.sessions.aclose()
