@@ -10,6 +10,7 @@ from aiohttp import web
 
 from api.app import create_app
 from api.context import AppContext
+from api.surfaces import Surfaces
 from sigec_actors.adapters.nats_bus import ensure_streams
 from sigec_actors.adapters.outbox import PgOutbox
 from sigec_actors.adapters.outbox_prune import OutboxPruner
@@ -38,6 +39,8 @@ class NodeEndpoints:
 
     http_url: str
     ocpp_url: str
+    graphql_url: str | None = None  # None: server.graphql_enabled is false
+    grpc_url: str | None = None  # host:port (None: server.grpc_enabled is false)
 
 
 class Node:
@@ -55,6 +58,7 @@ class Node:
         self.tree: NodeTree | None = None
         self.jobs = Jobs()
         self.wiring: NodeWiring | None = None
+        self.surfaces: Surfaces | None = None
 
     async def prepare(self) -> None:
         """Apply migrations and create the first admin (idempotent; safe from several nodes)."""
@@ -93,9 +97,13 @@ class Node:
                     server.bind, server.ocpp_tls_port, tls=True)
         with step(log, "http_listening") as info:
             http_port = await self._start_http(info)
+        self.surfaces = Surfaces(self.app_context, self.settings, self.services.nats)
+        ports = await self.surfaces.start()  # GraphQL and gRPC (issue 21)
         host = self.public_host()
-        return NodeEndpoints(http_url=f"http://{host}:{http_port}",
-                             ocpp_url=f"ws://{host}:{ocpp_port}/ocpp")
+        return NodeEndpoints(
+            http_url=f"http://{host}:{http_port}", ocpp_url=f"ws://{host}:{ocpp_port}/ocpp",
+            graphql_url=f"http://{host}:{ports.graphql}/graphql" if ports.graphql else None,
+            grpc_url=f"{host}:{ports.grpc}" if ports.grpc else None)
 
     async def _start_http(self, info: dict[str, Any]) -> int:
         """The REST listener: headers within http_header_timeout_s (aiohttp's keep-alive timer
@@ -125,6 +133,9 @@ class Node:
         """Stop accepting, close station connections, stop the actor tree, flush, close."""
         if self.wiring is not None:
             await self.wiring.gateway.stop()  # normal close to every station first
+        if self.surfaces is not None:
+            await self.surfaces.stop()
+            self.surfaces = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -35,6 +35,8 @@ def write_runtime(settings: Settings, services: Services, endpoints: NodeEndpoin
     data = {
         "httpUrl": endpoints.http_url,
         "ocppUrl": endpoints.ocpp_url,
+        "graphqlUrl": endpoints.graphql_url,  # None when turned off (server.graphql_enabled)
+        "grpcUrl": endpoints.grpc_url,
         "databaseUrl": redact(services.database_url),
         "natsUrl": redact(services.nats_url),
         "redisUrl": redact(settings.redis.url) or None,
@@ -127,6 +129,17 @@ async def _shutdown(node: Node | None, services: Services, timeout_s: float) -> 
                 services.embedded_pg.stop()
 
 
+def surface_lines(endpoints: NodeEndpoints) -> list[str]:
+    """The banner's GraphQL and gRPC lines (none for a surface turned off)."""
+    lines = []
+    if endpoints.graphql_url:
+        lines.append(f"  GraphQL  : {endpoints.graphql_url}   "
+                     f"(schema: {endpoints.graphql_url}/schema.graphql)")
+    if endpoints.grpc_url:
+        lines.append(f"  gRPC     : {endpoints.grpc_url}   (reflection and health enabled)")
+    return lines
+
+
 def _print_banner(settings: Settings, endpoints: NodeEndpoints,
                   admin: dict[str, Any] | None) -> None:
     lines = [
@@ -134,6 +147,7 @@ def _print_banner(settings: Settings, endpoints: NodeEndpoints,
         "SIGEC-VE is running",
         f"  REST API : {endpoints.http_url}/api/v1   (health: {endpoints.http_url}/health/ready)",
         f"  OCPP     : {endpoints.ocpp_url}/{{stationId}}   (subprotocol ocpp2.0.1)",
+        *surface_lines(endpoints),
         f"  data dir : {settings.data_dir}",
     ]
     if admin is not None:

@@ -131,7 +131,9 @@ class HostedNode:
 
     def _started(self, endpoints: NodeEndpoints) -> NodeStarted:
         return NodeStarted(NodeInfo(name=self.spec.name, host=self.spec.host, pid=os.getpid(),
-                                    http_url=endpoints.http_url, ocpp_url=endpoints.ocpp_url))
+                                    http_url=endpoints.http_url, ocpp_url=endpoints.ocpp_url,
+                                    graphql_url=endpoints.graphql_url,
+                                    grpc_url=endpoints.grpc_url))
 
     def request_stop(self) -> None:
         """On the loop: begin the graceful stop."""

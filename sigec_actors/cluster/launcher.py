@@ -74,8 +74,10 @@ def with_fixed_ports(settings: Settings) -> Settings:
     server = settings.server
     http = server.http_port or free_port(server.bind)
     ocpp = server.ocpp_port or free_port(server.bind)
-    return msgspec.structs.replace(
-        settings, server=msgspec.structs.replace(server, http_port=http, ocpp_port=ocpp))
+    graphql = server.graphql_port or (free_port(server.bind) if server.graphql_enabled else 0)
+    grpc = server.grpc_port or (free_port(server.bind) if server.grpc_enabled else 0)
+    return msgspec.structs.replace(settings, server=msgspec.structs.replace(
+        server, http_port=http, ocpp_port=ocpp, graphql_port=graphql, grpc_port=grpc))
 
 
 def with_urls(settings: Settings, services: Services) -> Settings:
@@ -200,7 +202,7 @@ async def serve_cluster(settings: Settings, stop: asyncio.Event | None = None) -
         launcher.client.on_nodes = _runtime_writer(
             settings, services, launcher, fake_extra(fake, started.nodes[0].http_url))
         launcher.client.on_nodes(started.nodes)
-        endpoints = NodeEndpoints(started.nodes[0].http_url, started.nodes[0].ocpp_url)
+        endpoints = endpoints_of(started.nodes[0])
         _print_banner(settings, launcher, endpoints, prep.first_admin_notice)
         assert launcher.client.escalated is not None
         reason = await _first(stop, launcher.client.escalated)
@@ -217,6 +219,10 @@ async def serve_cluster(settings: Settings, stop: asyncio.Event | None = None) -
     return 0
 
 
+def endpoints_of(node: NodeInfo) -> NodeEndpoints:
+    return NodeEndpoints(node.http_url, node.ocpp_url, node.graphql_url, node.grpc_url)
+
+
 def _runtime_writer(settings: Settings, services: Services, launcher: ClusterLauncher,
                     extra: dict[str, str] | None = None) -> Callable[[list[NodeInfo]], None]:
     """runtime.json for this host's nodes; written at start and again after every restart."""
@@ -226,7 +232,7 @@ def _runtime_writer(settings: Settings, services: Services, launcher: ClusterLau
         launcher.node_restarted(nodes)
         if not nodes:
             return
-        endpoints = NodeEndpoints(nodes[0].http_url, nodes[0].ocpp_url)  # one port for all
+        endpoints = endpoints_of(nodes[0])  # one port for all
         try:
             server.write_runtime(settings, services, endpoints, extra={
                 "adminPort": launcher.admin_port, "clusterBind": launcher.bind,
@@ -277,6 +283,8 @@ async def join_cluster(settings: Settings, leader: str,
 
 def _print_banner(settings: Settings, launcher: ClusterLauncher, endpoints: NodeEndpoints,
                   admin: dict[str, Any] | None) -> None:
+    from sigec_actors.server import surface_lines
+
     started = launcher.started
     pids = ", ".join(str(n.pid) for n in started.nodes) if started else ""
     lines = [
@@ -284,6 +292,7 @@ def _print_banner(settings: Settings, launcher: ClusterLauncher, endpoints: Node
         f"SIGEC-VE is running: {settings.server.workers} node processes (pids {pids})",
         f"  REST API : {endpoints.http_url}/api/v1   (health: {endpoints.http_url}/health/ready)",
         f"  OCPP     : {endpoints.ocpp_url}/{{stationId}}   (subprotocol ocpp2.0.1)",
+        *surface_lines(endpoints),
         f"  cluster  : thespian admin on {launcher.bind}:{launcher.admin_port} "
         f"(join with: sigec serve --join {launcher.bind}:{launcher.admin_port})",
         f"  data dir : {settings.data_dir}",

@@ -33,6 +33,8 @@ class NodeInfo(msgspec.Struct, frozen=True):
     pid: int
     http_url: str
     ocpp_url: str
+    graphql_url: str | None = None
+    grpc_url: str | None = None
 
 
 # launcher -> director -----------------------------------------------------------------------

@@ -61,7 +61,8 @@ def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
            if k not in ("DATABASE_URL", "NATS_URL", "REDIS_URL") and not k.startswith("SIGEC_")}
     env.update(SIGEC_DATA_DIR=str(data_dir), SIGEC_HTTP_PORT="0", SIGEC_OCPP_PORT="0",
                SIGEC_LOG__FORMAT="json", SIGEC_ADMIN_PASSWORD=ADMIN_PASSWORD,
-               SIGEC_ADMIN_EMAIL=ADMIN_EMAIL, SIGEC_WORKERS="0")
+               SIGEC_ADMIN_EMAIL=ADMIN_EMAIL, SIGEC_WORKERS="0",
+               SIGEC_SERVER__GRAPHQL_PORT="0", SIGEC_SERVER__GRPC_PORT="0")
     env.update(extra)
     return env
 

@@ -1,0 +1,105 @@
+"""What every gRPC method does first and last: the caller from metadata, errors as statuses."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+import grpc
+import structlog
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from api.commands import acting_for, caller_of
+from api.context import AppContext
+from api.error_codes import failure_of
+from api.errors import Unauthenticated
+from api.routing import Principal
+from api.security import verify
+from api.services import ApiServices
+from sigec_actors.domain.records import Role
+from sigec_actors.errors import SigecError
+
+log = structlog.get_logger("api.grpc")
+R = TypeVar("R")
+Context = grpc.aio.ServicerContext[Any, Any]
+
+STATUS = {400: grpc.StatusCode.INVALID_ARGUMENT, 401: grpc.StatusCode.UNAUTHENTICATED,
+          402: grpc.StatusCode.FAILED_PRECONDITION, 403: grpc.StatusCode.PERMISSION_DENIED,
+          404: grpc.StatusCode.NOT_FOUND, 409: grpc.StatusCode.FAILED_PRECONDITION,
+          422: grpc.StatusCode.INVALID_ARGUMENT, 429: grpc.StatusCode.RESOURCE_EXHAUSTED,
+          502: grpc.StatusCode.UNAVAILABLE, 503: grpc.StatusCode.UNAVAILABLE,
+          504: grpc.StatusCode.DEADLINE_EXCEEDED}
+"""REST's status of a typed error (api.problems) as a gRPC status code."""
+
+
+class Servicer:
+    """Base of the service implementations: the node's context and services."""
+
+    def __init__(self, ctx: AppContext, services: ApiServices) -> None:
+        self.ctx = ctx
+        self.services = services
+
+    async def caller(self, context: Context, needed: Role = Role.USER) -> Principal:
+        """The verified caller of `authorization: Bearer <token>` metadata, role checked."""
+        metadata = dict(context.invocation_metadata() or ())
+        scheme, _, token = str(metadata.get("authorization", "")).partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("no bearer token")
+        return await verify(self.services, token.strip(), needed)
+
+
+async def _abort(context: Context, exc: SigecError) -> None:
+    failure = failure_of(exc)
+    if failure is None:
+        log.error("grpc_unhandled_error", exc_info=exc)
+        await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+        return
+    context.set_trailing_metadata((("sigec-code", failure.code),))
+    await context.abort(STATUS.get(failure.status, grpc.StatusCode.UNKNOWN), failure.message)
+
+
+S = TypeVar("S", bound=Servicer)
+
+
+def unary(needed: Role = Role.USER) -> Callable[
+        [Callable[[S, Any, Context, Principal], Awaitable[R]]],
+        Callable[[S, Any, Context], Awaitable[R]]]:
+    """A unary method run for its verified caller (commands audited for it), errors mapped."""
+    def wrap(method: Callable[[S, Any, Context, Principal], Awaitable[R]]
+             ) -> Callable[[S, Any, Context], Awaitable[R]]:
+        @functools.wraps(method)
+        async def run(self: S, request: Any, context: Context) -> R:
+            try:
+                caller = await self.caller(context, needed)
+                with acting_for(caller_of(caller.sub, caller.role)):
+                    return await method(self, request, context, caller)
+            except SigecError as exc:
+                await _abort(context, exc)
+                raise AssertionError("abort returns only by raising") from exc
+        return run
+    return wrap
+
+
+def streaming(method: Callable[[S, Any, Context, Principal], AsyncIterator[R]]
+              ) -> Callable[[S, Any, Context], AsyncIterator[R]]:
+    """A server-streaming method for its verified caller; errors before or while streaming
+    end the call with the mapped status."""
+    @functools.wraps(method)
+    async def run(self: S, request: Any, context: Context) -> AsyncIterator[R]:
+        try:
+            caller = await self.caller(context)
+            async for item in method(self, request, context, caller):
+                yield item
+        except SigecError as exc:
+            await _abort(context, exc)
+    return run
+
+
+def stamp(value: datetime | None) -> Timestamp | None:
+    if value is None:
+        return None
+    out = Timestamp()
+    out.FromDatetime(value)
+    return out
