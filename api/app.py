@@ -11,6 +11,7 @@ from api.openapi import build_document
 from api.problems import problem_middleware
 from api.routes import (
     admin,
+    admin_web,
     alerts,
     auth,
     charging_profiles,
@@ -25,6 +26,7 @@ from api.routes import (
     ocpp_raw,
     openapi,
     payments,
+    reports,
     reservations,
     sites,
     stations,
@@ -47,6 +49,7 @@ RESOURCES: tuple[Resource, ...] = (
     v2g_prices.resource, v2g_optimize.resource, v2g.resource, wallet.resource,
     payments.resource,
     v2g_plans.resource, locations.resource,
+    reports.resource, admin_web.resource,
     ocpp_blocks.resource, ocpp_raw.resource,
     tariffs.resource, dashboard.resource,
     charging_profiles.resource, sites.resource,

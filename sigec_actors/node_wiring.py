@@ -44,6 +44,8 @@ from sigec_actors.ocpp_blocks.wiring import EXTRAS_KEY as OCPP_BLOCKS
 from sigec_actors.ocpp_blocks.wiring import OcppBlocks
 from sigec_actors.payments.wiring import EXTRAS_KEY as PAYMENTS
 from sigec_actors.payments.wiring import PaymentsWiring
+from sigec_actors.reports.wiring import EXTRAS_KEY as REPORTS
+from sigec_actors.reports.wiring import ReportsWiring
 from sigec_actors.runtime import ActorSystem, SystemClock
 from sigec_actors.services.metrics import Metrics
 from sigec_actors.smart_charging.sites import MeterFanout
@@ -138,6 +140,7 @@ class NodeWiring:
                                    digest_key=digest_key, alerts=self.alerts,
                                    ready=self.sessions.accepting)
         self.tls = bool(settings.ocpp.tls_cert)
+        self.reports = ReportsWiring(pool, tree.reports, actors.name)  # operator reports (#20)
         self.actors_view = NodeActorsView(actors, self.bus)
         self.operator = OperatorWiring(pool, settings, actors.name, actors.snapshot,  # issue 20
                                        self.alerts, self.bus, utcnow)
@@ -171,6 +174,7 @@ class NodeWiring:
         ctx.extras[WALLET_STATEMENT] = PgWalletStatement(self.services.require_pool())
         ctx.extras[IDEMPOTENCY] = self.idempotency
         ctx.extras[PAYMENTS] = self.payments
+        ctx.extras[REPORTS] = self.reports.service
         ctx.extras[SMART_CHARGING] = self.smart
         self.operator.fill(ctx)
         ctx.extras[OCPP_BLOCKS] = self.blocks
@@ -181,6 +185,7 @@ class NodeWiring:
         self.prices.start()
         self.payments.start()
         self.plans.start()
+        self.reports.start()
         self.smart.start()
         if isinstance(self.cache, PgCache):
             self._jobs.spawn("cache-prune", every(CACHE_PRUNE_S, self.cache.prune,
@@ -201,6 +206,7 @@ class NodeWiring:
         await self._jobs.stop()
         await self.prices.stop()
         await self.plans.stop()
+        await self.reports.stop()
         await self.router.close()
         await self.actors_view.close()
         await self.transactions.stop()

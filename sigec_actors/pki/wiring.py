@@ -62,11 +62,12 @@ def csr_policy(config: PkiConfig) -> CsrPolicy:
                      valid_days=config.station_cert_days)
 
 
-def with_client_ca(settings: Settings, ca: FileCa) -> Settings:
+def with_client_ca(settings: Settings, pki: PkiWiring | None) -> Settings:
     """`settings` whose wss:// listener also trusts our CA for client certificates (profile 3):
     a bundle of the configured `ocpp.tls_client_ca` and our chain, kept in the data dir."""
-    if not settings.pki.enabled or not settings.pki.trust_own_ca_for_tls:
+    if pki is None or not settings.pki.trust_own_ca_for_tls:
         return settings
+    ca = pki.ca
     configured = settings.ocpp.tls_client_ca
     text = Path(configured).read_text() if configured else ""
     bundle = settings.data_dir / "pki" / "client-ca.pem"
@@ -115,9 +116,16 @@ class PkiWiring:
         self._deliveries: set[asyncio.Future[None]] = set()
 
     @classmethod
-    def on_postgres(cls, settings: Settings, pool: DbPool, tokens: Authorizer,
-                    send: Callable[[], Send], alerts: Alerts | None) -> PkiWiring:
-        return cls(settings, PgCertificates(pool), tokens, send, alerts=alerts)
+    def for_node(cls, settings: Settings, pool: DbPool, tokens: Authorizer,
+                 send: Callable[[], Send], alerts: Alerts | None,
+                 handlers: StationHandlers) -> PkiWiring | None:
+        """The node's PKI on PostgreSQL with its station handlers registered; None when
+        `pki.enabled` is false (the certificate messages stay NotSupported)."""
+        if not settings.pki.enabled:
+            return None
+        wiring = cls(settings, PgCertificates(pool), tokens, send, alerts=alerts)
+        wiring.register(handlers)
+        return wiring
 
     def _spawn(self, work: Awaitable[None]) -> object:
         """Run a CertificateSigned delivery; kept until done, cancelled by `stop`."""

@@ -14,7 +14,8 @@ from api.idempotency import HEADER as IDEMPOTENCY_KEY
 from api.routing import RouteSpec, role_allows
 from tests.api.harness import ROLES, Api
 
-PATH_VALUES = {"id": "CP-1", "message": "Heartbeat", "connector": "1", "messageId": "1",
+PATH_VALUES = {"serialNumber": "1a", "fingerprint": "0" * 64,  # certificates, pki roots
+               "id": "CP-1", "message": "Heartbeat", "connector": "1", "messageId": "1",
                "action": "ClearCache"}
 
 
