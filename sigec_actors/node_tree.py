@@ -21,6 +21,7 @@ CHARGE_POINTS = "charge-points"
 V2G = "v2g"
 FIRMWARE = "firmware"
 SITES = "sites"
+REPORTS = "reports"
 OUTBOX = "outbox"
 RELAY = "relay"
 
@@ -45,6 +46,12 @@ class FirmwareSupervisor(DynamicSupervisor):
 
 class SitesSupervisor(DynamicSupervisor):
     """Dynamic: one Site actor per location with a power limit (smart charging)."""
+
+    __slots__ = ()
+
+
+class ReportsSupervisor(DynamicSupervisor):
+    """Dynamic: one ReportJob actor per operator report being computed."""
 
     __slots__ = ()
 
@@ -97,6 +104,7 @@ def build_node_tree(
         dynamic(V2G, V2GSupervisor),
         dynamic(FIRMWARE, FirmwareSupervisor),
         dynamic(SITES, SitesSupervisor),
+        dynamic(REPORTS, ReportsSupervisor),
     ]
     return ChildSpec(
         key=node_name,
@@ -120,7 +128,7 @@ class NodeTree:
     gone and must be started again by their owners.
     """
 
-    __slots__ = ("charge_points", "firmware", "root", "sites", "system", "v2g")
+    __slots__ = ("charge_points", "firmware", "reports", "root", "sites", "system", "v2g")
 
     def __init__(self, system: ActorSystem, root: ActorRef[Any]) -> None:
         self.system = system
@@ -129,6 +137,7 @@ class NodeTree:
         self.v2g = SupervisorAt(system, f"{root.path}/{V2G}")
         self.firmware = SupervisorAt(system, f"{root.path}/{FIRMWARE}")
         self.sites = SupervisorAt(system, f"{root.path}/{SITES}")
+        self.reports = SupervisorAt(system, f"{root.path}/{REPORTS}")
 
     def outbox_running(self) -> bool:
         """True while the outbox relay actor runs (False: not started here, or given up)."""

@@ -76,12 +76,14 @@ async def test_node_tree_paths_and_kinds() -> None:
     assert tree.charge_points.path == "/node-1/charge-points"
     assert tree.v2g.path == "/node-1/v2g"
     assert tree.firmware.path == "/node-1/firmware"
+    assert tree.reports.path == "/node-1/reports"
     snap = system.snapshot()
     assert snap.kind == "NodeSupervisor"
     assert [(c.path, c.kind) for c in snap.children] == [
         ("/node-1/charge-points", "ChargePointSupervisor"),
         ("/node-1/v2g", "V2GSupervisor"),
         ("/node-1/firmware", "FirmwareSupervisor"),
+        ("/node-1/reports", "ReportsSupervisor"),
     ]
     assert isinstance(system.context("/node-1").actor, NodeSupervisor)
     assert isinstance(system.context("/node-1/charge-points").actor, ChargePointSupervisor)

@@ -22,6 +22,7 @@ from sigec_actors.ocpp_blocks.wiring import OcppBlocks
 from sigec_actors.payments.wiring import EXTRAS_KEY as PAYMENTS
 from sigec_actors.payments.wiring import PaymentsWiring, settings_for_test
 from sigec_actors.ports import Cache, RefreshTokenRepository, StationRepository, UserRepository
+from sigec_actors.reports.wiring import EXTRAS_KEY as REPORTS
 from sigec_actors.services import tokens
 from sigec_actors.services.passwords import Passwords
 from sigec_actors.testing import (
@@ -37,6 +38,7 @@ from sigec_actors.testing.idempotency import InMemoryIdempotencyStore
 from sigec_actors.testing.locations import InMemoryLocations
 from sigec_actors.testing.ocpp_blocks import InMemoryBlocks
 from sigec_actors.testing.payments import InMemoryPayments, InMemoryProvider
+from sigec_actors.testing.reports import InMemoryReports
 from sigec_actors.testing.v2g_plans import InMemoryPlans
 from sigec_actors.testing.v2g_sessions import EmptyStatement, FakeV2G
 from sigec_actors.v2g.plan_runner import EXTRAS_KEY as PLANS
@@ -177,6 +179,7 @@ async def start_api(*, users: UserRepository | None = None,
             settings_for_test(ctx.settings, webhook_secret="whsec_harness"), None, None,
             ctx.alerts, store=InMemoryPayments(), provider=InMemoryProvider())
     ctx.extras.setdefault(PLANS, InMemoryPlans())
+    ctx.extras.setdefault(REPORTS, InMemoryReports(clock))
     ctx.extras.setdefault(tariffs.EXTRAS_KEY, InMemoryTariffAdmin())
     ctx.extras.setdefault(dashboard.EXTRAS_KEY, FixedDashboard())
     ctx.extras.setdefault(locations.EXTRAS_KEY, InMemoryLocations())
