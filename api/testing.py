@@ -25,6 +25,30 @@ def _set_variables(req: msgspec.Struct) -> msgspec.Struct:
         for d in req.set_variable_data))
 
 
+def _get_variables(req: msgspec.Struct) -> msgspec.Struct:
+    assert isinstance(req, v201.GetVariablesRequest)
+    return v201.GetVariablesResponse(get_variable_result=tuple(
+        v201.GetVariableResult(attribute_status=v201.GetVariableStatusEnum.ACCEPTED,
+                               attribute_value="0", component=d.component, variable=d.variable)
+        for d in req.get_variable_data))
+
+
+def _set_monitoring(req: msgspec.Struct) -> msgspec.Struct:
+    assert isinstance(req, v201.SetVariableMonitoringRequest)
+    return v201.SetVariableMonitoringResponse(set_monitoring_result=tuple(
+        v201.SetMonitoringResult(id=n, status=v201.SetMonitoringStatusEnum.ACCEPTED,
+                                 type=d.type, severity=d.severity, component=d.component,
+                                 variable=d.variable)
+        for n, d in enumerate(req.set_monitoring_data, 1)))
+
+
+def _clear_monitoring(req: msgspec.Struct) -> msgspec.Struct:
+    assert isinstance(req, v201.ClearVariableMonitoringRequest)
+    return v201.ClearVariableMonitoringResponse(clear_monitoring_result=tuple(
+        v201.ClearMonitoringResult(status=v201.ClearMonitoringStatusEnum.ACCEPTED, id=i)
+        for i in req.id))
+
+
 DEFAULT_ANSWERS: dict[type[msgspec.Struct], Answer] = {
     v201.RequestStartTransactionRequest: lambda _: v201.RequestStartTransactionResponse(
         status=v201.RequestStartStopStatusEnum.ACCEPTED),
@@ -44,6 +68,23 @@ DEFAULT_ANSWERS: dict[type[msgspec.Struct], Answer] = {
     v201.UpdateFirmwareRequest: lambda _: v201.UpdateFirmwareResponse(
         status=v201.UpdateFirmwareStatusEnum.ACCEPTED),
     v201.SetVariablesRequest: _set_variables,
+    # device model and diagnostics (api.routes.device_model / diagnostics)
+    v201.GetBaseReportRequest: lambda _: v201.GetBaseReportResponse(
+        status=v201.GenericDeviceModelStatusEnum.ACCEPTED),
+    v201.GetReportRequest: lambda _: v201.GetReportResponse(
+        status=v201.GenericDeviceModelStatusEnum.ACCEPTED),
+    v201.GetVariablesRequest: _get_variables,
+    v201.GetLogRequest: lambda _: v201.GetLogResponse(status=v201.LogStatusEnum.ACCEPTED),
+    v201.SetVariableMonitoringRequest: _set_monitoring,
+    v201.ClearVariableMonitoringRequest: _clear_monitoring,
+    v201.SetMonitoringBaseRequest: lambda _: v201.SetMonitoringBaseResponse(
+        status=v201.GenericDeviceModelStatusEnum.ACCEPTED),
+    v201.SetMonitoringLevelRequest: lambda _: v201.SetMonitoringLevelResponse(
+        status=v201.GenericStatusEnum.ACCEPTED),
+    v201.GetMonitoringReportRequest: lambda _: v201.GetMonitoringReportResponse(
+        status=v201.GenericDeviceModelStatusEnum.ACCEPTED),
+    v201.CustomerInformationRequest: lambda _: v201.CustomerInformationResponse(
+        status=v201.CustomerInformationStatusEnum.ACCEPTED),
     # OCPP blocks (api.routes.ocpp_blocks / ocpp_raw)
     v201.SendLocalListRequest: lambda _: v201.SendLocalListResponse(
         status=v201.SendLocalListStatusEnum.ACCEPTED),

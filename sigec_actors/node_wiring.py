@@ -27,6 +27,7 @@ from sigec_actors.charge_point.sessions import StationSessions
 from sigec_actors.charge_point.wiring import policy_from
 from sigec_actors.cluster.sessions import RoutedSessions, nats_router
 from sigec_actors.config import Settings
+from sigec_actors.device_model.wiring import DeviceModelWiring
 from sigec_actors.domain.records import Caller
 from sigec_actors.idempotency import Policy
 from sigec_actors.jobs import Jobs, every
@@ -122,6 +123,11 @@ class NodeWiring:
             meters=MeterFanout(self.v2g.sessions, self.smart.sites),
             ev_reports=self.v2g.ev_reports)
         self.smart.register(deps.handlers)
+        # device model, logs, monitoring, events (#18 part 1); the first-boot inventory is sent
+        # as the node's jobs (router built below)
+        self.device_model = DeviceModelWiring(
+            pool, settings, deps.handlers, self.alerts,
+            lambda: self.router.commander.as_caller(JOBS).send)
         self.blocks = OcppBlocks(PgBlocks(pool))  # local lists, display, meter values (#18)
         self.blocks.register(deps.handlers)
         ocpp = settings.ocpp
@@ -174,6 +180,7 @@ class NodeWiring:
         ctx.extras[WALLET_STATEMENT] = PgWalletStatement(self.services.require_pool())
         ctx.extras[IDEMPOTENCY] = self.idempotency
         ctx.extras[PAYMENTS] = self.payments
+        self.device_model.fill(ctx.extras)
         ctx.extras[REPORTS] = self.reports.service
         ctx.extras[SMART_CHARGING] = self.smart
         self.operator.fill(ctx)
@@ -213,5 +220,6 @@ class NodeWiring:
         await self.v2g.aclose()
         await self.smart.aclose()
         await self.payments.aclose()
+        await self.device_model.aclose()
         await self.operator.aclose()
         await self.sessions.aclose()

@@ -34,6 +34,10 @@ UNHANDLED: Mapping[type[msgspec.Struct], msgspec.Struct] = MappingProxyType({
     m.DataTransferRequest: m.DataTransferResponse(
         status=m.DataTransferStatusEnum.UNKNOWN_VENDOR_ID),
     m.MeterValuesRequest: m.MeterValuesResponse(),
+    # (a node without sigec_actors.device_model: acknowledged, kept in the actor's memory only)
+    m.NotifyReportRequest: m.NotifyReportResponse(),
+    m.NotifyEventRequest: m.NotifyEventResponse(),
+    m.LogStatusNotificationRequest: m.LogStatusNotificationResponse(),
 })
 
 

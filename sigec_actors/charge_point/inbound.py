@@ -90,12 +90,8 @@ def _other(state: ChargePointState, channel: Channel, mid: str, action: str,
         case m.MeterValuesRequest() as req:  # stored by the registered handler (ocpp_blocks)
             meter = {**state.meter, req.evse_id: req.meter_value[-1]}
             return replace(state, meter=meter), [HandleOther(channel, mid, action, req)]
-        case m.NotifyReportRequest() as req:
+        case m.NotifyReportRequest() as req:  # stored by device_model's handler
             return _report(state, channel, mid, req)
-        case m.NotifyEventRequest() as req:
-            log = Log("info", "ocpp.notify_event",
-                      {"events": len(req.event_data), "seq_no": req.seq_no})
-            return state, [log, Reply(channel, mid, m.NotifyEventResponse())]
         case m.SecurityEventNotificationRequest() as req:
             return state, _security_event(state, channel, mid, req)
         case _:
@@ -108,9 +104,9 @@ def _status_reports(state: ChargePointState, channel: Channel, mid: str, action:
         case m.FirmwareStatusNotificationRequest() as req:
             return (replace(state, firmware_status=req.status.value),
                     [Reply(channel, mid, m.FirmwareStatusNotificationResponse())])
-        case m.LogStatusNotificationRequest() as req:
+        case m.LogStatusNotificationRequest() as req:  # history stored by device_model
             return (replace(state, log_status=req.status.value),
-                    [Reply(channel, mid, m.LogStatusNotificationResponse())])
+                    [HandleOther(channel, mid, action, payload)])
         case m.NotifyEVChargingNeedsRequest() as req:
             return _ev_needs(state, channel, mid, req, now)
         case m.ReservationStatusUpdateRequest() as req:
@@ -195,7 +191,7 @@ def _report(state: ChargePointState, channel: Channel, mid: str,
                 variables[key] = attribute.value or ""
             else:
                 dropped += 1
-    effects: list[Effect] = [Reply(channel, mid, m.NotifyReportResponse())]
+    effects: list[Effect] = [HandleOther(channel, mid, "NotifyReport", req)]
     if dropped:
         effects.append(Log("warning", "ocpp.report.truncated",
                            {"dropped": dropped, "max": state.policy.max_variables}))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from aiohttp import ClientResponse
@@ -16,6 +18,8 @@ from api.ports import LiveStations
 from api.routes import dashboard, id_tokens, locations, reservations, tariffs, v2g_prices, wallet
 from api.testing import FakeActors, FakeCommander, FakeLiveStations, actor_tree
 from sigec_actors.config import load_settings
+from sigec_actors.device_model.wiring import EXTRAS_KEY as DEVICE_MODEL
+from sigec_actors.device_model.wiring import DeviceModelPorts
 from sigec_actors.domain.records import NewLocation, NewStation, NewUser, Role
 from sigec_actors.ocpp_blocks.wiring import EXTRAS_KEY as OCPP_BLOCKS
 from sigec_actors.ocpp_blocks.wiring import OcppBlocks
@@ -34,6 +38,7 @@ from sigec_actors.testing import (
     MemoryCache,
 )
 from sigec_actors.testing.admin_surface import FixedDashboard, InMemoryTariffAdmin
+from sigec_actors.testing.device_model import InMemoryDeviceModel
 from sigec_actors.testing.idempotency import InMemoryIdempotencyStore
 from sigec_actors.testing.locations import InMemoryLocations
 from sigec_actors.testing.ocpp_blocks import InMemoryBlocks
@@ -183,6 +188,8 @@ async def start_api(*, users: UserRepository | None = None,
     ctx.extras.setdefault(tariffs.EXTRAS_KEY, InMemoryTariffAdmin())
     ctx.extras.setdefault(dashboard.EXTRAS_KEY, FixedDashboard())
     ctx.extras.setdefault(locations.EXTRAS_KEY, InMemoryLocations())
+    ctx.extras.setdefault(DEVICE_MODEL, DeviceModelPorts(  # uploads never reach the log dir
+        InMemoryDeviceModel(), ctx.settings.device_model, Path(tempfile.gettempdir())))
     ctx.extras.setdefault(OCPP_BLOCKS, OcppBlocks(InMemoryBlocks(), clock))
     if v2g_prices.EXTRAS_KEY not in ctx.extras:
         ctx.extras[v2g_prices.EXTRAS_KEY] = await price_ports(clock())

@@ -16,7 +16,8 @@ from tests.api.harness import ROLES, Api
 
 PATH_VALUES = {"serialNumber": "1a", "fingerprint": "0" * 64,  # certificates, pki roots
                "id": "CP-1", "message": "Heartbeat", "connector": "1", "messageId": "1",
-               "action": "ClearCache"}
+               "action": "ClearCache",
+               "requestId": "1", "token": "unknown-token"}  # device model, diagnostics
 
 
 def _url(spec: RouteSpec, api: Api) -> str:

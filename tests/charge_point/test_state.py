@@ -16,6 +16,7 @@ from sigec_actors.charge_point.effects import (
     Effect,
     FailCommand,
     HandleAuthorize,
+    HandleOther,
     HandleTransactionEvent,
     Persist,
     Reply,
@@ -85,7 +86,8 @@ COMMANDS: list[msgspec.Struct] = [
         component=m.Component(name="C"), variable=m.Variable(name="V")),)),
     m.TriggerMessageRequest(requested_message=m.MessageTriggerEnum.HEARTBEAT),
 ]
-ANSWERS = (Reply, ReplyError, HandleAuthorize, HandleTransactionEvent)
+ANSWERS = (Reply, ReplyError, HandleAuthorize, HandleTransactionEvent,
+           HandleOther)  # answered by a registered handler (or its UNHANDLED default)
 
 
 def answers(effects: list[Effect]) -> list[Any]:
