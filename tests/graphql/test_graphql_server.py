@@ -1,0 +1,183 @@
+"""GraphQL on a real `sigec serve` (PostgreSQL, NATS): the REST matrix's ownership cases, the
+published SDL, a subscription receiving a station's StatusNotification, limits refusing an
+abusive query, a remote command reaching the station."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import aiohttp
+import pytest
+import pytest_asyncio
+
+from api.graphql.limits import Limits
+from api.graphql.schema import build_schema, sdl
+from tests.graphql.world import World, rest_status, start_server, world_on
+from tests.helpers.server import ServerProcess
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+WS = "graphql-transport-ws"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, pg_dsn: str,
+           nats_url: str) -> Iterator[ServerProcess]:
+    yield from start_server(tmp_path_factory.mktemp("graphql"), pg_dsn, nats_url)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def world(server: ServerProcess, pg_dsn: str) -> AsyncIterator[World]:
+    async with world_on(server, pg_dsn) as w:
+        yield w
+
+
+def url(world: World) -> str:
+    return str(world.server.runtime["graphqlUrl"])
+
+
+async def gql(world: World, query: str, who: str | None,
+              variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {world.tokens[who]}"} if who else {}
+    async with world.http.post(url(world), json={"query": query, "variables": variables or {}},
+                               headers=headers) as resp:
+        assert resp.status == 200, await resp.text()
+        body: dict[str, Any] = await resp.json()
+        return body
+
+
+def code(body: dict[str, Any]) -> str | None:
+    """The code of the first error, None when the operation succeeded."""
+    errors = body.get("errors")
+    return errors[0]["extensions"]["code"] if errors else None
+
+
+async def test_sdl_is_published_and_is_the_served_schema(world: World) -> None:
+    async with world.http.get(url(world) + "/schema.graphql") as resp:
+        assert resp.status == 200
+        text = await resp.text()
+    server = world.server.runtime
+    assert text == sdl(build_schema(Limits(10, 5000)))
+    for part in ("type Query", "type Mutation", "type Subscription", "stationStatus(",
+                 "transactionUpdated(", "devices(", "gridPrice(", "startTransaction("):
+        assert part in text
+    assert server["grpcUrl"] and server["graphqlUrl"].endswith("/graphql")
+
+
+TX = "query($id: ID!) { transaction(id: $id) { id chargePointId status } }"
+
+
+@pytest.mark.parametrize("who", [None, "user", "other", "operator", "admin"])
+async def test_transaction_visibility_matches_rest(world: World, who: str | None) -> None:
+    body = await gql(world, TX, who, {"id": world.tx_id})
+    rest = await rest_status(world, "GET", f"/api/v1/transactions/{world.tx_id}", who)
+    expected = {200: None, 401: "UNAUTHENTICATED", 404: "NOT_FOUND"}[rest]
+    assert code(body) == expected, (who, rest, body)
+    assert (who in ("user", "operator", "admin")) == (expected is None)
+    if expected is None:
+        assert body["data"]["transaction"]["id"] == world.tx_id
+
+
+@pytest.mark.parametrize("who", ["user", "other", "operator"])
+async def test_transaction_lists_mine_or_all_like_rest(world: World, who: str) -> None:
+    body = await gql(world, "{ transactions(first: 50) { totalCount nodes { id } } }", who)
+    ids = {n["id"] for n in body["data"]["transactions"]["nodes"]}
+    assert (world.tx_id in ids) == (who != "other")
+
+
+@pytest.mark.parametrize(("who", "rest_expected"), [
+    (None, 401), ("user", 403), ("other", 403), ("operator", 200), ("admin", 200)])
+async def test_operator_only_alerts_and_commands(world: World, who: str | None,
+                                                 rest_expected: int) -> None:
+    assert await rest_status(world, "GET", "/api/v1/admin/alerts", who) == rest_expected
+    want = {401: "UNAUTHENTICATED", 403: "FORBIDDEN", 200: None}[rest_expected]
+    assert code(await gql(world, "{ alerts(first: 5) { totalCount } }", who)) == want
+    command = await gql(world, """mutation($id: String!) {
+        sendCommand(chargePointId: $id, command: TRIGGER, body: {message: "Heartbeat"}) {
+          status } }""", who, {"id": world.station_id})
+    assert code(command) == want
+    if want is None:
+        assert command["data"]["sendCommand"]["status"] == "Accepted"
+
+
+async def test_another_users_session_cannot_be_stopped(world: World) -> None:
+    stop = "mutation($id: ID!) { stopTransaction(id: $id) { accepted } }"
+    assert code(await gql(world, stop, "other", {"id": world.tx_id})) == "NOT_FOUND"
+    assert await rest_status(world, "POST", f"/api/v1/transactions/{world.tx_id}/stop",
+                             "other") == 404
+
+
+async def test_me_wallet_and_devices_with_connectors(world: World) -> None:
+    body = await gql(world, """{ me { email role } wallet { balanceCentavos currency }
+        devices(first: 20) { totalCount pageInfo { hasNextPage endCursor }
+          nodes { id online connectors { evseId connectorId status } } } }""", "user")
+    assert code(body) is None, body
+    data = body["data"]
+    assert data["me"]["role"] == "user" and data["wallet"]["currency"] == "BRL"
+    mine = [d for d in data["devices"]["nodes"] if d["id"] == world.station_id]
+    assert mine and mine[0]["online"] is True
+    assert [(c["evseId"], c["connectorId"]) for c in mine[0]["connectors"]][:1] == [(1, 1)]
+    bad = await gql(world, '{ devices(first: 5, after: "nope") { totalCount } }', "user")
+    assert code(bad) == "INVALID_INPUT"
+
+
+async def test_abusive_query_is_refused_before_it_runs(world: World) -> None:
+    page = "devices(first: 200) { nodes { id vendor connectors { evseId status type } } }"
+    query = "{ " + " ".join(f"a{i}: {page}" for i in range(8)) + " }"
+    body = await gql(world, query, "admin")
+    assert body.get("data") is None and code(body) == "QUERY_TOO_COSTLY"
+    assert body["errors"][0]["extensions"]["maxCost"] == 5000
+
+
+async def _ws(world: World, http: aiohttp.ClientSession,
+              payload: dict[str, Any]) -> aiohttp.ClientWebSocketResponse:
+    ws = await http.ws_connect(url(world), protocols=(WS,))
+    await ws.send_json({"type": "connection_init", "payload": payload})
+    return ws
+
+
+async def _next(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
+    while True:
+        msg: dict[str, Any] = await asyncio.wait_for(ws.receive_json(), 10)
+        if msg["type"] != "ping":
+            return msg
+
+
+async def test_subscription_receives_the_stations_status_notification(world: World) -> None:
+    async with aiohttp.ClientSession() as http:
+        ws = await _ws(world, http, {"Authorization": f"Bearer {world.tokens['user']}"})
+        assert (await _next(ws))["type"] == "connection_ack"
+        await ws.send_json({"id": "s1", "type": "subscribe", "payload": {
+            "query": "subscription($id: ID!) { stationStatus(id: $id) { stationId evseId "
+                     "connectorId status previous } }", "variables": {"id": world.station_id}}})
+        await asyncio.sleep(0.3)  # the subscription is listening once the resolver runs
+        await world.station.status(2, 1, "Available")
+        await world.station.status(2, 1, "Unavailable")
+        got = [await _next(ws), await _next(ws)]
+        assert [m["type"] for m in got] == ["next", "next"], got
+        events = [m["payload"]["data"]["stationStatus"] for m in got]
+        assert events == [
+            {"stationId": world.station_id, "evseId": 2, "connectorId": 1,
+             "status": "Available", "previous": None},
+            {"stationId": world.station_id, "evseId": 2, "connectorId": 1,
+             "status": "Unavailable", "previous": "Available"}]
+        await ws.send_json({"id": "s1", "type": "complete"})
+        await ws.close()
+
+
+async def test_subscription_needs_a_token_and_ownership(world: World) -> None:
+    async with aiohttp.ClientSession() as http:
+        ws = await _ws(world, http, {})
+        msg = await asyncio.wait_for(ws.receive(), 10)
+        assert msg.type == aiohttp.WSMsgType.CLOSE and msg.data == 4403
+        ws = await _ws(world, http, {"Authorization": f"Bearer {world.tokens['other']}"})
+        assert (await _next(ws))["type"] == "connection_ack"
+        await ws.send_json({"id": "t1", "type": "subscribe", "payload": {
+            "query": "subscription($id: ID!) { transactionUpdated(id: $id) { id } }",
+            "variables": {"id": world.tx_id}}})
+        answer = await _next(ws)
+        assert answer["type"] in ("error", "next"), answer
+        errors = answer["payload"] if answer["type"] == "error" else answer["payload"]["errors"]
+        assert errors[0]["extensions"]["code"] == "NOT_FOUND"
+        await ws.close()

@@ -1,0 +1,106 @@
+"""One real server with the REST matrix's principals and a station with a session, shared by the
+GraphQL and gRPC test modules (each module starts its own; every call goes over the wire)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+
+from sigec_actors.simulator.handlers import SimConfig
+from sigec_actors.simulator.station import SimulatedStation
+from tests.helpers.server import Api, ServerProcess, server_env
+
+PASSPHRASE = "a long passphrase for tests"
+PRINCIPALS = ("user", "other", "operator", "admin")
+
+
+@dataclass
+class World:
+    server: ServerProcess
+    http: aiohttp.ClientSession
+    station_id: str
+    station: SimulatedStation
+    tx_id: str  # the session of "user" on the station
+    tokens: dict[str, str] = field(default_factory=dict)  # principal -> access token
+    apis: dict[str, Api] = field(default_factory=dict)
+
+
+def start_server(root: Path, dsn: str, nats: str, **env: str) -> Iterator[ServerProcess]:
+    """A `sigec serve` for one test module (a generator for a module-scoped fixture)."""
+    proc = ServerProcess(root / "data", server_env(root / "data", DATABASE_URL=dsn,
+                                                   NATS_URL=nats, **env), root / "server.log")
+    proc.start()
+    yield proc
+    assert proc.stop() == 0, proc.log()
+
+
+async def _person(server: ServerProcess, http: aiohttp.ClientSession, dsn: str, who: str,
+                  tag: str) -> Api:
+    api = Api(server.http, http)
+    if who == "admin":
+        await api.login()
+        return api
+    email = f"{who}-{tag}@example.com"
+    status, body = await api.call("POST", "/api/v1/auth/register", {
+        "name": who, "email": email, "password": PASSPHRASE})
+    assert status == 201, body
+    if who == "operator":  # roles are granted by an admin; the token carries the role
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute("UPDATE users SET role = 'operator' WHERE email = $1", email)
+        finally:
+            await conn.close()
+    await api.login(email, PASSPHRASE)
+    return api
+
+
+@asynccontextmanager
+async def world_on(server: ServerProcess, dsn: str) -> AsyncIterator[World]:
+    """The principals, a booted station and a session of "user" on it."""
+    tag = uuid.uuid4().hex[:6]
+    station_id = f"CP-API-{tag}"
+    async with aiohttp.ClientSession() as http:
+        apis = {who: await _person(server, http, dsn, who, tag) for who in PRINCIPALS}
+        password = await apis["admin"].add_station(station_id)
+        status, body = await apis["user"].call("POST", "/api/v1/users/me/id-tokens",
+                                               {"idToken": f"RFID-{tag}"})
+        assert status == 201, body
+        station = await SimulatedStation.connect(server.ocpp, SimConfig(station_id),
+                                                 password=password)
+        async with station:
+            assert (await station.boot()).status == "Accepted"
+            await station.status(1, 1, "Available")
+            await station.start_transaction(f"RFID-{tag}")
+            tx_id = await _active_session(apis["user"])
+            yield World(server, http, station_id, station, tx_id,
+                        {who: api.token for who, api in apis.items()}, apis)
+
+
+async def _active_session(api: Api) -> str:
+    for _ in range(100):
+        status, active = await api.call("GET", "/api/v1/transactions/active")
+        assert status == 200, active
+        if active:
+            return str(active[0]["id"])
+        await asyncio.sleep(0.05)
+    raise AssertionError("the station's session never reached the user's list")
+
+
+def rest_status(world: World, method: str, path: str, who: str | None,
+                body: Any = None) -> Any:
+    """The status REST answers `who` (None: anonymous) for the same operation."""
+    async def call() -> int:
+        headers = {"Authorization": f"Bearer {world.tokens[who]}"} if who else {}
+        async with world.http.request(method, world.server.http + path, json=body,
+                                      headers=headers) as resp:
+            await resp.read()
+            return resp.status
+    return call()
