@@ -172,7 +172,7 @@ async def test_certificates_on_a_station_and_trusted_roots_over_rest(
     server, pki, port, data = tls_server
     station_id = f"CP-CERT-{uuid.uuid4().hex[:6]}"
     mo = make_contract_pki(name="Rest MO")
-    answers = {
+    answers: dict[str, dict[str, Any]] = {
         "GetInstalledCertificateIds": {"status": "Accepted", "certificateHashDataChain": [{
             "certificateType": "MORootCertificate", "certificateHashData": {
                 "hashAlgorithm": "SHA256", "issuerNameHash": "ab", "issuerKeyHash": "cd",

@@ -58,9 +58,10 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         "pki.ocsp_responders": [url]})
     store = InMemoryCertificates()
     async with ChargePointHarness(authorizer=tokens) as h:
-        assert h.sessions is not None
+        sessions = h.sessions
+        assert sessions is not None
         wiring = PkiWiring(settings, store, tokens,
-                           lambda: functools.partial(send_command, h.sessions),
+                           lambda: functools.partial(send_command, sessions),
                            alerts=h.fakes.alerts, ocsp_transport=AiohttpOcspTransport())
         wiring.register(h.deps.handlers)
         await store.add_root(TrustedRoot(
