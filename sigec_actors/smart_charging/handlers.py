@@ -13,7 +13,7 @@ import structlog
 
 from sigec_actors.charge_point.handlers import StationHandlers
 from sigec_actors.ocpp.generated import v201
-from sigec_actors.smart_charging.schedule import Needs, ev_profile, needs_of, plan
+from sigec_actors.smart_charging.schedule import EvPlan, needs_of, plan
 from sigec_actors.smart_charging.site import DEFAULT_MAX_PER_EVSE_W
 
 log = structlog.get_logger("smart_charging")
@@ -46,8 +46,8 @@ class SiteHooks(Protocol):
 
 Prices = Callable[[str, datetime, datetime], Awaitable[dict[datetime, int]]]
 """(station id, from, to) -> hour start -> grid price (any unit: only the order counts)."""
-SendProfile = Callable[[str, int, v201.ChargingProfile, str], Awaitable[bool]]
-"""(station id, EVSE, profile, source) -> accepted (and stored)."""
+SendPlan = Callable[[str, int, EvPlan], Awaitable[bool]]
+"""(station id, EVSE, plan) -> the plan's TxProfile was accepted (and stored)."""
 
 
 def limit_w(schedule: v201.ChargingSchedule) -> int:
@@ -67,7 +67,7 @@ class SmartChargingHandlers:
     NotifyEVChargingSchedule and NotifyEVChargingNeeds for every charge point of the node."""
 
     def __init__(self, store: HandlerStore, sites: SiteHooks, prices: Prices,
-                 send: SendProfile, clock: Callable[[], datetime] = utcnow) -> None:
+                 send: SendPlan, clock: Callable[[], datetime] = utcnow) -> None:
         self._store, self._sites, self._prices, self._send = store, sites, prices, send
         self._clock = clock
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -126,15 +126,15 @@ class SmartChargingHandlers:
                            max_periods=req.max_schedule_tuples or 24)
         if periods is None or transaction is None:
             return v201.NotifyEVChargingNeedsResponse(status=NeedsStatus.REJECTED)
-        self._spawn(self._send_plan(station_id, req.evse_id, transaction, needs, periods))
+        assert needs.departure is not None
+        self._spawn(self._send_plan(station_id, req.evse_id, EvPlan(
+            transaction_id=transaction, start=now, departure=needs.departure,
+            periods=tuple(periods))))
         return v201.NotifyEVChargingNeedsResponse(status=NeedsStatus.ACCEPTED)
 
-    async def _send_plan(self, station_id: str, evse_id: int, transaction: str, needs: Needs,
-                         periods: list[tuple[int, int]]) -> None:
+    async def _send_plan(self, station_id: str, evse_id: int, ev_plan: EvPlan) -> None:
         await asyncio.sleep(0)  # the answer goes out first
-        assert needs.departure is not None
-        profile = ev_profile(evse_id, transaction, self._clock(), needs.departure, periods)
-        if not await self._send(station_id, evse_id, profile, "ev"):
+        if not await self._send(station_id, evse_id, ev_plan):
             log.warning("smart_charging.ev_plan_refused", station=station_id, evse=evse_id)
 
     async def _budget_moved(self, station_id: str) -> None:

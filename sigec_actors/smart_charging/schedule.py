@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 import msgspec
@@ -76,17 +76,38 @@ def plan(now: datetime, needs: Needs, cap_w: int, prices: Mapping[datetime, int]
     return periods if len(periods) <= max_periods else None
 
 
-def ev_profile(evse_id: int, transaction_id: str, now: datetime, departure: datetime,
-               periods: list[tuple[int, int]]) -> v201.ChargingProfile:
-    """The TxProfile carrying a plan (Absolute from `now`, in W, until departure)."""
+class EvPlan(msgspec.Struct, frozen=True, kw_only=True):
+    """A plan sent for a car's transaction: `periods` from `start` until `departure`."""
+
+    transaction_id: str
+    start: datetime
+    departure: datetime
+    periods: tuple[tuple[int, int], ...]
+
+
+def capped(periods: Sequence[tuple[int, int]], cap_w: int | None) -> list[tuple[int, int]]:
+    """The periods with no limit above `cap_w` (the site's allocation), merged again."""
+    out: list[tuple[int, int]] = []
+    for start, watts in periods:
+        limit = watts if cap_w is None else min(watts, cap_w)
+        if not out or out[-1][1] != limit:
+            out.append((start, limit))
+    return out
+
+
+def ev_profile(evse_id: int, plan: EvPlan, cap_w: int | None = None) -> v201.ChargingProfile:
+    """The TxProfile carrying a plan (Absolute from its start, in W, until departure), each
+    period capped at the site's allocation for the EVSE when there is one: the plan's stack
+    level wins over the site's profile, so it must carry the site's limit itself."""
     return v201.ChargingProfile(
         id=EV_PROFILE_ID_BASE + evse_id, stack_level=EV_STACK_LEVEL,
         charging_profile_purpose=v201.ChargingProfilePurposeEnum.TX_PROFILE,
         charging_profile_kind=v201.ChargingProfileKindEnum.ABSOLUTE,
-        transaction_id=transaction_id,
+        transaction_id=plan.transaction_id,
         charging_schedule=(v201.ChargingSchedule(
-            id=1, start_schedule=now, duration=int((departure - now).total_seconds()),
+            id=1, start_schedule=plan.start,
+            duration=int((plan.departure - plan.start).total_seconds()),
             charging_rate_unit=v201.ChargingRateUnitEnum.W,
             charging_schedule_period=tuple(
                 v201.ChargingSchedulePeriod(start_period=s, limit=float(w))
-                for s, w in periods)),))
+                for s, w in capped(plan.periods, cap_w))),))

@@ -158,10 +158,14 @@ class Sites:
         return ref if ref is not None and ref.alive else None
 
     async def load(self, location_id: UUID) -> LoadView | None:
-        ref = await self.run(location_id)
-        if ref is None:
+        """The site's load; None when the location has no limit."""
+        if await self._deps.store.site(location_id) is None:
             return None
-        view = await ref.ask(GetLoad())
+        ref = await self.run(location_id)
+        try:
+            view = None if ref is None else await ref.ask(GetLoad())
+        except ActorDead:  # its limit was removed just now
+            return None
         return view if isinstance(view, LoadView) else None
 
     async def limits_changed(self, location_id: UUID) -> None:

@@ -12,7 +12,9 @@ from sigec_actors.errors import SigecError
 from sigec_actors.ocpp.generated import v201
 from sigec_actors.ports import DbPool
 from sigec_actors.runtime import ActorDead, MailboxFull, SupervisorAt
+from sigec_actors.smart_charging.allocation import EvseKey
 from sigec_actors.smart_charging.handlers import SmartChargingHandlers
+from sigec_actors.smart_charging.schedule import EvPlan, ev_profile
 from sigec_actors.smart_charging.site import SendLimit
 from sigec_actors.smart_charging.site_actor import SiteDeps
 from sigec_actors.smart_charging.sites import LocationIndex, Sites
@@ -54,10 +56,12 @@ class SmartChargingWiring:
         self._commander = commander
         self._grid, self._submarket, self._default = prices, submarket, default_submarket
         self.sites = Sites(supervisor, SiteDeps(self.store, self.send_limit),
-                           LocationIndex(self.store.location_of),
-                           ended=self.store.end_transaction)
+                           LocationIndex(self.store.location_of), ended=self._ended)
         self.handlers = SmartChargingHandlers(self.store, self.sites, self._prices,
-                                              self.send_profile)
+                                              self.send_plan)
+        # an EVSE with an EV plan gets one TxProfile: the plan capped at the site's share
+        self._plans: dict[EvseKey, EvPlan] = {}
+        self._site_w: dict[EvseKey, tuple[str, int]] = {}
 
     def register(self, handlers: StationHandlers) -> None:
         self.handlers.register(handlers)
@@ -79,8 +83,34 @@ class SmartChargingWiring:
         return True
 
     async def send_limit(self, limit: SendLimit) -> bool:
+        """The site's allocation for an EVSE: its TxProfile, or the EV plan capped at it."""
+        key = (limit.station_id, limit.evse_id)
+        self._site_w[key] = (limit.transaction_id, limit.watts)
+        plan = self._plans.get(key)
+        if plan is not None and plan.transaction_id == limit.transaction_id:
+            return await self._send_plan(limit.station_id, limit.evse_id, plan)
         return await self.send_profile(limit.station_id, limit.evse_id, site_profile(limit),
                                        "site")
+
+    async def send_plan(self, station_id: str, evse_id: int, plan: EvPlan) -> bool:
+        """An EV's plan (NotifyEVChargingNeeds), capped at the site's share if it has one."""
+        self._plans[(station_id, evse_id)] = plan
+        return await self._send_plan(station_id, evse_id, plan)
+
+    async def _send_plan(self, station_id: str, evse_id: int, plan: EvPlan) -> bool:
+        site = self._site_w.get((station_id, evse_id))
+        cap = site[1] if site is not None and site[0] == plan.transaction_id else None
+        return await self.send_profile(station_id, evse_id, ev_profile(evse_id, plan, cap),
+                                       "ev")
+
+    async def _ended(self, station_id: str, transaction_id: str) -> None:
+        for key, plan in list(self._plans.items()):
+            if key[0] == station_id and plan.transaction_id == transaction_id:
+                del self._plans[key]
+        for key, (tx, _watts) in list(self._site_w.items()):
+            if key[0] == station_id and tx == transaction_id:
+                del self._site_w[key]
+        await self.store.end_transaction(station_id, transaction_id)
 
     async def _prices(self, station_id: str, start: datetime, end: datetime
                       ) -> dict[datetime, int]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,22 +26,27 @@ STEPS = 30
 CAR = V2GOptions(soc=10.0, battery_wh=100_000, meter_interval_s=60.0, time_scale=60.0)
 
 
-@pytest.fixture
-async def server(tmp_path: Path, fresh_pg_dsn: str, nats_url: str) -> AsyncIterator[ServerProcess]:
-    proc = ServerProcess(tmp_path / "data", server_env(
-        tmp_path / "data", DATABASE_URL=fresh_pg_dsn, NATS_URL=nats_url),
-        tmp_path / "server.log")
-    await asyncio.to_thread(proc.start)
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, pg_dsn: str,
+           nats_url: str) -> Iterator[ServerProcess]:
+    """One server for the module (the profile and station-message tests share it)."""
+    root: Path = tmp_path_factory.mktemp("site-limit")
+    proc = ServerProcess(root / "data", server_env(root / "data", DATABASE_URL=pg_dsn,
+                                                   NATS_URL=nats_url), root / "server.log")
+    proc.start()
     yield proc
-    proc.kill()
+    assert proc.stop() == 0, proc.log()
 
 
-async def _site(admin: Api) -> str:
+async def _site(admin: Api, limit_w: int = LIMIT_W) -> str:
     status, loc = await admin.call("POST", "/api/v1/admin/locations", {
-        "name": "Garagem 100 kW", "latitude": -23.55, "longitude": -46.63})
+        "name": "Garagem", "latitude": -23.55, "longitude": -46.63})
     assert status == 201, loc
     status, limits = await admin.call("PUT", f"/api/v1/admin/locations/{loc['id']}/limits", {
-        "gridLimitW": LIMIT_W, "strategy": "fair", "minPerEvseW": FLOOR_W,
+        "gridLimitW": limit_w, "strategy": "fair", "minPerEvseW": FLOOR_W,
         "maxPerEvseW": 22_000})
     assert status == 200, limits
     return str(loc["id"])

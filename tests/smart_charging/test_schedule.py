@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sigec_actors.smart_charging.schedule import Needs, plan
+from sigec_actors.smart_charging.schedule import Needs, capped, plan
 
 NOW = datetime(2026, 12, 2, 10, 30, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -43,3 +43,10 @@ def test_never_above_the_cap_and_enough_energy_when_possible(
     assert all(0 <= w <= min(max_w, cap) for _, w in periods)
     possible = min(max_w, cap) * hours
     assert delivered >= min(energy, possible) - 1
+
+
+def test_a_plan_capped_at_the_site_share_merges_equal_periods() -> None:
+    assert capped([(0, 11_000), (3600, 4_000), (7200, 0)], 5_000) == [
+        (0, 5_000), (3600, 4_000), (7200, 0)]
+    assert capped([(0, 11_000), (3600, 9_000)], 5_000) == [(0, 5_000)]
+    assert capped([(0, 11_000)], None) == [(0, 11_000)]
