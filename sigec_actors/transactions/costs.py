@@ -45,8 +45,9 @@ class CostNotifier:
     """AfterCommit hook: CostUpdated after a committed Updated event, never awaited.
 
     `enabled` is the `billing.send_cost_updated` switch (a station that does not support
-    CostUpdated answers NotImplemented; the running cost is in every Updated/Ended response
-    anyway). Commands go through `bind`'s commander; until bound, nothing is sent.
+    CostUpdated answers NotImplemented). OCPP 2.0.1 gives the running cost to the station only
+    this way: a TransactionEvent answer carries totalCost once the transaction has ended.
+    Commands go through `bind`'s commander; until bound, nothing is sent.
     """
 
     def __init__(self, clock: Callable[[], datetime], *, enabled: bool,

@@ -15,7 +15,6 @@ from sigec_actors.domain.transactions import (
     Transaction,
     TransactionState,
     TxDecision,
-    TxEventType,
     TxStatus,
 )
 from sigec_actors.ocpp.generated.v201 import IdTokenInfo, TransactionEventResponse
@@ -65,7 +64,8 @@ def decide_folded(current: Transaction | None, folded: Folded, event: EventFacts
     state = kept_state(current) if settled(current) else state_of(folded, ctx, current)
     return TxDecision(
         state=state,
-        response=response_of(event, state.cost_centavos, ctx),
+        response=response_of(event, state.cost_centavos, ctx,
+                             ended=state.status is TxStatus.ENDED),
         events=outbox_of(ctx, current, state, folded, event),
         meter_values=tuple(s.stored for s in event.samples))
 
@@ -118,10 +118,13 @@ def _kept(current: Transaction | None, name: str) -> UUID | None:
     return value if isinstance(value, UUID) else None
 
 
-def response_of(event: EventFacts, cost: int, ctx: DecideContext) -> dict[str, Any]:
-    """TransactionEventResponse as stored: totalCost on Updated/Ended, idTokenInfo if asked."""
+def response_of(event: EventFacts, cost: int, ctx: DecideContext, *,
+                ended: bool) -> dict[str, Any]:
+    """TransactionEventResponse as stored: idTokenInfo if asked; totalCost only once the
+    transaction has ended (OCPP 2.0.1 I05: the final cost, 0.00 meaning free; the running
+    cost goes to the station by CostUpdated, never in an Updated's answer)."""
     response = TransactionEventResponse(
-        total_cost=None if event.event_type is TxEventType.STARTED else centavos_to_wire(cost),
+        total_cost=centavos_to_wire(cost) if ended else None,
         id_token_info=ctx.id_token_info if event.id_token is not None else None)
     out: dict[str, Any] = msgspec.to_builtins(response)
     return out

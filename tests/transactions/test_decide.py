@@ -94,12 +94,14 @@ def test_second_ended_is_harmless() -> None:
     assert again.status is TxStatus.ENDED
 
 
-def test_response_carries_total_cost_on_updated_and_ended_only() -> None:
+def test_response_carries_total_cost_once_ended_only() -> None:
     reqs = session(minutes=60, kwh=10, updates=1)
     info = IdTokenInfo(status=AuthorizationStatusEnum.ACCEPTED)
     ctx = msgspec.structs.replace(CTX, id_token_info=info)
     start = decide(None, [], facts_of(reqs[0]), ctx)
     assert start.response == {"idTokenInfo": {"status": "Accepted"}}
+    update = decide(None, [facts_of(reqs[0])], facts_of(reqs[1]), ctx)
+    assert update.state.cost_centavos > 0 and "totalCost" not in update.response  # I05
     hist = [facts_of(reqs[0]), facts_of(reqs[1])]
     end = decide(None, hist, facts_of(reqs[2]), ctx)
     # 10 kWh x 200 + 60 min x 10 + fee 300 = 2,900 centavos = R$ 29.00
