@@ -149,7 +149,7 @@ class NodeWiring:
         self.reports = ReportsWiring(pool, tree.reports, actors.name)  # operator reports (#20)
         self.actors_view = NodeActorsView(actors, self.bus)
         self.operator = OperatorWiring(pool, settings, actors.name, actors.snapshot,  # issue 20
-                                       self.alerts, self.bus, utcnow)
+                                       self.alerts, self.bus, utcnow, self.metrics)
 
     def fill(self, ctx: AppContext) -> None:
         """Give the REST layer its ports."""

@@ -53,6 +53,13 @@ class PgNodeReports:
                 " SET seen_at = $2, stations = $3, mailbox_depth_max = $4",
                 name, at, summary.stations, summary.mailbox_depth_max)
 
+    async def fresh(self, since: datetime) -> list[str]:
+        """The nodes that reported since `since`."""
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch("SELECT name FROM node_status WHERE seen_at >= $1"
+                                    " ORDER BY name", since)
+        return [r["name"] for r in rows]
+
     async def starts_since(self, since: datetime) -> dict[str, int]:
         """How many times each node started since `since`."""
         async with self._pool.acquire() as conn:

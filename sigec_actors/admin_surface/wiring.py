@@ -4,9 +4,10 @@ summary reports and the alert rules as background jobs."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from api.context import AppContext
+from sigec_actors.admin_surface.cluster_metrics import ClusterMetrics, Family, families
 from sigec_actors.admin_surface.dashboard import PgDashboard
 from sigec_actors.admin_surface.nodes import NodeReporter, PgNodeReports
 from sigec_actors.alerts.ports import Alerts
@@ -15,10 +16,12 @@ from sigec_actors.config import Settings
 from sigec_actors.jobs import Jobs, every
 from sigec_actors.ports import DbPool, EventBus
 from sigec_actors.runtime.snapshot import ActorSnapshot
+from sigec_actors.services.metrics import Metrics
 from sigec_actors.tariffs.store import PgTariffAdmin
 
 TARIFFS_KEY = "tariffs.admin"  # api.routes.tariffs.EXTRAS_KEY
 DASHBOARD_KEY = "dashboard"  # api.routes.dashboard.EXTRAS_KEY
+METRICS_KEY = "metrics.cluster"  # api.routes.metrics.EXTRAS_KEY
 FRESH_REPORTS = 3  # a node missing this many reports is left off the dashboard
 
 
@@ -27,11 +30,17 @@ class OperatorWiring:
 
     def __init__(self, pool: DbPool, settings: Settings, node: str,
                  tree: Callable[[], ActorSnapshot], alerts: Alerts, bus: EventBus,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], metrics: Metrics) -> None:
         op = settings.operator
+        reports = PgNodeReports(pool)
+        self.node = node
+        self.metrics = metrics
+        self.cluster_metrics = ClusterMetrics(node, bus, lambda: reports.fresh(
+            clock() - timedelta(seconds=op.node_report_s * FRESH_REPORTS)))
+        self._tree = tree
         self.tariffs = PgTariffAdmin(pool)
         self.dashboard = PgDashboard(pool, op.timezone, op.node_report_s * FRESH_REPORTS)
-        self.reporter = NodeReporter(node, PgNodeReports(pool), tree, clock)
+        self.reporter = NodeReporter(node, reports, tree, clock)
         self.rules = AlertRules(pool, alerts, settings, clock)
         self._bus = bus
         self._op = op
@@ -40,6 +49,7 @@ class OperatorWiring:
     def fill(self, ctx: AppContext) -> None:
         ctx.extras[TARIFFS_KEY] = self.tariffs
         ctx.extras[DASHBOARD_KEY] = self.dashboard
+        ctx.extras[METRICS_KEY] = self.cluster_metrics
 
     async def start(self) -> None:
         await self.reporter.start()
@@ -48,7 +58,16 @@ class OperatorWiring:
         self._jobs.spawn("alert-rules", every(self._op.rules_interval_s, self.rules.sweep,
                                               job="alert-rules"))
         await self.rules.listen(self._bus)
+        await self.cluster_metrics.serve(self._local_metrics)
+
+    async def _local_metrics(self) -> list[Family]:
+        """This node's families after its scrape hooks ran (what its own /metrics shows)."""
+        self.metrics.observe_actors(self._tree())
+        await self.metrics.refresh()
+        self.metrics.render()  # runs the synchronous scrape hooks
+        return families(self.metrics.registry, self.node)
 
     async def aclose(self) -> None:
         await self._jobs.stop()
         await self.rules.close()
+        await self.cluster_metrics.close()
