@@ -102,6 +102,13 @@ DEFAULT_ANSWERS: dict[type[msgspec.Struct], Answer] = {
         status=v201.DataTransferStatusEnum.UNKNOWN_VENDOR_ID),
     v201.SetNetworkProfileRequest: lambda _: v201.SetNetworkProfileResponse(
         status=v201.SetNetworkProfileStatusEnum.ACCEPTED),
+    # certificates on a station (api.routes.certificates)
+    v201.GetInstalledCertificateIdsRequest: lambda _: v201.GetInstalledCertificateIdsResponse(
+        status=v201.GetInstalledCertificateStatusEnum.NOT_FOUND),
+    v201.InstallCertificateRequest: lambda _: v201.InstallCertificateResponse(
+        status=v201.InstallCertificateStatusEnum.ACCEPTED),
+    v201.DeleteCertificateRequest: lambda _: v201.DeleteCertificateResponse(
+        status=v201.DeleteCertificateStatusEnum.ACCEPTED),
 }
 
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from sigec_actors.ocpp.generated.v201 import AuthorizationStatusEnum, IdToken, IdTokenInfo
 from sigec_actors.pki.store import ContractCheck, IssuedCertificate, RootType, TrustedRoot
+
+if TYPE_CHECKING:
+    from sigec_actors.pki.stations import Send
+    from sigec_actors.pki.wiring import PkiWiring
 
 
 class InMemoryCertificates:
@@ -78,3 +85,22 @@ class TokenTable:
         self.asked.append((id_token.id_token, id_token.type.value))
         return IdTokenInfo(status=self.statuses.get(id_token.id_token,
                                                     AuthorizationStatusEnum.UNKNOWN))
+
+
+_SCRATCH: dict[str, Path] = {}
+
+
+def in_memory_pki() -> PkiWiring:
+    """A PkiWiring on InMemoryCertificates whose CA lives in one temporary directory per
+    process (the in-process REST harness); station commands are never sent from it."""
+    from sigec_actors.config import load_settings  # settings load the TOML: only when asked
+    from sigec_actors.pki.wiring import PkiWiring
+
+    if "dir" not in _SCRATCH:
+        _SCRATCH["dir"] = Path(tempfile.mkdtemp(prefix="sigec-pki-"))
+    settings = load_settings({}, overrides={"server.data_dir": str(_SCRATCH["dir"])})
+
+    def no_sender() -> Send:
+        raise AssertionError("the REST harness's PKI sends no station command")
+
+    return PkiWiring(settings, InMemoryCertificates(), TokenTable({}), no_sender)

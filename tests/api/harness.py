@@ -25,6 +25,7 @@ from sigec_actors.ocpp_blocks.wiring import EXTRAS_KEY as OCPP_BLOCKS
 from sigec_actors.ocpp_blocks.wiring import OcppBlocks
 from sigec_actors.payments.wiring import EXTRAS_KEY as PAYMENTS
 from sigec_actors.payments.wiring import PaymentsWiring, settings_for_test
+from sigec_actors.pki.wiring import EXTRAS_KEY as PKI
 from sigec_actors.ports import Cache, RefreshTokenRepository, StationRepository, UserRepository
 from sigec_actors.reports.wiring import EXTRAS_KEY as REPORTS
 from sigec_actors.services import tokens
@@ -43,6 +44,7 @@ from sigec_actors.testing.idempotency import InMemoryIdempotencyStore
 from sigec_actors.testing.locations import InMemoryLocations
 from sigec_actors.testing.ocpp_blocks import InMemoryBlocks
 from sigec_actors.testing.payments import InMemoryPayments, InMemoryProvider
+from sigec_actors.testing.pki import in_memory_pki
 from sigec_actors.testing.reports import InMemoryReports
 from sigec_actors.testing.v2g_plans import InMemoryPlans
 from sigec_actors.testing.v2g_sessions import EmptyStatement, FakeV2G
@@ -191,6 +193,7 @@ async def start_api(*, users: UserRepository | None = None,
     ctx.extras.setdefault(DEVICE_MODEL, DeviceModelPorts(  # uploads never reach the log dir
         InMemoryDeviceModel(), ctx.settings.device_model, Path(tempfile.gettempdir())))
     ctx.extras.setdefault(OCPP_BLOCKS, OcppBlocks(InMemoryBlocks(), clock))
+    ctx.extras.setdefault(PKI, in_memory_pki())  # CA in one temporary dir per process
     if v2g_prices.EXTRAS_KEY not in ctx.extras:
         ctx.extras[v2g_prices.EXTRAS_KEY] = await price_ports(clock())
     client = TestClient(TestServer(create_app(ctx)))
