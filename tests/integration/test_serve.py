@@ -25,7 +25,8 @@ def _env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "NATS_URL", "REDIS_URL") and not k.startswith("SIGEC_")}
     env.update(SIGEC_DATA_DIR=str(data_dir), SIGEC_HTTP_PORT="0", SIGEC_OCPP_PORT="0",
-               SIGEC_LOG__FORMAT="json", SIGEC_WORKERS="0")
+               SIGEC_LOG__FORMAT="json", SIGEC_WORKERS="0", SIGEC_SERVER__GRAPHQL_PORT="0",
+               SIGEC_SERVER__GRPC_PORT="0")
     env.update(extra)
     return env
 
@@ -68,7 +69,8 @@ def test_serve_is_ready_then_exits_cleanly_on_sigterm(serve_proc: tuple[subproce
     proc, data_dir = serve_proc
     runtime = _wait_runtime(data_dir, proc)
     assert set(runtime) == {"httpUrl", "ocppUrl", "databaseUrl", "natsUrl", "redisUrl", "pid", "workers",
-                            "paymentsFakeUrl"}
+                            "paymentsFakeUrl", "graphqlUrl", "grpcUrl"}
+    assert runtime["graphqlUrl"].endswith("/graphql") and ":" in runtime["grpcUrl"]
     assert runtime["pid"] == proc.pid and runtime["redisUrl"] is None
     status, body = _get(f"{runtime['httpUrl']}/health/ready")
     assert status == 200, body
