@@ -42,7 +42,7 @@ from sigec_actors.node_tree import NodeTree
 from sigec_actors.ocpp.call_budget import BudgetSpec
 from sigec_actors.ocpp.gateway import OcppGateway
 from sigec_actors.ocpp_blocks.wiring import EXTRAS_KEY as OCPP_BLOCKS
-from sigec_actors.ocpp_blocks.wiring import OcppBlocks
+from sigec_actors.ocpp_blocks.wiring import OcppBlocks, tariff_messages
 from sigec_actors.payments.wiring import EXTRAS_KEY as PAYMENTS
 from sigec_actors.payments.wiring import PaymentsWiring
 from sigec_actors.reports.wiring import EXTRAS_KEY as REPORTS
@@ -114,7 +114,8 @@ class NodeWiring:
             default_submarket=Submarket(settings.v2g.default_submarket))
         deps = ChargePointDeps(
             policy=policy_from(settings.ocpp), stations=self.stations,
-            transactions=self.transactions.service, authorizer=self.transactions.authorizer,
+            transactions=self.transactions.service,  # Authorize answers name the tariff (I01)
+            authorizer=tariff_messages(self.transactions.authorizer, pool, settings.billing),
             audit=self.audit, events=EventPublisher(self.bus),
             last_seen=LastSeenBatcher(self.stations, SystemClock(), LAST_SEEN_FLUSH_S),
             reservations=self.transactions.reservation_service, observer=self.metrics,

@@ -5,13 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from sigec_actors.adapters.pg_tariffs import PgTariffRepository
 from sigec_actors.charge_point.handlers import StationHandlers
+from sigec_actors.charge_point.ports import Authorizer
+from sigec_actors.config import BillingConfig
 from sigec_actors.ocpp.generated import v201 as m
 from sigec_actors.ocpp_blocks.data_transfer import DataTransfers
 from sigec_actors.ocpp_blocks.display import DisplayMessages
 from sigec_actors.ocpp_blocks.local_list import LocalLists
 from sigec_actors.ocpp_blocks.meter_values import MeterValues
 from sigec_actors.ocpp_blocks.ports import BlocksStore
+from sigec_actors.ocpp_blocks.tariff_text import TariffMessages
+from sigec_actors.ports import DbPool
+from sigec_actors.transactions.tariffs import default_tariff
 
 EXTRAS_KEY = "ocpp_blocks"
 """AppContext.extras key of the node's OcppBlocks (api.routes.ocpp_blocks reads it)."""
@@ -37,3 +43,12 @@ class OcppBlocks:
         handlers.handle(m.MeterValuesRequest, self.meter_values.on_meter_values)
         handlers.handle(m.NotifyDisplayMessagesRequest, self.display.on_notify)
         handlers.handle(m.DataTransferRequest, self.data_transfers.on_data_transfer)
+
+
+def tariff_messages(authorizer: Authorizer, pool: DbPool,
+                    billing: BillingConfig) -> TariffMessages:
+    """`authorizer` with the station's tariff text in every Accepted Authorize (I01)."""
+    default = default_tariff(
+        billing.default_price_per_kwh_centavos, billing.default_session_fee_centavos,
+        billing.default_per_minute_centavos, billing.default_idle_per_minute_centavos)
+    return TariffMessages(authorizer, PgTariffRepository(pool), default, _utcnow)
