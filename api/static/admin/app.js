@@ -100,7 +100,9 @@ async function dashboard() {
     const d = await api("GET", "/admin/dashboard");
     $("dash-note").hidden = true;
     figures = FIGURES.map(([label, pick]) => { try { return [label, pick(d)]; } catch (e) { return [label, "—"]; } });
-    for (const node of (d.nodes || [])) figures.push([`Node ${node.name}`, `${node.stations} st · mbox ${node.mailboxDepthMax}`]);
+    for (const node of (d.nodes || [])) {
+      figures.push([`stations on ${node.name} (deepest mailbox ${node.mailboxDepthMax})`, node.stations]);
+    }
   } catch (err) {
     $("dash-note").hidden = false;
     $("dash-note").textContent = `Dashboard figures are not available from this server (${err.message}); showing what the station and alert lists tell.`;
@@ -230,8 +232,13 @@ async function download(report) {
   link.remove();
 }
 
+let reportTimer = null;
+
 async function reports() {
   const found = await Promise.allSettled(reportIds().map((id) => api("GET", `/admin/reports/${id}`)));
+  // follow unfinished reports every second (the page's refresh is every 5 s)
+  const running = found.some((r) => r.status === "fulfilled" && ["queued", "running"].includes(r.value.status));
+  if (running && !reportTimer) reportTimer = setTimeout(() => { reportTimer = null; reports(); }, 1000);
   $("report-list").replaceChildren(...found.filter((r) => r.status === "fulfilled").map(({ value: r }) =>
     el("li", { "data-report": r.id }, `${r.kind} by ${r.groupBy} (${r.format}): ${r.status} ${r.progress}%`,
       r.rowCount !== null && r.rowCount !== undefined ? `, ${r.rowCount} rows ` : " ",
