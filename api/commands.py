@@ -167,15 +167,6 @@ class Commands:
         return v201.ClearChargingProfileRequest(
             charging_profile_id=query.charging_profile_id, charging_profile_criteria=criteria)
 
-    def update_firmware(self, body: b.FirmwareUpdateBody) -> v201.UpdateFirmwareRequest:
-        firmware = v201.Firmware(
-            location=body.location, retrieve_date_time=body.retrieve_date_time,
-            install_date_time=body.install_date_time,
-            signing_certificate=body.signing_certificate, signature=body.signature)
-        return v201.UpdateFirmwareRequest(
-            request_id=body.request_id or self._ids(), firmware=firmware, retries=body.retries,
-            retry_interval=body.retry_interval)
-
     @staticmethod
     def basic_auth_password(password: str) -> v201.SetVariablesRequest:
         component, variable = BASIC_AUTH

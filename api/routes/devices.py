@@ -11,7 +11,6 @@ from api.schemas.stations import (
     DeviceQuery,
     DeviceStatusBody,
     DeviceStatusOut,
-    FirmwareStatusOut,
     NearbyOut,
     NearbyQuery,
 )
@@ -52,8 +51,4 @@ async def set_status(call: Call) -> web.Response:
                                                                             status))
 
 
-@resource.get("/api/v1/devices/{id}/firmware/status",
-              "Installed firmware and the last FirmwareStatusNotification", role=Role.OPERATOR,
-              response=FirmwareStatusOut, errors=(404,))
-async def firmware_status(call: Call) -> web.Response:
-    return json_response(await services_of(call.request).devices.firmware(call.path("id")))
+# GET /devices/{id}/firmware/status: api/routes/firmware.py (job-backed)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 import msgspec
@@ -57,13 +56,3 @@ class ClearProfileQuery(Body, frozen=True, kw_only=True):
     purpose: v201.ChargingProfilePurposeEnum | None = None
     stack_level: Annotated[int, msgspec.Meta(ge=0, le=1000)] | None = None
 
-
-class FirmwareUpdateBody(Body, frozen=True, kw_only=True):
-    location: Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
-    retrieve_date_time: Annotated[datetime, msgspec.Meta(tz=True)]
-    install_date_time: Annotated[datetime, msgspec.Meta(tz=True)] | None = None
-    signing_certificate: Annotated[str, msgspec.Meta(max_length=5500)] | None = None
-    signature: Annotated[str, msgspec.Meta(max_length=800)] | None = None
-    retries: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = None
-    retry_interval: Annotated[int, msgspec.Meta(ge=0, le=86400)] | None = None
-    request_id: PositiveId | None = None

@@ -10,6 +10,7 @@ import sys
 
 import websockets
 
+from sigec_actors.simulator.firmware import FAILURES, FirmwareOptions
 from sigec_actors.simulator.handlers import SimConfig
 from sigec_actors.simulator.station import SimulatedStation
 from sigec_actors.simulator.v2g import V2GOptions
@@ -30,6 +31,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--delay-s", type=float, default=0.0,
                         help="wait before answering each CSMS command")
     parser.add_argument("--refuse", default="", help="comma-separated actions to refuse")
+    fw = parser.add_argument_group("firmware updates (UpdateFirmware)")
+    fw.add_argument("--firmware-step-s", type=float, default=1.0,
+                    help="wait between two FirmwareStatusNotifications")
+    fw.add_argument("--firmware-fail", default=None, choices=sorted(FAILURES),
+                    help="end the update with this failure status")
+    fw.add_argument("--firmware-fail-attempts", type=int, default=0,
+                    help="with --firmware-fail: fail only the first N attempts (0: all)")
+    fw.add_argument("--firmware-offline-s", type=float, default=0.0,
+                    help="stay offline this long while rebooting into the new firmware")
     v2g = parser.add_argument_group("bidirectional (V2G) mode")
     v2g.add_argument("--v2g", action="store_true",
                      help="a car battery per EVSE: a TxProfile limit < 0 W discharges into the "
@@ -60,8 +70,11 @@ def config_of(args: argparse.Namespace) -> SimConfig:
     v2g = V2GOptions(soc=args.soc, battery_wh=args.battery_wh,
                      meter_interval_s=args.meter_interval_s,
                      time_scale=args.time_scale) if args.v2g else None
+    firmware = FirmwareOptions(step_s=args.firmware_step_s, fail=args.firmware_fail,
+                               fail_attempts=args.firmware_fail_attempts,
+                               offline_s=args.firmware_offline_s)
     return SimConfig(station_id=args.station_id, evses=args.evses, delay_s=args.delay_s,
-                     refuse=frozenset(refuse), v2g=v2g)
+                     refuse=frozenset(refuse), v2g=v2g, firmware=firmware)
 
 
 async def run(args: argparse.Namespace) -> int:

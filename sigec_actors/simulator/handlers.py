@@ -12,6 +12,7 @@ from ocpp.routing import on
 from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
 
+from sigec_actors.simulator.firmware import FirmwareOptions
 from sigec_actors.simulator.v2g import V2GOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -39,6 +40,8 @@ class SimConfig:
     silent: frozenset[str] = frozenset()
     """Actions never answered (to exercise CSMS timeouts)."""
     v2g: V2GOptions | None = None
+    firmware: FirmwareOptions | None = None
+    """UpdateFirmware playback (delays, an injected failure, the reboot); see simulator.firmware."""
     """Bidirectional mode (`--v2g`): a car battery per EVSE driven by charging profiles."""
     variables: dict[str, str] = field(default_factory=lambda: {
         "OCPPCommCtrlr/HeartbeatInterval": "300",
@@ -193,10 +196,11 @@ class CommandHandlers:
         return call_result.GetBaseReport(status=_status(ok))
 
     @_on(Action.update_firmware)
-    async def on_update_firmware(self, request_id: int, **kw: Any) -> Any:
+    async def on_update_firmware(self, request_id: int, firmware: dict[str, Any],
+                                 **kw: Any) -> Any:
         ok = await self._gate("UpdateFirmware")
         if ok:
-            self._after("UpdateFirmware", request_id=request_id)
+            self._after("UpdateFirmware", request_id=request_id, firmware=firmware)
         return call_result.UpdateFirmware(status=_status(ok))
 
     @_on(Action.get_log)

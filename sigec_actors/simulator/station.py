@@ -17,6 +17,7 @@ import websockets
 from ocpp.v201 import ChargePoint, call, call_result
 from websockets.asyncio.client import ClientConnection
 
+from sigec_actors.simulator.firmware import FirmwareMode
 from sigec_actors.simulator.handlers import CommandHandlers, SimConfig, SimStats
 from sigec_actors.simulator.v2g import SimClock, V2GMode
 
@@ -25,6 +26,19 @@ SUBPROTOCOL = "ocpp2.0.1"
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+async def _open(url: str, station_id: str, password: str | None,
+                open_timeout_s: float) -> ClientConnection:
+    """Open `<url>/<station id>` with subprotocol ocpp2.0.1 (and Basic auth if given)."""
+    headers = None
+    if password is not None:
+        token = base64.b64encode(f"{station_id}:{password}".encode()).decode()
+        headers = {"Authorization": f"Basic {token}"}
+    return await websockets.connect(
+        f"{url.rstrip('/')}/{quote(station_id, safe='')}",
+        subprotocols=[websockets.Subprotocol(SUBPROTOCOL)],
+        additional_headers=headers, open_timeout=open_timeout_s, compression=None)
 
 
 class _CountingConnection:
@@ -59,7 +73,7 @@ class SimTransaction:
     remote_start_id: int | None = None
 
 
-class SimulatedStation(V2GMode, CommandHandlers, ChargePoint):  # type: ignore[misc]
+class SimulatedStation(V2GMode, FirmwareMode, CommandHandlers, ChargePoint):  # type: ignore[misc]
     """Boots, heartbeats, reports status, authorizes and runs transactions; answers commands.
 
     It reads its socket in its own task and handles each CSMS CALL in a task of its own, so
@@ -81,6 +95,8 @@ class SimulatedStation(V2GMode, CommandHandlers, ChargePoint):  # type: ignore[m
             now = SimClock(config.v2g.time_scale) if config.v2g else _utcnow
         self._now = now
         self._v2g_setup(config.v2g)
+        self._firmware_setup(config.firmware)
+        self._url: tuple[str, str | None, float] | None = None  # for reconnect()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reader: asyncio.Task[None] | None = None
         self.transactions: dict[int, SimTransaction] = {}
@@ -91,17 +107,21 @@ class SimulatedStation(V2GMode, CommandHandlers, ChargePoint):  # type: ignore[m
     async def connect(cls, url: str, config: SimConfig, *, password: str | None = None,
                       open_timeout_s: float = 10.0) -> SimulatedStation:
         """Open `<url>/<station id>` with subprotocol ocpp2.0.1 (and Basic auth if given)."""
-        headers = None
-        if password is not None:
-            token = base64.b64encode(f"{config.station_id}:{password}".encode()).decode()
-            headers = {"Authorization": f"Basic {token}"}
-        ws = await websockets.connect(
-            f"{url.rstrip('/')}/{quote(config.station_id, safe='')}",
-            subprotocols=[websockets.Subprotocol(SUBPROTOCOL)],
-            additional_headers=headers, open_timeout=open_timeout_s, compression=None)
+        ws = await _open(url, config.station_id, password, open_timeout_s)
         station = cls(config, ws)
+        station._url = (url, password, open_timeout_s)
         station._reader = asyncio.create_task(station._read())
         return station
+
+    async def reconnect(self) -> None:
+        """A reboot: close the socket, open a new one (the reader follows it)."""
+        assert self._url is not None, "connect() made this station"
+        await self.ws.close()
+        if self._reader is not None:
+            await asyncio.gather(self._reader, return_exceptions=True)
+        self.ws = await _open(self._url[0], self.config.station_id, *self._url[1:])
+        self._connection._ws = self.ws
+        self._reader = asyncio.create_task(self._read())
 
     async def __aenter__(self) -> SimulatedStation:
         return self
@@ -243,9 +263,7 @@ class SimulatedStation(V2GMode, CommandHandlers, ChargePoint):  # type: ignore[m
             case "GetBaseReport":
                 await self._report(kw["request_id"])
             case "UpdateFirmware":
-                for status in ("Downloading", "Downloaded", "Installing", "Installed"):
-                    await self.call(call.FirmwareStatusNotification(
-                        status=status, request_id=kw["request_id"]), suppress=False)
+                await self._firmware_update(kw["request_id"], kw["firmware"])
 
     async def _triggered(self, message: str) -> None:
         if message == "Heartbeat":

@@ -48,12 +48,6 @@ CASES: list[tuple[str, str, dict[str, Any] | None, Any, dict[str, Any]]] = [
      v201.ClearChargingProfileRequest(charging_profile_criteria=v201.ClearChargingProfile(
          evse_id=1, charging_profile_purpose=v201.ChargingProfilePurposeEnum.TX_PROFILE)),
      {"status": "Accepted"}),
-    ("POST", "/firmware/update", {"location": "https://fw.example.com/x1.bin",
-                                  "retrieveDateTime": "2026-01-01T03:00:00Z", "requestId": 5},
-     v201.UpdateFirmwareRequest(request_id=5, firmware=v201.Firmware(
-         location="https://fw.example.com/x1.bin",
-         retrieve_date_time=msgspec.convert("2026-01-01T03:00:00Z", v201.DateTime))),
-     {"status": "Accepted"}),
 ]
 
 
@@ -69,12 +63,11 @@ async def test_command_sends_the_typed_request(api: Api, method: str, path: str,
 
 async def test_generated_request_ids_come_from_the_injected_counter(api: Api) -> None:
     await api.json("POST", f"{BASE}/remote-start", "operator", json={"idToken": "TAG1"})
-    await api.json("POST", f"{BASE}/firmware/update", "operator", json={
-        "location": "https://fw.example.com/x.bin", "retrieveDateTime": "2026-01-01T00:00:00Z"})
+    await api.json("POST", f"{BASE}/remote-start", "operator", json={"idToken": "TAG2"})
     first, second = (r for _, r in api.commander.sent)
     assert isinstance(first, v201.RequestStartTransactionRequest)
-    assert isinstance(second, v201.UpdateFirmwareRequest)
-    assert second.request_id == first.remote_start_id + 1
+    assert isinstance(second, v201.RequestStartTransactionRequest)
+    assert second.remote_start_id == first.remote_start_id + 1
 
 
 @pytest.mark.parametrize(("path", "body", "field"), [
@@ -94,8 +87,6 @@ async def test_generated_request_ids_come_from_the_injected_counter(api: Api) ->
     ("/unlock/99999999999999999999999", {}, "connector"),
     ("/trigger/Heartbeat", {"connectorId": 1}, "connectorId"),
     ("/charging-profile", {"evseId": 1}, "chargingProfile"),
-    ("/firmware/update", {"location": "x", "retrieveDateTime": "yesterday"},
-     "retrieveDateTime"),
 ])
 async def test_invalid_command_bodies_are_422_naming_the_field(
         api: Api, path: str, body: dict[str, Any], field: str) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
-from api.ports import FirmwareState, LiveConnector, LiveStatus
+from api.ports import LiveConnector, LiveStatus
 from api.testing import FakeLiveStations
 from sigec_actors.domain.records import ConnectorStatus
 from sigec_actors.ocpp.generated import v201
@@ -115,19 +115,3 @@ async def test_status_change_validation_and_offline(api: Api) -> None:
         "Inoperative")
     await api.json("PATCH", "/api/v1/devices/NOPE/status", "operator",
                    json={"adminStatus": "Operative"}, status=404)
-
-
-async def test_firmware_status_reports_the_last_notification(api: Api) -> None:
-    body = await api.json("GET", "/api/v1/devices/CP-1/firmware/status", "operator")
-    assert body == {"stationId": "CP-1", "firmwareVersion": None, "online": False,
-                    "lastReport": None}
-    live = api.ctx.live
-    assert isinstance(live, FakeLiveStations)
-    at = datetime(2026, 1, 1, tzinfo=UTC)
-    live.states["CP-1"] = LiveStatus(online=True, firmware=FirmwareState(
-        status="Installing", request_id=5, updated_at=at))
-    body = await api.json("GET", "/api/v1/devices/CP-1/firmware/status", "operator")
-    assert body["online"] is True
-    assert body["lastReport"] == {"status": "Installing", "requestId": 5,
-                                  "updatedAt": "2026-01-01T00:00:00Z"}
-    await api.json("GET", "/api/v1/devices/NOPE/firmware/status", "operator", status=404)

@@ -1,0 +1,1 @@
+"""Firmware updates as actors: one FirmwareJob per update, campaigns across a fleet."""
