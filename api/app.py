@@ -20,6 +20,7 @@ from api.routes import (
     device_model,
     devices,
     diagnostics,
+    firmware,
     health,
     id_tokens,
     locations,
@@ -54,6 +55,7 @@ RESOURCES: tuple[Resource, ...] = (
     device_model.resource, diagnostics.resource,
     reports.resource, admin_web.resource,
     ocpp_blocks.resource, ocpp_raw.resource,
+    firmware.resource,
     tariffs.resource, dashboard.resource,
     charging_profiles.resource, sites.resource,
 )

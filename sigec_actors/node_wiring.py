@@ -29,6 +29,8 @@ from sigec_actors.cluster.sessions import RoutedSessions, nats_router
 from sigec_actors.config import Settings
 from sigec_actors.device_model.wiring import DeviceModelWiring
 from sigec_actors.domain.records import Caller
+from sigec_actors.firmware.wiring import EXTRAS_KEY as FIRMWARE
+from sigec_actors.firmware.wiring import FirmwareWiring
 from sigec_actors.idempotency import Policy
 from sigec_actors.jobs import Jobs, every
 from sigec_actors.node_actors import NodeActorsView
@@ -62,6 +64,7 @@ from sigec_actors.v2g_session.wiring import V2GWiring
 
 LAST_SEEN_FLUSH_S = 60.0
 JOBS = Caller("system", "jobs")
+FIRMWARE_JOBS = Caller("system", "firmware")  # UpdateFirmware of firmware jobs
 SITES = Caller("system", "sites")  # the caller of the site actors' TxProfiles  # the caller of the commands the node's own jobs send
 CACHE_PRUNE_S = 60.0  # expired rate-limit and deny-list rows (PgCache) are deleted this often
 IDEMPOTENCY_PRUNE_S = 3600.0  # expired Idempotency-Key rows are deleted this often
@@ -124,6 +127,12 @@ class NodeWiring:
             meters=MeterFanout(self.v2g.sessions, self.smart.sites),
             ev_reports=self.v2g.ev_reports)
         self.smart.register(deps.handlers)
+        # firmware jobs and campaigns as actors under /node-N/firmware (issue 17)
+        self.firmware = FirmwareWiring(
+            pool, settings.firmware, tree.firmware, bus=self.bus, node=actors.name,
+            alerts=self.alerts,
+            commander=lambda: self.router.commander.as_caller(FIRMWARE_JOBS))
+        self.firmware.register(deps.handlers)
         # device model, logs, monitoring, events (#18 part 1); the first-boot inventory is sent
         # as the node's jobs (router built below)
         self.device_model = DeviceModelWiring(
@@ -181,6 +190,7 @@ class NodeWiring:
         ctx.extras[WALLET_STATEMENT] = PgWalletStatement(self.services.require_pool())
         ctx.extras[IDEMPOTENCY] = self.idempotency
         ctx.extras[PAYMENTS] = self.payments
+        ctx.extras[FIRMWARE] = self.firmware.service
         self.device_model.fill(ctx.extras)
         ctx.extras[REPORTS] = self.reports.service
         ctx.extras[SMART_CHARGING] = self.smart
@@ -203,6 +213,7 @@ class NodeWiring:
             job="idempotency-prune"))
         await self.actors_view.serve()
         await self.v2g.serve()
+        await self.firmware.serve()
         await self.operator.start()
 
     async def _taken_over(self, station_id: str, node: str) -> None:
@@ -219,6 +230,7 @@ class NodeWiring:
         await self.actors_view.close()
         await self.transactions.stop()
         await self.v2g.aclose()
+        await self.firmware.aclose()
         await self.smart.aclose()
         await self.payments.aclose()
         await self.device_model.aclose()

@@ -21,6 +21,7 @@ from sigec_actors.config import load_settings
 from sigec_actors.device_model.wiring import EXTRAS_KEY as DEVICE_MODEL
 from sigec_actors.device_model.wiring import DeviceModelPorts
 from sigec_actors.domain.records import NewLocation, NewStation, NewUser, Role
+from sigec_actors.firmware.wiring import EXTRAS_KEY as FIRMWARE
 from sigec_actors.ocpp_blocks.wiring import EXTRAS_KEY as OCPP_BLOCKS
 from sigec_actors.ocpp_blocks.wiring import OcppBlocks
 from sigec_actors.payments.wiring import EXTRAS_KEY as PAYMENTS
@@ -40,6 +41,7 @@ from sigec_actors.testing import (
 )
 from sigec_actors.testing.admin_surface import FixedDashboard, InMemoryTariffAdmin
 from sigec_actors.testing.device_model import InMemoryDeviceModel
+from sigec_actors.testing.firmware import InMemoryFirmware
 from sigec_actors.testing.idempotency import InMemoryIdempotencyStore
 from sigec_actors.testing.locations import InMemoryLocations
 from sigec_actors.testing.ocpp_blocks import InMemoryBlocks
@@ -194,6 +196,7 @@ async def start_api(*, users: UserRepository | None = None,
         InMemoryDeviceModel(), ctx.settings.device_model, Path(tempfile.gettempdir())))
     ctx.extras.setdefault(OCPP_BLOCKS, OcppBlocks(InMemoryBlocks(), clock))
     ctx.extras.setdefault(PKI, in_memory_pki())  # CA in one temporary dir per process
+    ctx.extras.setdefault(FIRMWARE, InMemoryFirmware(("CP-1", "CP-2", "CP-3", "CP-4")))
     if v2g_prices.EXTRAS_KEY not in ctx.extras:
         ctx.extras[v2g_prices.EXTRAS_KEY] = await price_ports(clock())
     client = TestClient(TestServer(create_app(ctx)))
