@@ -65,6 +65,10 @@ DEFAULT_ANSWERS: dict[type[msgspec.Struct], Answer] = {
         status=v201.ChargingProfileStatusEnum.ACCEPTED),
     v201.ClearChargingProfileRequest: lambda _: v201.ClearChargingProfileResponse(
         status=v201.ClearChargingProfileStatusEnum.ACCEPTED),
+    v201.GetChargingProfilesRequest: lambda _: v201.GetChargingProfilesResponse(
+        status=v201.GetChargingProfileStatusEnum.NO_PROFILES),
+    v201.GetCompositeScheduleRequest: lambda _: v201.GetCompositeScheduleResponse(
+        status=v201.GenericStatusEnum.REJECTED),
     v201.UpdateFirmwareRequest: lambda _: v201.UpdateFirmwareResponse(
         status=v201.UpdateFirmwareStatusEnum.ACCEPTED),
     v201.SetVariablesRequest: _set_variables,

@@ -31,6 +31,7 @@ from sigec_actors.ports import Cache, RefreshTokenRepository, StationRepository,
 from sigec_actors.reports.wiring import EXTRAS_KEY as REPORTS
 from sigec_actors.services import tokens
 from sigec_actors.services.passwords import Passwords
+from sigec_actors.smart_charging.wiring import EXTRAS_KEY as SMART_CHARGING
 from sigec_actors.testing import (
     InMemoryAlerts,
     InMemoryAuditLog,
@@ -48,6 +49,7 @@ from sigec_actors.testing.ocpp_blocks import InMemoryBlocks
 from sigec_actors.testing.payments import InMemoryPayments, InMemoryProvider
 from sigec_actors.testing.pki import in_memory_pki
 from sigec_actors.testing.reports import InMemoryReports
+from sigec_actors.testing.smart_charging import InMemorySmartCharging
 from sigec_actors.testing.v2g_plans import InMemoryPlans
 from sigec_actors.testing.v2g_sessions import EmptyStatement, FakeV2G
 from sigec_actors.v2g.plan_runner import EXTRAS_KEY as PLANS
@@ -195,6 +197,7 @@ async def start_api(*, users: UserRepository | None = None,
     ctx.extras.setdefault(DEVICE_MODEL, DeviceModelPorts(  # uploads never reach the log dir
         InMemoryDeviceModel(), ctx.settings.device_model, Path(tempfile.gettempdir())))
     ctx.extras.setdefault(OCPP_BLOCKS, OcppBlocks(InMemoryBlocks(), clock))
+    ctx.extras.setdefault(SMART_CHARGING, InMemorySmartCharging())
     ctx.extras.setdefault(PKI, in_memory_pki())  # CA in one temporary dir per process
     ctx.extras.setdefault(FIRMWARE, InMemoryFirmware(("CP-1", "CP-2", "CP-3", "CP-4")))
     if v2g_prices.EXTRAS_KEY not in ctx.extras:
