@@ -139,6 +139,10 @@ class FirstBootInventory:
                         error=type(exc).__name__)
         return status
 
+    async def idle(self) -> None:
+        """Wait for the requests under way (tests, shutdown)."""
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
     async def aclose(self) -> None:
         for task in list(self._tasks):
             task.cancel()
