@@ -32,9 +32,11 @@ from api.routes import (
     reports,
     reservations,
     sites,
+    station_admin,
     stations,
     tariffs,
     transactions,
+    user_admin,
     users,
     v2g,
     v2g_optimize,
@@ -56,7 +58,7 @@ RESOURCES: tuple[Resource, ...] = (
     reports.resource, admin_web.resource,
     ocpp_blocks.resource, ocpp_raw.resource,
     firmware.resource,
-    tariffs.resource, dashboard.resource,
+    tariffs.resource, dashboard.resource, station_admin.resource, user_admin.resource,
     charging_profiles.resource, sites.resource,
 )
 

@@ -11,10 +11,9 @@ from api.errors import NotFound
 from api.routing import Call, Resource, json_response
 from api.schemas import v2g as s
 from api.security import authenticate
-from api.services import need
 from api.services import v2g as sessions
 from api.services.v2g import v2g_of
-from sigec_actors.domain.records import AuditEntry, Role
+from sigec_actors.domain.records import Role
 from sigec_actors.v2g_session.queries import Capability, Preferences
 
 resource = Resource("v2g", authenticate)
@@ -41,24 +40,6 @@ async def capability(call: Call) -> web.Response:
     cap = await v2g_of(call.ctx).queries.capability(station_id)
     if cap is None:
         raise NotFound("station", station_id)
-    return json_response(capability_out(cap))
-
-
-@resource.patch("/api/v1/admin/stations/{id}", "Change a station's settings (its V2G mode)",
-                role=Role.ADMIN, body=s.StationPatchBody, response=s.CapabilityOut,
-                errors=(404, 503))
-async def patch_station(call: Call) -> web.Response:
-    station_id, body = call.path("id"), call.body(s.StationPatchBody).v2g
-    wiring = v2g_of(call.ctx)
-    if await wiring.queries.capability(station_id) is None:
-        raise NotFound("station", station_id)
-    await wiring.queries.set_mode(station_id, body.mode, body.max_discharge_w)
-    await need(call.ctx.audit, "audit log").record(AuditEntry(
-        "user", "station.v2g_mode", call.caller.sub, "station", station_id,
-        details={"mode": body.mode, "maxDischargeW": body.max_discharge_w},
-        ip=call.request.remote))
-    cap = await wiring.queries.capability(station_id)
-    assert cap is not None
     return json_response(capability_out(cap))
 
 

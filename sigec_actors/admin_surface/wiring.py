@@ -10,6 +10,7 @@ from api.context import AppContext
 from sigec_actors.admin_surface.cluster_metrics import ClusterMetrics, Family, families
 from sigec_actors.admin_surface.dashboard import PgDashboard
 from sigec_actors.admin_surface.nodes import NodeReporter, PgNodeReports
+from sigec_actors.admin_surface.stations import PgStationDetails
 from sigec_actors.alerts.ports import Alerts
 from sigec_actors.alerts.rule_runner import AlertRules
 from sigec_actors.config import Settings
@@ -22,6 +23,7 @@ from sigec_actors.tariffs.store import PgTariffAdmin
 TARIFFS_KEY = "tariffs.admin"  # api.routes.tariffs.EXTRAS_KEY
 DASHBOARD_KEY = "dashboard"  # api.routes.dashboard.EXTRAS_KEY
 METRICS_KEY = "metrics.cluster"  # api.routes.metrics.EXTRAS_KEY
+STATION_DETAILS_KEY = "stations.details"  # api.routes.station_admin.EXTRAS_KEY
 FRESH_REPORTS = 3  # a node missing this many reports is left off the dashboard
 
 
@@ -39,6 +41,7 @@ class OperatorWiring:
             clock() - timedelta(seconds=op.node_report_s * FRESH_REPORTS)))
         self._tree = tree
         self.tariffs = PgTariffAdmin(pool)
+        self.station_details = PgStationDetails(pool)
         self.dashboard = PgDashboard(pool, op.timezone, op.node_report_s * FRESH_REPORTS)
         self.reporter = NodeReporter(node, reports, tree, clock)
         self.rules = AlertRules(pool, alerts, settings, clock)
@@ -50,6 +53,7 @@ class OperatorWiring:
         ctx.extras[TARIFFS_KEY] = self.tariffs
         ctx.extras[DASHBOARD_KEY] = self.dashboard
         ctx.extras[METRICS_KEY] = self.cluster_metrics
+        ctx.extras[STATION_DETAILS_KEY] = self.station_details
 
     async def start(self) -> None:
         await self.reporter.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ from sigec_actors.services.accounts import (
     normalize_email,
 )
 from sigec_actors.services.passwords import Passwords
+from sigec_actors.services.session_cut import cut_key
 from sigec_actors.services.tokens import AccessClaims, InvalidToken, TokenKey
 
 __all__ = ["AuthService", "InvalidCredentials", "InvalidEmail", "LoginPolicy",
@@ -218,7 +220,10 @@ class AuthService:
     async def authenticate(self, bearer: str) -> AccessClaims:
         """Verify an access token and check the deny-list (fails closed: CacheUnavailable)."""
         claims = tokens.verify_access(self._key, bearer, now=self._clock())
-        if await self._cache.is_denied(claims.jti):
+        denied = await asyncio.gather(  # the token itself, or its user's sessions were cut
+            self._cache.is_denied(claims.jti),
+            self._cache.is_denied(cut_key(claims.sub, claims.iat)))
+        if any(denied):
             raise InvalidToken("revoked")
         return claims
 

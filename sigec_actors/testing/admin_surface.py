@@ -19,6 +19,7 @@ from sigec_actors.admin_surface.dashboard import (
     Today,
     V2GToday,
 )
+from sigec_actors.admin_surface.stations import DETAILS
 from sigec_actors.tariffs.model import (
     BadTariff,
     TariffOverlap,
@@ -28,6 +29,7 @@ from sigec_actors.tariffs.model import (
     plan_delete,
     plan_edit,
 )
+from sigec_actors.testing.repos import InMemoryStations
 
 
 class InMemoryTariffAdmin:
@@ -106,3 +108,17 @@ class FixedDashboard:
                                                           revenue_centavos=0),
             v2g=V2GToday(active_sessions=0, exported_wh_today=0, paid_centavos_today=0),
             alerts=AlertCounts(open=0, critical=0), nodes=[], at=now)
+
+
+class InMemoryStationDetails:
+    """PgStationDetails over an InMemoryStations."""
+
+    def __init__(self, stations: InMemoryStations) -> None:
+        self._stations = stations
+
+    async def set_details(self, station_id: str, changes: Mapping[str, Any]) -> bool:
+        if await self._stations.get(station_id) is None:
+            return False
+        self._stations._update(station_id, **{k: v for k, v in changes.items()
+                                              if k in DETAILS})
+        return True

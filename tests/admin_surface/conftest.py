@@ -6,15 +6,24 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from api.routes import tariffs
+from api.routes import station_admin, tariffs
+from api.testing import FakeActors
 from sigec_actors.adapters.pg import create_pool
 from sigec_actors.adapters.pg_alerts import PgAlerts
 from sigec_actors.adapters.pg_audit import PgAuditLog
+from sigec_actors.adapters.pg_cache import PgCache
 from sigec_actors.adapters.pg_stations import PgStationRepository
 from sigec_actors.adapters.pg_users import PgRefreshTokenRepository, PgUserRepository
+from sigec_actors.admin_surface.stations import PgStationDetails
 from sigec_actors.ports import DbPool
 from sigec_actors.tariffs.store import PgTariffAdmin
+from sigec_actors.runtime.snapshot import ActorSnapshot
 from tests.api.harness import Api, start_api
+
+TREE = ActorSnapshot("/node-1", "NodeSupervisor", "running", 0, 1, 0, 2.0, None, [
+    ActorSnapshot("/node-1/charge-points", "ChargePointSupervisor", "running", 0, 1, 0, 2.0,
+                  None, [ActorSnapshot("/node-1/charge-points/CP-1", "ChargePoint",
+                                       "running", 0, 3, 0, 1.5, None, [])])])
 
 
 @pytest.fixture
@@ -22,7 +31,7 @@ async def pool(migrated_pg_dsn: str) -> AsyncIterator[DbPool]:
     p = await create_pool(migrated_pg_dsn, min_size=1, max_size=6)
     async with p.acquire() as conn:
         await conn.execute("TRUNCATE users, charge_points, locations, tariffs, transactions,"
-                           " alerts, audit_log CASCADE")
+                           " alerts, audit_log, denied_keys, node_status, node_starts CASCADE")
     yield p
     await p.close()
 
@@ -31,6 +40,8 @@ async def pool(migrated_pg_dsn: str) -> AsyncIterator[DbPool]:
 async def pg_api(pool: DbPool) -> AsyncIterator[Api]:
     api = await start_api(users=PgUserRepository(pool), stations=PgStationRepository(pool),
                           refresh_tokens=PgRefreshTokenRepository(pool), audit=PgAuditLog(pool),
-                          alerts=PgAlerts(pool), extras={tariffs.EXTRAS_KEY: PgTariffAdmin(pool)})
+                          alerts=PgAlerts(pool), cache=PgCache(pool), actors=FakeActors(TREE),
+                          extras={tariffs.EXTRAS_KEY: PgTariffAdmin(pool),
+                                  station_admin.EXTRAS_KEY: PgStationDetails(pool)})
     yield api
     await api.close()

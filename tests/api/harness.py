@@ -15,7 +15,16 @@ from api.app import create_app
 from api.context import AppContext
 from api.idempotency import EXTRAS_KEY as IDEMPOTENCY
 from api.ports import LiveStations
-from api.routes import dashboard, id_tokens, locations, reservations, tariffs, v2g_prices, wallet
+from api.routes import (
+    dashboard,
+    id_tokens,
+    locations,
+    reservations,
+    station_admin,
+    tariffs,
+    v2g_prices,
+    wallet,
+)
 from api.testing import FakeActors, FakeCommander, FakeLiveStations, actor_tree
 from sigec_actors.config import load_settings
 from sigec_actors.device_model.wiring import EXTRAS_KEY as DEVICE_MODEL
@@ -40,7 +49,11 @@ from sigec_actors.testing import (
     InMemoryUsers,
     MemoryCache,
 )
-from sigec_actors.testing.admin_surface import FixedDashboard, InMemoryTariffAdmin
+from sigec_actors.testing.admin_surface import (
+    FixedDashboard,
+    InMemoryStationDetails,
+    InMemoryTariffAdmin,
+)
 from sigec_actors.testing.device_model import InMemoryDeviceModel
 from sigec_actors.testing.firmware import InMemoryFirmware
 from sigec_actors.testing.idempotency import InMemoryIdempotencyStore
@@ -192,6 +205,8 @@ async def start_api(*, users: UserRepository | None = None,
     ctx.extras.setdefault(PLANS, InMemoryPlans())
     ctx.extras.setdefault(REPORTS, InMemoryReports(clock))
     ctx.extras.setdefault(tariffs.EXTRAS_KEY, InMemoryTariffAdmin())
+    if isinstance(stations, InMemoryStations):
+        ctx.extras.setdefault(station_admin.EXTRAS_KEY, InMemoryStationDetails(stations))
     ctx.extras.setdefault(dashboard.EXTRAS_KEY, FixedDashboard())
     ctx.extras.setdefault(locations.EXTRAS_KEY, InMemoryLocations())
     ctx.extras.setdefault(DEVICE_MODEL, DeviceModelPorts(  # uploads never reach the log dir
