@@ -5,7 +5,7 @@ abusive query, a remote command reaching the station."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import aiohttp
@@ -144,6 +144,18 @@ async def _next(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
             return msg
 
 
+async def _until_next(ws: aiohttp.ClientWebSocketResponse,
+                      act: Callable[[int], Awaitable[Any]]) -> tuple[int, dict[str, Any]]:
+    """Call act(0), act(1), ... until the subscription answers; (last i, its message)."""
+    for i in range(20):
+        await act(i)
+        try:
+            return i, await asyncio.wait_for(_next(ws), 0.5)
+        except TimeoutError:
+            continue
+    raise AssertionError("the subscription never answered")
+
+
 async def test_subscription_receives_the_stations_status_notification(world: World) -> None:
     async with aiohttp.ClientSession() as http:
         ws = await _ws(world, http, {"Authorization": f"Bearer {world.tokens['user']}"})
@@ -151,17 +163,18 @@ async def test_subscription_receives_the_stations_status_notification(world: Wor
         await ws.send_json({"id": "s1", "type": "subscribe", "payload": {
             "query": "subscription($id: ID!) { stationStatus(id: $id) { stationId evseId "
                      "connectorId status previous } }", "variables": {"id": world.station_id}}})
-        await asyncio.sleep(0.3)  # the subscription is listening once the resolver runs
-        await world.station.status(2, 1, "Available")
-        await world.station.status(2, 1, "Unavailable")
-        got = [await _next(ws), await _next(ws)]
-        assert [m["type"] for m in got] == ["next", "next"], got
-        events = [m["payload"]["data"]["stationStatus"] for m in got]
-        assert events == [
-            {"stationId": world.station_id, "evseId": 2, "connectorId": 1,
-             "status": "Available", "previous": None},
-            {"stationId": world.station_id, "evseId": 2, "connectorId": 1,
-             "status": "Unavailable", "previous": "Available"}]
+        # the subscription listens once its resolver has run: toggle until it sees a change
+        sent, first = await _until_next(ws, lambda i: world.station.status(
+            2, 1, ("Available", "Unavailable")[i % 2]))
+        assert first["type"] == "next", first
+        assert first["payload"]["data"]["stationStatus"] == {
+            "stationId": world.station_id, "evseId": 2, "connectorId": 1,
+            "status": ("Available", "Unavailable")[sent % 2],
+            "previous": None if sent == 0 else ("Available", "Unavailable")[(sent - 1) % 2]}
+        await world.station.status(2, 1, ("Available", "Unavailable")[(sent + 1) % 2])
+        second = (await _next(ws))["payload"]["data"]["stationStatus"]
+        assert (second["previous"], second["status"]) == (
+            ("Available", "Unavailable")[sent % 2], ("Available", "Unavailable")[(sent + 1) % 2])
         await ws.send_json({"id": "s1", "type": "complete"})
         await ws.close()
 
@@ -180,4 +193,18 @@ async def test_subscription_needs_a_token_and_ownership(world: World) -> None:
         assert answer["type"] in ("error", "next"), answer
         errors = answer["payload"] if answer["type"] == "error" else answer["payload"]["errors"]
         assert errors[0]["extensions"]["code"] == "NOT_FOUND"
+        await ws.close()
+
+
+async def test_owner_follows_the_session_through_transaction_updated(world: World) -> None:
+    async with aiohttp.ClientSession() as http:
+        ws = await _ws(world, http, {"Authorization": f"Bearer {world.tokens['user']}"})
+        assert (await _next(ws))["type"] == "connection_ack"
+        await ws.send_json({"id": "t2", "type": "subscribe", "payload": {
+            "query": "subscription($id: ID!) { transactionUpdated(id: $id) { id status "
+                     "energyWh } }", "variables": {"id": world.tx_id}}})
+        _, got = await _until_next(ws, lambda _: world.station.update_transaction(1, add_wh=700))
+        assert got["type"] == "next", got
+        tx = got["payload"]["data"]["transactionUpdated"]
+        assert tx["id"] == world.tx_id and tx["status"] == "Active" and tx["energyWh"] >= 700
         await ws.close()

@@ -144,3 +144,19 @@ async def test_health_and_reflection(channel: grpc.aio.Channel) -> None:
         assert {"sigec.v1.DeviceService", "sigec.v1.TransactionService",
                 "sigec.v1.V2GService", "grpc.health.v1.Health"} <= names
         break
+
+
+async def test_watch_transaction_streams_the_owners_session(world: World,
+                                                            channel: grpc.aio.Channel) -> None:
+    stream = rpc.TransactionServiceStub(channel).WatchTransaction(
+        pb.WatchTransactionRequest(id=world.tx_id), metadata=auth(world, "user"))
+    await stream.initial_metadata()  # listening
+    await world.station.update_transaction(1, add_wh=400)
+    tx = await asyncio.wait_for(stream.read(), 10)
+    assert tx.id == world.tx_id and tx.status == "Active" and tx.energy_wh >= 400
+    stream.cancel()
+    other = rpc.TransactionServiceStub(channel).WatchTransaction(
+        pb.WatchTransactionRequest(id=world.tx_id), metadata=auth(world, "other"))
+    with pytest.raises(grpc.aio.AioRpcError) as hidden:
+        await asyncio.wait_for(other.read(), 10)
+    assert hidden.value.code() is grpc.StatusCode.NOT_FOUND
