@@ -14,6 +14,7 @@ from api.routes import (
     admin_web,
     alerts,
     auth,
+    certificates,
     charging_profiles,
     commands,
     dashboard,
@@ -29,6 +30,7 @@ from api.routes import (
     ocpp_raw,
     openapi,
     payments,
+    pki,
     reports,
     reservations,
     sites,
@@ -60,6 +62,7 @@ RESOURCES: tuple[Resource, ...] = (
     firmware.resource,
     tariffs.resource, dashboard.resource, station_admin.resource, user_admin.resource,
     charging_profiles.resource, sites.resource,
+    certificates.resource, pki.resource,
 )
 
 

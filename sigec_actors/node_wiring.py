@@ -47,6 +47,8 @@ from sigec_actors.ocpp_blocks.wiring import EXTRAS_KEY as OCPP_BLOCKS
 from sigec_actors.ocpp_blocks.wiring import OcppBlocks, tariff_messages
 from sigec_actors.payments.wiring import EXTRAS_KEY as PAYMENTS
 from sigec_actors.payments.wiring import PaymentsWiring
+from sigec_actors.pki.wiring import EXTRAS_KEY as PKI
+from sigec_actors.pki.wiring import PkiWiring, with_client_ca
 from sigec_actors.reports.wiring import EXTRAS_KEY as REPORTS
 from sigec_actors.reports.wiring import ReportsWiring
 from sigec_actors.runtime import ActorSystem, SystemClock
@@ -140,6 +142,10 @@ class NodeWiring:
             lambda: self.router.commander.as_caller(JOBS).send)
         self.blocks = OcppBlocks(PgBlocks(pool))  # local lists, display, meter values (#18)
         self.blocks.register(deps.handlers)
+        # our CA, SignCertificate, Plug & Charge, OCSP; renewal asks as the node's jobs (#22)
+        self.pki = PkiWiring.for_node(settings, pool, self.transactions.authorizer,
+                                      lambda: self.router.commander.as_caller(JOBS).send,
+                                      self.alerts, deps.handlers)
         ocpp = settings.ocpp
         self.sessions = StationSessions(tree.charge_points, deps, budget=BudgetSpec(
             ocpp.station_calls_per_s, ocpp.station_call_burst))
@@ -151,7 +157,8 @@ class NodeWiring:
         # the node holding a station answers `sigec.cp.<id>.cmd` (cross-node routing)
         self.router = nats_router(services.require_nats(), actors.name, self.local, settings,
                                   on_takeover=self._taken_over)
-        self.gateway = OcppGateway(settings, self.stations, self.passwords, self.cache,
+        self.gateway = OcppGateway(with_client_ca(settings, self.pki),  # profile 3: our CA
+                                   self.stations, self.passwords, self.cache,
                                    RoutedSessions(self.sessions, self.router),
                                    digest_key=digest_key, alerts=self.alerts,
                                    ready=self.sessions.accepting)
@@ -196,6 +203,7 @@ class NodeWiring:
         ctx.extras[SMART_CHARGING] = self.smart
         self.operator.fill(ctx)
         ctx.extras[OCPP_BLOCKS] = self.blocks
+        ctx.extras[PKI] = self.pki
 
     async def start(self) -> None:
         """Start the node's background sweeps and its answer to forwarded actor actions."""
@@ -204,6 +212,8 @@ class NodeWiring:
         self.payments.start()
         self.plans.start()
         self.reports.start()
+        if self.pki is not None:
+            self.pki.start()  # the renewal job
         self.smart.start()
         if isinstance(self.cache, PgCache):
             self._jobs.spawn("cache-prune", every(CACHE_PRUNE_S, self.cache.prune,
@@ -234,5 +244,7 @@ class NodeWiring:
         await self.smart.aclose()
         await self.payments.aclose()
         await self.device_model.aclose()
+        if self.pki is not None:
+            await self.pki.stop()
         await self.operator.aclose()
         await self.sessions.aclose()

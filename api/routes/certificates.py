@@ -8,16 +8,15 @@ from typing import Annotated
 
 import msgspec
 from aiohttp import web
-from cryptography import x509
 
-from api.errors import InvalidInput, NotConfigured, NotFound
+from api.errors import InvalidInput, NotFound
+from api.routes.pki import one_certificate, pki_of
 from api.routing import Call, Resource, json_response
 from api.schemas.base import Body, Out
 from api.security import authenticate
 from api.services import services_of
 from sigec_actors.domain.records import Role
 from sigec_actors.ocpp.generated import v201
-from sigec_actors.pki.wiring import EXTRAS_KEY, PkiWiring
 
 resource = Resource("certificates", authenticate)
 routes = resource.table
@@ -74,12 +73,7 @@ async def installed(call: Call) -> web.Response:
                body=InstallBody, response=v201.InstallCertificateResponse, errors=ERRORS)
 async def install(call: Call) -> web.Response:
     body = call.body(InstallBody)
-    try:
-        certs = x509.load_pem_x509_certificates(body.pem.encode())
-    except ValueError:
-        raise InvalidInput("pem", "not a PEM X.509 certificate") from None
-    if len(certs) != 1:
-        raise InvalidInput("pem", "exactly one certificate")
+    one_certificate(body.pem)  # 422 before anything is sent
     return await _send(call, v201.InstallCertificateRequest(
         certificate_type=body.certificate_type, certificate=body.pem))
 
@@ -101,9 +95,7 @@ async def delete(call: Call) -> web.Response:
 @resource.get(BASE + "/issued", "Certificates our CA issued to the station, newest first",
               role=Role.ADMIN, response=list[IssuedOut], errors=(404, 503))
 async def issued(call: Call) -> web.Response:
-    pki = call.ctx.extras.get(EXTRAS_KEY)
-    if not isinstance(pki, PkiWiring):
-        raise NotConfigured("pki")
+    pki = pki_of(call)
     station_id = call.path("id")
     if call.ctx.stations is None or await call.ctx.stations.get(station_id) is None:
         raise NotFound("station", station_id)

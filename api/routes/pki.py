@@ -52,21 +52,27 @@ class CaOut(Out, frozen=True, kw_only=True):
     chain_pem: str
 
 
-def _pki(call: Call) -> PkiWiring:
+def pki_of(call: Call) -> PkiWiring:
+    """The node's PKI (503 when the node runs without it: pki.enabled = false)."""
     pki = call.ctx.extras.get(EXTRAS_KEY)
     if not isinstance(pki, PkiWiring):
         raise NotConfigured("pki")
     return pki
 
 
-def _root(body: RootBody) -> TrustedRoot:
+def one_certificate(text: str) -> x509.Certificate:
+    """The single X.509 certificate in PEM `text`; 422 naming `pem` otherwise."""
     try:
-        certs = x509.load_pem_x509_certificates(body.pem.encode())
+        certs = x509.load_pem_x509_certificates(text.encode())
     except ValueError:
         raise InvalidInput("pem", "not a PEM X.509 certificate") from None
     if len(certs) != 1:
         raise InvalidInput("pem", "exactly one certificate")
-    cert = certs[0]
+    return certs[0]
+
+
+def _root(body: RootBody) -> TrustedRoot:
+    cert = one_certificate(body.pem)
     try:
         ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     except x509.ExtensionNotFound:
@@ -89,14 +95,14 @@ async def _audit(call: Call, action: str, fingerprint: str, details: dict[str, s
 @resource.get(BASE + "/roots", "Trusted roots (V2G, MO, CSMS, Manufacturer)", role=Role.ADMIN,
               response=list[RootOut], errors=(503,))
 async def list_roots(call: Call) -> web.Response:
-    return json_response([RootOut.of(r) for r in await _pki(call).store.roots()])
+    return json_response([RootOut.of(r) for r in await pki_of(call).store.roots()])
 
 
 @resource.post(BASE + "/roots", "Trust a root (a self-signed CA certificate, PEM)",
                role=Role.ADMIN, body=RootBody, response=RootOut, status=201,
                errors=(422, 503))
 async def add_root(call: Call) -> web.Response:
-    root = await _pki(call).store.add_root(_root(call.body(RootBody)))
+    root = await pki_of(call).store.add_root(_root(call.body(RootBody)))
     await _audit(call, "pki.root.add", root.fingerprint,
                  {"rootType": root.root_type.value, "subject": root.subject})
     return json_response(RootOut.of(root), status=201)
@@ -106,7 +112,7 @@ async def add_root(call: Call) -> web.Response:
                  status=204, errors=(404, 503), path_types=FINGERPRINT_PATH)
 async def delete_root(call: Call) -> web.Response:
     fingerprint = call.path("fingerprint")
-    if not await _pki(call).store.delete_root(fingerprint.lower()):
+    if not await pki_of(call).store.delete_root(fingerprint.lower()):
         raise NotFound("root", fingerprint)
     await _audit(call, "pki.root.delete", fingerprint, {})
     return web.Response(status=204)
@@ -115,7 +121,7 @@ async def delete_root(call: Call) -> web.Response:
 @resource.get(BASE + "/ca", "Our station-issuing CA chain (PEM)", role=Role.ADMIN,
               response=CaOut, errors=(503,))
 async def our_ca(call: Call) -> web.Response:
-    ca = _pki(call).ca
+    ca = pki_of(call).ca
     return json_response(CaOut(issuer_subject=ca.issuer.subject.rfc4514_string(),
                                root_subject=ca.root.subject.rfc4514_string(),
                                chain_pem=pem(*ca.chain)))
