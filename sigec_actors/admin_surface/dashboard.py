@@ -11,6 +11,8 @@ from sigec_actors.ports import DbPool
 
 
 class StationCounts(msgspec.Struct, frozen=True, rename="camel"):
+    """Registered stations (deleted ones left out); faulted: with a Faulted connector."""
+
     total: int
     online: int
     offline: int
@@ -72,13 +74,15 @@ class Dashboard(msgspec.Struct, frozen=True, rename="camel"):
 _LIVE_V2G = "('Requested', 'Active', 'Stopping')"
 _QUERY = f"""
 SELECT
- (SELECT count(*) FROM charge_points) AS stations,
- (SELECT count(*) FROM charge_points WHERE online) AS online,
- (SELECT count(DISTINCT charge_point_id) FROM connectors WHERE status = 'Faulted') AS faulted,
+ (SELECT count(*) FROM charge_points WHERE admin_status <> 'Retired') AS stations,
+ (SELECT count(*) FROM charge_points WHERE online AND admin_status <> 'Retired') AS online,
+ (SELECT count(DISTINCT c.charge_point_id) FROM connectors c
+    JOIN charge_points cp ON cp.id = c.charge_point_id
+    WHERE c.status = 'Faulted' AND cp.admin_status <> 'Retired') AS faulted,
  (SELECT coalesce(jsonb_object_agg(status, n), '{{}}') FROM (
     SELECT CASE WHEN cp.online THEN c.status ELSE 'Unavailable' END AS status, count(*) AS n
     FROM connectors c JOIN charge_points cp ON cp.id = c.charge_point_id
-    GROUP BY 1) s) AS connectors,
+    WHERE cp.admin_status <> 'Retired' GROUP BY 1) s) AS connectors,
  (SELECT count(*) FROM transactions WHERE status = 'Active') AS active,
  (SELECT count(*) FROM transactions WHERE ended_at >= $1) AS today_sessions,
  (SELECT coalesce(sum(energy_wh), 0) FROM transactions WHERE ended_at >= $1) AS today_wh,

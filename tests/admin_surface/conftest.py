@@ -16,8 +16,8 @@ from sigec_actors.adapters.pg_stations import PgStationRepository
 from sigec_actors.adapters.pg_users import PgRefreshTokenRepository, PgUserRepository
 from sigec_actors.admin_surface.stations import PgStationDetails
 from sigec_actors.ports import DbPool
-from sigec_actors.tariffs.store import PgTariffAdmin
 from sigec_actors.runtime.snapshot import ActorSnapshot
+from sigec_actors.tariffs.store import PgTariffAdmin
 from tests.api.harness import Api, start_api
 
 TREE = ActorSnapshot("/node-1", "NodeSupervisor", "running", 0, 1, 0, 2.0, None, [

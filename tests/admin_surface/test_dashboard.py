@@ -38,6 +38,10 @@ async def _seed(pool: DbPool, api: Api) -> None:
     now = api.clock()
     async with pool.acquire() as conn:
         await conn.execute("UPDATE charge_points SET online = id IN ('CP-1', 'CP-2')")
+        await conn.execute("INSERT INTO charge_points (id, admin_status, online) VALUES"
+                           " ('CP-DELETED', 'Retired', true)")  # left out of every figure
+        await conn.execute("INSERT INTO connectors (charge_point_id, evse_id, connector_id,"
+                           " status) VALUES ('CP-DELETED', 1, 1, 'Faulted')")
         await conn.executemany(
             "INSERT INTO connectors (charge_point_id, evse_id, connector_id, status)"
             " VALUES ($1, $2, 1, $3)",
