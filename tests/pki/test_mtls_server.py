@@ -4,6 +4,7 @@ renew by the renewal job, reconnects with the renewed certificate; certificates 
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime
 import json
 import ssl
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import pytest
 import websockets
 from cryptography import x509
@@ -221,3 +223,52 @@ async def test_certificates_on_a_station_and_trusted_roots_over_rest(
         assert status == 404
         status, ca = await api.call("GET", "/api/v1/admin/pki/ca")
         assert status == 200 and "SIGEC-VE Station CA" in ca["issuerSubject"]
+
+
+async def test_plug_and_charge_with_the_offline_provider_and_a_registered_emaid(
+        tls_server: tuple[ServerProcess, Pki, int, Path], tmp_path: Path, pg_dsn: str) -> None:
+    server, pki, port, data = tls_server
+    station_id = f"CP-PNC-{uuid.uuid4().hex[:6]}"
+    async with aiohttp.ClientSession() as http:
+        admin = Api(server.http, http)
+        await admin.login()
+        await admin.add_station(station_id, 3)
+        ws, station = await _connect(port, station_id, pki,
+                                     _bootstrap_cert(data, station_id, tmp_path), {})
+        got = await station.call("Get15118EVCertificate", {
+            "iso15118SchemaVersion": "urn:iso:15118:2:2013:MsgDef", "action": "Install",
+            "exiRequest": base64.b64encode(station_id.encode()).decode()})
+        assert got[2]["status"] == "Accepted"
+        chain = base64.b64decode(got[2]["exiResponse"]).decode()
+        leaf = x509.load_pem_x509_certificates(chain.encode())[0]
+        emaid = leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+        token = {"idToken": emaid, "type": "eMAID"}
+        unknown = await station.call("Authorize", {"idToken": token, "certificate": chain})
+        assert unknown[2] == {"idTokenInfo": {"status": "Unknown"},
+                              "certificateStatus": "ContractCancelled"}
+        driver = Api(server.http, http)
+        email = f"pnc-{uuid.uuid4().hex[:6]}@example.com"
+        status, _ = await driver.call("POST", "/api/v1/auth/register", {
+            "name": "Driver", "email": email, "password": "a long driver passphrase"})
+        assert status == 201
+        await driver.login(email, "a long driver passphrase")
+        status, _ = await driver.call("POST", "/api/v1/users/me/id-tokens",
+                                      {"idToken": emaid, "type": "eMAID"})
+        assert status == 201
+        accepted = await station.call("Authorize", {"idToken": token, "certificate": chain})
+        assert accepted[2]["certificateStatus"] == "Accepted"
+        assert accepted[2]["idTokenInfo"]["status"] == "Accepted"
+        other = await station.call("Authorize", {"idToken": {"idToken": "BRXXXC12345678X",
+                                                             "type": "eMAID"},
+                                                 "certificate": chain})
+        assert other[2]["certificateStatus"] == "CertChainError"  # not this contract's EMAID
+        await ws.close()
+        station.reader.cancel()
+    conn = await asyncpg.connect(pg_dsn)
+    try:
+        row = await conn.fetchrow("SELECT last_status, private_key_enc, certificate_chain "
+                                  "FROM iso15118_certificates WHERE emaid = $1", emaid)
+    finally:
+        await conn.close()
+    assert row["last_status"] == "Accepted" and row["certificate_chain"] == chain
+    assert row["private_key_enc"] and b"BEGIN" not in bytes(row["private_key_enc"])
