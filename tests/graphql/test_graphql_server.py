@@ -208,3 +208,16 @@ async def test_owner_follows_the_session_through_transaction_updated(world: Worl
         tx = got["payload"]["data"]["transactionUpdated"]
         assert tx["id"] == world.tx_id and tx["status"] == "Active" and tx["energyWh"] >= 700
         await ws.close()
+
+
+@pytest.mark.parametrize("who", ["user", "other"])
+async def test_v2g_start_and_grid_price_answer_like_rest(world: World, who: str) -> None:
+    rest = await rest_status(world, "POST", "/api/v1/v2g/discharge/start", who,
+                             {"chargePointId": world.station_id, "minSoc": 40})
+    body = await gql(world, """mutation($id: String!) {
+        startDischarge(chargePointId: $id, minSoc: 40) { id status } }""", who,
+                     {"id": world.station_id})
+    assert rest in (403, 409) and code(body) == {403: "FORBIDDEN", 409: "CONFLICT"}[rest]
+    price = await rest_status(world, "GET", "/api/v1/v2g/grid-price?submarket=SE", who)
+    got = await gql(world, '{ gridPrice(submarket: "SE") { priceCentavosPerKwh } }', who)
+    assert code(got) == {200: None, 404: "NOT_FOUND"}[price]

@@ -160,3 +160,24 @@ async def test_watch_transaction_streams_the_owners_session(world: World,
     with pytest.raises(grpc.aio.AioRpcError) as hidden:
         await asyncio.wait_for(other.read(), 10)
     assert hidden.value.code() is grpc.StatusCode.NOT_FOUND
+
+
+REST_CODES = {**REST_TO_GRPC, 409: grpc.StatusCode.FAILED_PRECONDITION}
+
+
+@pytest.mark.parametrize("who", ["user", "other"])
+async def test_v2g_start_and_grid_price_answer_like_rest(world: World, channel: grpc.aio.Channel,
+                                                         who: str) -> None:
+    v2g = rpc.V2GServiceStub(channel)
+    body = {"chargePointId": world.station_id, "minSoc": 40}
+    rest = await rest_status(world, "POST", "/api/v1/v2g/discharge/start", who, body)
+    got = await status_of(v2g.StartDischarge(pb.StartDischargeRequest(
+        station_id=world.station_id, min_soc=40), metadata=auth(world, who)))
+    assert rest in (403, 409) and got == REST_CODES[rest], (who, rest, got)
+    price = await rest_status(world, "GET", "/api/v1/v2g/grid-price?submarket=SE", who)
+    got = await status_of(v2g.GetGridPrice(pb.GridPriceRequest(submarket="SE"),
+                                           metadata=auth(world, who)))
+    assert got == {200: grpc.StatusCode.OK, 404: grpc.StatusCode.NOT_FOUND}[price]
+    bad = await status_of(v2g.StartDischarge(pb.StartDischargeRequest(
+        station_id=world.station_id, min_soc=101), metadata=auth(world, who)))
+    assert bad is grpc.StatusCode.INVALID_ARGUMENT
