@@ -1,6 +1,8 @@
 """Firmware jobs through the real server and the simulator: a job to Completed (the boot with
 the new version), each failure status, a retry that succeeds, a rejected UpdateFirmware, a
-station offline during install (back in time, and too late), cancel, PublishFirmware."""
+station offline during install (back in time, and too late), cancel, PublishFirmware,
+campaigns (50 stations stopped by the failure threshold; pause/resume/cancel) and, last, a
+node restart mid-download. One server for the module."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 import pytest
+from ocpp.v201 import call
 
 from sigec_actors.simulator.firmware import FirmwareOptions
 from sigec_actors.simulator.handlers import SimConfig
@@ -96,7 +99,11 @@ async def test_a_job_runs_to_completed_when_the_station_boots_the_new_version(
         assert job["attempts"] == 1 and job["requestId"] == accepted["requestId"]
         assert steps(job) == ["Accepted", "Downloading", "Downloaded", "Installing",
                               "InstallRebooting", "Boot", "Completed"]
-        assert sim.firmware_played[-1] == "Installed"  # after the boot: no longer tracked
+        for _ in range(50):  # Installed follows the boot: the job no longer needs it
+            if sim.firmware_played[-1] == "Installed":
+                break
+            await asyncio.sleep(0.05)
+        assert sim.firmware_played[-1] == "Installed"
         code, device = await admin.call(
             "GET", f"/api/v1/devices/{sim.config.station_id}/firmware/status")
         assert code == 200 and device["firmwareVersion"] == "2.0.0"
@@ -207,3 +214,111 @@ async def _events(server: ServerProcess, job_id: str) -> list[str]:
     finally:
         await conn.close()
     return [r["subject"] for r in rows]
+
+
+async def test_a_campaign_over_50_stations_stops_itself_past_the_failure_threshold(
+        server: ServerProcess, admin: Api) -> None:
+    """The first 20 stations update; from the 21st on every download fails: the campaign
+    (10 at a time, threshold 10 %) stops once more than 10 % of its started jobs failed,
+    and the stations after that never get UpdateFirmware."""
+    sims = await asyncio.gather(*(station(server, admin, FirmwareOptions(
+        step_s=0.02, fail=None if i < 20 else "DownloadFailed"), prefix=f"FWC{i:02d}")
+        for i in range(50)))
+    try:
+        code, campaign = await admin.call("POST", "/api/v1/admin/firmware/campaigns", {
+            "stationIds": [s.config.station_id for s in sims],
+            "location": "https://fw.example.com/sim-2.0.0.bin", "version": "2.0.0",
+            "maxConcurrent": 10, "failureThresholdPercent": 10})
+        assert code == 201 and campaign["total"] == 50, campaign
+        path = f"/api/v1/admin/firmware/campaigns/{campaign['campaignId']}"
+        done = await until(admin, path, lambda b: b["status"] != "Running" and b["live"] == 0,
+                           tries=400)
+    finally:
+        await asyncio.gather(*(s.close() for s in sims))
+    assert done["status"] == "Stopped", done
+    assert "jobs failed" in done["stopReason"] and done["failureRatePercent"] > 10
+    assert done["counts"]["Completed"] == 20
+    assert done["pending"] > 0  # the campaign stopped before every station got a job
+    untouched = [s for s in sims[20:] if not s.stats.commands["UpdateFirmware"]]
+    assert len(untouched) >= done["pending"]
+    code, alerts = await admin.call(
+        "GET", "/api/v1/admin/alerts?kind=firmware_campaign_stopped")
+    assert code == 200
+    assert any(a["details"]["campaignId"] == campaign["campaignId"] for a in alerts["items"])
+
+
+async def test_a_campaign_by_filter_pauses_resumes_and_cancels(
+        server: ServerProcess, admin: Api) -> None:
+    vendor = f"V{uuid.uuid4().hex[:6]}"
+    sims = [await station(server, admin, FirmwareOptions(step_s=0.2), vendor=vendor)
+            for _ in range(4)]
+    try:
+        code, campaign = await admin.call("POST", "/api/v1/admin/firmware/campaigns", {
+            "filter": {"vendor": vendor}, "location": "https://fw.example.com/sim-2.0.0.bin",
+            "version": "2.0.0", "maxConcurrent": 1, "failureThresholdPercent": 50})
+        assert code == 201 and campaign["total"] == 4, campaign
+        path = f"/api/v1/admin/firmware/campaigns/{campaign['campaignId']}"
+        code, paused = await admin.call("POST", path + "/pause")
+        assert code == 200 and paused["status"] == "Paused", paused
+        await asyncio.sleep(2.0)  # a job takes ~1.2 s: a running campaign would start more
+        code, still = await admin.call("GET", path)
+        assert still["status"] == "Paused" and still["pending"] >= 3, still
+        code, resumed = await admin.call("POST", path + "/resume")
+        assert code == 200 and resumed["status"] == "Running"
+        await until(admin, path, lambda b: b["counts"].get("Completed", 0) >= 2)
+        code, cancelled = await admin.call("POST", path + "/cancel")
+        assert code == 200 and cancelled["status"] == "Cancelled", cancelled
+        code, refused = await admin.call("POST", path + "/resume")
+        assert code == 409, refused
+    finally:
+        await asyncio.gather(*(s.close() for s in sims))
+    code, none = await admin.call("POST", "/api/v1/admin/firmware/campaigns", {
+        "filter": {"vendor": "nobody"}, "location": "https://x.example/a-1.0.bin",
+        "version": "1.0", "maxConcurrent": 1, "failureThresholdPercent": 5})
+    assert code == 422, none
+
+
+async def _notify(sim: SimulatedStation, status: str, request_id: int) -> None:
+    await sim.call(call.FirmwareStatusNotification(status=status, request_id=request_id),
+                   suppress=False)
+
+
+async def test_a_node_restart_mid_download_resumes_the_job(server: ServerProcess) -> None:
+    """Last in the module: it restarts the module's server (same node name, database and
+    lease). The job's actor is back before the station reconnects, and the job goes on to
+    Completed without a second UpdateFirmware."""
+    station_id = f"FWR-{uuid.uuid4().hex[:6]}"
+    slow = FirmwareOptions(step_s=3600.0)  # the test plays the station's reports itself
+    async with aiohttp.ClientSession() as http:
+        admin = Api(server.http, http)
+        await admin.login()
+        password = await admin.add_station(station_id)
+        sim = await SimulatedStation.connect(server.ocpp, SimConfig(station_id, firmware=slow),
+                                             password=password)
+        async with sim:
+            await sim.boot()
+            accepted = await update(admin, station_id)
+            job_path = f"/api/v1/firmware/jobs/{accepted['jobId']}"
+            await until(admin, job_path, lambda b: b["status"] == "Accepted")
+            await _notify(sim, "Downloading", accepted["requestId"])
+            await until(admin, job_path, lambda b: b["status"] == "Downloading")
+    assert await asyncio.to_thread(server.stop) == 0, server.log()
+    await asyncio.to_thread(server.start)
+    async with aiohttp.ClientSession() as http:
+        admin = Api(server.http, http)
+        await admin.login()
+        code, tree = await admin.call("GET", "/api/v1/admin/actors")
+        assert code == 200 and accepted["jobId"] in str(tree), tree  # resumed at start
+        sim = await SimulatedStation.connect(server.ocpp, SimConfig(station_id, firmware=slow),
+                                             password=password)
+        async with sim:
+            await sim.boot()
+            for status in ("Downloaded", "Installing", "InstallRebooting"):
+                await _notify(sim, status, accepted["requestId"])
+            sim.config.firmware_version = "2.0.0"
+            await sim.boot("FirmwareUpdate")
+            job = await finished(admin, accepted["jobId"])
+    assert job["status"] == "Completed", job
+    assert job["attempts"] == 1 and sim.stats.commands["UpdateFirmware"] == 0  # not resent
+    assert steps(job)[:2] == ["Accepted", "Downloading"]
+    assert steps(job)[-2:] == ["Boot", "Completed"]
