@@ -17,6 +17,7 @@ from sigec_actors.alerts.ports import Alerts
 from sigec_actors.charge_point.handlers import StationHandlers
 from sigec_actors.charge_point.ports import Authorizer
 from sigec_actors.config import PkiConfig, Settings
+from sigec_actors.errors import ConfigError
 from sigec_actors.jobs import Jobs, every
 from sigec_actors.ocpp.generated import v201 as m
 from sigec_actors.pki.ca import FileCa, ensure_ca, load_ca, pem
@@ -56,6 +57,19 @@ def test_contract_ca(data_dir: Path) -> FileCa:
                      "SIGEC-VE Test MO Sub-CA", "SIGEC-VE Test eMSP")
 
 
+def check_config(config: PkiConfig) -> None:
+    """ConfigError for settings that cannot work (checked when the node builds its PKI)."""
+    if config.contract_provider == "http" and not config.contract_provider_url.startswith(
+            ("http://", "https://")):
+        raise ConfigError("pki.contract_provider_url",
+                          'an http(s) URL is required with pki.contract_provider = "http"')
+    for url in config.ocsp_responders:
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError("pki.ocsp_responders", f"{url[:80]!r} is not an http(s) URL")
+    if (config.ca_cert == "") != (config.ca_key == ""):
+        raise ConfigError("pki.ca_cert", "pki.ca_cert and pki.ca_key go together")
+
+
 def csr_policy(config: PkiConfig) -> CsrPolicy:
     return CsrPolicy(organisation=config.organisation, key_types=tuple(config.csr_key_types),
                      min_rsa_bits=config.csr_min_rsa_bits, min_ec_bits=config.csr_min_ec_bits,
@@ -69,7 +83,10 @@ def with_client_ca(settings: Settings, pki: PkiWiring | None) -> Settings:
         return settings
     ca = pki.ca
     configured = settings.ocpp.tls_client_ca
-    text = Path(configured).read_text() if configured else ""
+    try:
+        text = Path(configured).read_text() if configured else ""
+    except OSError as exc:
+        raise ConfigError("ocpp.tls_client_ca", f"cannot read {configured}: {exc}") from exc
     bundle = settings.data_dir / "pki" / "client-ca.pem"
     write_private(bundle, text + pem(*ca.chain))
     return msgspec.structs.replace(settings, ocpp=msgspec.structs.replace(
@@ -84,6 +101,7 @@ class PkiWiring:
                  ocsp_transport: OcspTransport | None = None,
                  now: Callable[[], datetime] = utcnow) -> None:
         config = settings.pki
+        check_config(config)
         data = settings.data_dir
         self.config = config
         self.store = store

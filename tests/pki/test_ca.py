@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from sigec_actors.config import load_settings
+from sigec_actors.config import Settings, load_settings
 from sigec_actors.errors import ConfigError
 from sigec_actors.pki.ca import ensure_ca, load_ca, pem
-from sigec_actors.pki.wiring import station_ca, with_client_ca
-from sigec_actors.testing.pki import in_memory_pki
+from sigec_actors.pki.wiring import PkiWiring, station_ca, with_client_ca
+from sigec_actors.testing.pki import InMemoryCertificates, TokenTable, in_memory_pki
 from tests.helpers.pki import make_pki
 
 
@@ -63,3 +63,27 @@ def test_the_tls_client_bundle_keeps_the_configured_ca_and_adds_ours(tmp_path: P
     assert with_client_ca(settings, None) is settings
     off = load_settings({}, overrides={"pki.trust_own_ca_for_tls": False})
     assert with_client_ca(off, pki).ocpp.tls_client_ca == off.ocpp.tls_client_ca
+
+
+@pytest.mark.parametrize(("overrides", "key"), [
+    ({"pki.contract_provider": "http"}, "pki.contract_provider_url"),
+    ({"pki.ocsp_responders": ["file:///etc/passwd"]}, "pki.ocsp_responders"),
+    ({"pki.ca_cert": "/somewhere/ca.pem"}, "pki.ca_cert"),
+    ({"ocpp.tls_client_ca": "/nonexistent/ca.pem"}, "ocpp.tls_client_ca"),
+])
+def test_unusable_pki_settings_are_config_errors(tmp_path: Path, overrides: dict[str, object],
+                                                 key: str) -> None:
+    settings = load_settings({}, overrides={"server.data_dir": str(tmp_path), **overrides})
+    with pytest.raises(ConfigError) as refused:
+        _node_pki(settings)
+    assert refused.value.key == key
+
+
+def _node_pki(settings: Settings) -> Settings:
+    """What a node does with its settings at start: build the PKI, then the TLS bundle."""
+    pki = PkiWiring(settings, InMemoryCertificates(), TokenTable({}), lambda: _never)
+    return with_client_ca(settings, pki)
+
+
+async def _never(station_id: str, request: object) -> object:
+    raise AssertionError("not sent")
