@@ -30,11 +30,13 @@ def cursor(offset: int) -> str:
     return base64.urlsafe_b64encode(f"{_PREFIX}{offset}".encode()).decode()
 
 
-def window(first: int, after: str | None) -> tuple[int, int]:
-    """(limit, offset) of a `first`/`after` page; InvalidInput for a bad size or cursor."""
+def window(first: int, after: str | None, names: tuple[str, str] = ("first", "after"),
+           ) -> tuple[int, int]:
+    """(limit, offset) of a `first`/`after` page; InvalidInput (naming the argument from
+    `names`) for a bad size or cursor. gRPC pages with page_size/page_token the same way."""
     if not 1 <= first <= MAX_FIRST:
-        raise InvalidInput("first", f"must be an integer in 1..{MAX_FIRST}", "argument")
-    if after is None:
+        raise InvalidInput(names[0], f"must be an integer in 1..{MAX_FIRST}", "argument")
+    if not after:
         return first, 0
     try:
         raw = base64.urlsafe_b64decode(after.encode()).decode()
@@ -42,7 +44,7 @@ def window(first: int, after: str | None) -> tuple[int, int]:
         raw = ""
     digits = raw.removeprefix(_PREFIX)
     if not raw.startswith(_PREFIX) or not digits.isdigit() or int(digits) >= INT64_MAX:
-        raise InvalidInput("after", "is not a cursor this API gave out", "argument")
+        raise InvalidInput(names[1], "is not a cursor this API gave out", "argument")
     return first, int(digits) + 1
 
 

@@ -77,7 +77,7 @@ async def reserve(info: strawberry.Info, charge_point_id: str, evse_id: int | No
                                             "evseId": evse_id, "expiresInS": expires_in_s})
     with acting_for(caller_of(caller.sub, caller.role)):
         made = await reservations.make(gql.app, caller, body)
-    return t.copy(t.Reservation, made, id=strawberry.ID(str(made.id)))
+    return t.Reservation.of(made)
 
 
 async def cancel_reservation(info: strawberry.Info, id: strawberry.ID) -> t.Reservation:
@@ -85,7 +85,7 @@ async def cancel_reservation(info: strawberry.Info, id: strawberry.ID) -> t.Rese
     caller = await gql.caller()
     with acting_for(caller_of(caller.sub, caller.role)):
         done = await reservations.cancel_one(gql.app, caller, str(id))
-    return t.copy(t.Reservation, done, id=strawberry.ID(str(done.id)))
+    return t.Reservation.of(done)
 
 
 async def start_discharge(info: strawberry.Info, charge_point_id: str, min_soc: int,

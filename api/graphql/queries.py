@@ -12,6 +12,7 @@ import strawberry
 from api.errors import NotFound
 from api.graphql import types as t
 from api.graphql.inputs import PageInfo, parse, window
+from api.routes.reservations import ReservationOut, reservation_ports
 from api.routes.v2g_prices import PriceQuery, current_price
 from api.schemas.alerts import AlertOut, AlertQuery, StatusFilter
 from api.schemas.auth import UserOut
@@ -157,6 +158,16 @@ async def alerts(info: strawberry.Info, first: int = 50, after: str | None = Non
                              page_info=PageInfo.of(offset, len(page.items), page.total))
 
 
+async def reservations(info: strawberry.Info, first: int = 50,
+                       after: str | None = None) -> list[t.Reservation]:
+    """The caller's reservations, newest first (GET /reservations)."""
+    gql = context(info)
+    caller = await gql.caller()
+    limit, offset = window(first, after)
+    rows = await reservation_ports(gql.app).repo.for_user(UUID(caller.sub), limit, offset)
+    return [t.Reservation.of(ReservationOut.of(r)) for r in rows]
+
+
 @strawberry.type
 class Query:
     me: t.Me = strawberry.field(resolver=me)
@@ -170,3 +181,4 @@ class Query:
                                                       name="liveV2gSession")
     grid_price: t.GridPrice = strawberry.field(resolver=grid_price)
     alerts: t.AlertConnection = strawberry.field(resolver=alerts)
+    reservations: list[t.Reservation] = strawberry.field(resolver=reservations)

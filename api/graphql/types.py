@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 import msgspec
@@ -16,6 +16,9 @@ from api.schemas import v2g as v2g_schemas
 from api.schemas.alerts import AlertOut
 from api.schemas.stations import ConnectorOut, DeviceDetailOut, DeviceOut, LocationOut
 from api.schemas.transactions import TransactionOut
+
+if TYPE_CHECKING:
+    from api.routes.reservations import ReservationOut
 
 T = TypeVar("T")
 
@@ -250,6 +253,10 @@ class Reservation:
     accepted: bool
     expires_at: datetime
     created_at: datetime
+
+    @classmethod
+    def of(cls, r: ReservationOut) -> Reservation:
+        return copy(cls, r, id=strawberry.ID(str(r.id)))
 
 
 @strawberry.type(description="A connector's new status (a StatusNotification, from NATS)")

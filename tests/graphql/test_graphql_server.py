@@ -221,3 +221,22 @@ async def test_v2g_start_and_grid_price_answer_like_rest(world: World, who: str)
     price = await rest_status(world, "GET", "/api/v1/v2g/grid-price?submarket=SE", who)
     got = await gql(world, '{ gridPrice(submarket: "SE") { priceCentavosPerKwh } }', who)
     assert code(got) == {200: None, 404: "NOT_FOUND"}[price]
+
+
+async def test_reservation_made_listed_and_cancelled_by_its_holder_only(world: World) -> None:
+    made = await gql(world, """mutation($id: String!) {
+        reserve(chargePointId: $id, expiresInS: 600) { id status accepted } }""", "user",
+                     {"id": world.station_id})
+    assert code(made) is None, made
+    reservation = made["data"]["reserve"]
+    assert reservation["accepted"] is True
+    mine = await gql(world, "{ reservations(first: 10) { id status } }", "user")
+    assert reservation["id"] in {r["id"] for r in mine["data"]["reservations"]}
+    theirs = await gql(world, "{ reservations(first: 10) { id } }", "other")
+    assert theirs["data"]["reservations"] == []
+    cancel = "mutation($id: ID!) { cancelReservation(id: $id) { status } }"
+    assert code(await gql(world, cancel, "other", {"id": reservation["id"]})) == "NOT_FOUND"
+    assert await rest_status(world, "DELETE", f"/api/v1/reservations/{reservation['id']}",
+                             "other") == 404
+    done = await gql(world, cancel, "user", {"id": reservation["id"]})
+    assert done["data"]["cancelReservation"]["status"] == "Cancelled", done
