@@ -37,13 +37,17 @@ _MONITORS = (
     " variable_instance = excluded.variable_instance, type = excluded.type,"
     " value = excluded.value, severity = excluded.severity,"
     " transaction = excluded.transaction, updated_at = excluded.updated_at")
-_EVENT = (
+_EVENTS = (
     "INSERT INTO device_events (charge_point_id, generated_at, seq_no, event_id, occurred_at,"
     " trigger, notification_type, component, variable, evse_id, actual_value, cleared,"
-    " severity, variable_monitoring_id, data)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
-    " (SELECT severity FROM device_monitors WHERE charge_point_id = $1 AND monitor_id = $13),"
-    " $13, $14) ON CONFLICT DO NOTHING RETURNING severity")
+    " variable_monitoring_id, data, severity)"
+    " SELECT $1, $2, $3, e.*, (SELECT severity FROM device_monitors d"
+    " WHERE d.charge_point_id = $1 AND d.monitor_id = e.monitor)"
+    " FROM unnest($4::int[], $5::timestamptz[], $6::text[], $7::text[], $8::text[], $9::text[],"
+    " $10::int[], $11::text[], $12::bool[], $13::int[], $14::jsonb[])"
+    " AS e(event_id, occurred_at, trigger, kind, component, variable, evse_id, actual_value,"
+    " cleared, monitor, data)"
+    " ON CONFLICT DO NOTHING RETURNING event_id, severity")
 _EVENT_COLUMNS = (
     "generated_at, seq_no, event_id, occurred_at, trigger, notification_type, component,"
     " variable, evse_id, actual_value, cleared, variable_monitoring_id, data, severity")
@@ -105,16 +109,21 @@ class PgDeviceModel:
             " AND monitor_id = ANY($2::int[])", station_id, ids)
 
     async def add_events(self, station_id: str, rows: list[EventRow]) -> list[EventRow]:
-        new = []
-        async with transaction(self._pool) as conn:
-            for r in rows:
-                stored = await conn.fetchrow(
-                    _EVENT, station_id, r.generated_at, r.seq_no, r.event_id, r.occurred_at,
-                    r.trigger, r.notification_type, r.component, r.variable, r.evse_id,
-                    r.actual_value, r.cleared, r.variable_monitoring_id, r.data)
-                if stored is not None:
-                    new.append(to_record({**_fields(r), "severity": stored["severity"]},
-                                         EventRow))
+        new: list[EventRow] = []
+        by_message: dict[tuple[datetime, int], list[EventRow]] = {}
+        for r in rows:  # one NotifyEvent: one (generatedAt, seqNo); one statement per message
+            by_message.setdefault((r.generated_at, r.seq_no), []).append(r)
+        for (generated_at, seq_no), listed in by_message.items():
+            group = list({r.event_id: r for r in listed}.values())  # a repeat is one event
+            columns = [[getattr(r, name) for r in group] for name in (
+                "event_id", "occurred_at", "trigger", "notification_type", "component",
+                "variable", "evse_id", "actual_value", "cleared", "variable_monitoring_id",
+                "data")]
+            stored = await self._q("fetch", _EVENTS, station_id, generated_at, seq_no,
+                                   *columns)
+            severity = {s["event_id"]: s["severity"] for s in stored}
+            new += [to_record({**_fields(r), "severity": severity[r.event_id]}, EventRow)
+                    for r in group if r.event_id in severity]
         return new
 
     async def add_request(self, station_id: str, kind: RequestKind, request_id: int,
