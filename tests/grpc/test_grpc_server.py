@@ -181,3 +181,24 @@ async def test_v2g_start_and_grid_price_answer_like_rest(world: World, channel: 
     bad = await status_of(v2g.StartDischarge(pb.StartDischargeRequest(
         station_id=world.station_id, min_soc=101), metadata=auth(world, who)))
     assert bad is grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_start_and_stop_a_session_of_the_callers_own(world: World,
+                                                           channel: grpc.aio.Channel) -> None:
+    txs = rpc.TransactionServiceStub(channel)
+    started = await txs.Start(pb.StartTransactionRequest(station_id=world.station_id, evse_id=2),
+                              metadata=auth(world, "user"))
+    assert started.accepted and started.status == "Accepted" and started.remote_start_id > 0
+    new = None
+    for _ in range(100):  # the station starts it and sends TransactionEvent Started
+        page = await txs.List(pb.ListTransactionsRequest(status="Active"),
+                              metadata=auth(world, "user"))
+        new = next((t for t in page.transactions if t.evse_id == 2), None)
+        if new is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert new is not None, "the remote start never became the caller's session"
+    assert await status_of(txs.Stop(pb.StopTransactionRequest(id=new.id),
+                                    metadata=auth(world, "other"))) is grpc.StatusCode.NOT_FOUND
+    stopped = await txs.Stop(pb.StopTransactionRequest(id=new.id), metadata=auth(world, "user"))
+    assert stopped.accepted and stopped.status == "Accepted"
