@@ -16,7 +16,7 @@ from sigec_actors.smart_charging.allocation import (
 DEFAULT_MAX_PER_EVSE_W = 22_000
 
 
-class SessionSeen(msgspec.Struct, frozen=True):
+class SessionSeen(msgspec.Struct, frozen=True, tag=True):
     """A transaction runs on an EVSE (its Started, or any event naming the EVSE)."""
 
     station_id: str
@@ -24,12 +24,12 @@ class SessionSeen(msgspec.Struct, frozen=True):
     transaction_id: str
 
 
-class SessionEnded(msgspec.Struct, frozen=True):
+class SessionEnded(msgspec.Struct, frozen=True, tag=True):
     station_id: str
     transaction_id: str
 
 
-class Metered(msgspec.Struct, frozen=True):
+class Metered(msgspec.Struct, frozen=True, tag=True):
     """The power a transaction draws (import) or feeds in (export) now, in W."""
 
     station_id: str
@@ -38,12 +38,12 @@ class Metered(msgspec.Struct, frozen=True):
     export_w: int | None
 
 
-class Presence(msgspec.Struct, frozen=True):
+class Presence(msgspec.Struct, frozen=True, tag=True):
     station_id: str
     online: bool
 
 
-class EvMaximum(msgspec.Struct, frozen=True):
+class EvMaximum(msgspec.Struct, frozen=True, tag=True):
     """The car on an EVSE said how much it can take (NotifyEVChargingNeeds)."""
 
     station_id: str
@@ -51,13 +51,13 @@ class EvMaximum(msgspec.Struct, frozen=True):
     max_w: int
 
 
-class LimitsChanged(msgspec.Struct, frozen=True):
+class LimitsChanged(msgspec.Struct, frozen=True, tag=True):
     policy: SitePolicy
     max_per_evse_w: int
     external_w: int = 0
 
 
-class ProfileRefused(msgspec.Struct, frozen=True):
+class ProfileRefused(msgspec.Struct, frozen=True, tag=True):
     """The station did not take an allocation: keep it out of `sent` so it is tried again."""
 
     key: tuple[str, int]

@@ -28,7 +28,7 @@ class GetLoad(msgspec.Struct, frozen=True):
     """Ask: the site's LoadView."""
 
 
-class Reload(msgspec.Struct, frozen=True):
+class Reload(msgspec.Struct, frozen=True, tag=True):
     """The limits or the external limits changed in PostgreSQL: read them again."""
 
 

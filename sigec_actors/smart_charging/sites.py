@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
+import msgspec
 import structlog
 
 from sigec_actors.adapters.pg import STORAGE_FAILURES
@@ -16,6 +18,7 @@ from sigec_actors.ocpp.generated.v201 import (
     TransactionEventEnum,
     TransactionEventRequest,
 )
+from sigec_actors.ports import BusMessage, EventBus, Subscription
 from sigec_actors.runtime import (
     ActorDead,
     ActorError,
@@ -26,13 +29,13 @@ from sigec_actors.runtime import (
     Restart,
     SupervisorAt,
 )
+from sigec_actors.smart_charging.owners import SiteLocks
 from sigec_actors.smart_charging.site import (
     EvMaximum,
     Metered,
     Presence,
     SessionEnded,
     SessionSeen,
-    SiteEvent,
 )
 from sigec_actors.smart_charging.site_actor import (
     GetLoad,
@@ -44,17 +47,20 @@ from sigec_actors.smart_charging.site_actor import (
 )
 
 log = structlog.get_logger("sites")
+SUBJECT_PREFIX = "sigec.site"
+Forwarded = SessionSeen | SessionEnded | Metered | Presence | EvMaximum | Reload
+"""What one node tells another's site over the bus (`<prefix>.<locationId>`)."""
 ROUTE_FAILURES: tuple[type[BaseException], ...] = (*STORAGE_FAILURES, ActorError)
 IMPORT_POWER = "Power.Active.Import"
 EXPORT_POWER = "Power.Active.Export"
 
 
-def events_of(station_id: str, request: TransactionEventRequest) -> list[SiteEvent]:
+def events_of(station_id: str, request: TransactionEventRequest) -> list[Forwarded]:
     """What a stored TransactionEvent tells a site (pure)."""
     tx = request.transaction_info.transaction_id
     if request.event_type is TransactionEventEnum.ENDED:
         return [SessionEnded(station_id, tx)]
-    events: list[SiteEvent] = []
+    events: list[Forwarded] = []
     if request.evse is not None:
         events.append(SessionSeen(station_id, request.evse.id, tx))
     for mv in request.meter_value or ():
@@ -107,23 +113,38 @@ class LocationIndex:
             self._known.pop(station_id, None)
 
 
+LOAD_TIMEOUT_S = 5.0
+RECLAIM_AFTER_S = 2.0
+"""A site another node holds is not claimed again before this (its events are forwarded)."""
+
+
 class Sites:
     """Runs one Site actor per location under `/node-N/sites`, fed by the charge points.
 
     It is the charge points' TransactionMeterSink (next to the V2G sessions): each call puts
     the events on one queue and returns; a single task reads the station's location (cached)
     and tells its site, in order.
+
+    With `locks` and `bus` (a cluster), one node runs a site: the one holding its lock
+    (SiteLocks). The others publish their stations' events on `<prefix>.<locationId>` and ask
+    its load on `<prefix>.<locationId>.load`; a node finding the site unclaimed claims it.
     """
 
     def __init__(self, supervisor: SupervisorAt, deps: SiteDeps, index: LocationIndex, *,
-                 ended: Callable[[str, str], Awaitable[None]] | None = None) -> None:
+                 ended: Callable[[str, str], Awaitable[None]] | None = None,
+                 locks: SiteLocks | None = None, bus: EventBus | None = None,
+                 prefix: str = SUBJECT_PREFIX) -> None:
         """`ended(station, transaction)` runs for every Ended (e.g. drop its stored
         TxProfiles), site or not."""
         self._supervisor = supervisor
         self._ended = ended
+        self._locks, self._bus, self._prefix = locks, bus, prefix
+        self._subs: dict[UUID, list[Subscription]] = {}
+        self._giving_up: set[asyncio.Task[None]] = set()
+        self._elsewhere: dict[UUID, float] = {}  # location -> monotonic time to try again
         self._deps = deps
         self.index = index
-        self._queue: asyncio.Queue[tuple[str, SiteEvent]] = asyncio.Queue(maxsize=100_000)
+        self._queue: asyncio.Queue[tuple[str, Forwarded]] = asyncio.Queue(maxsize=100_000)
         self._worker: asyncio.Task[None] | None = None
 
     # -- the charge points' hooks ---------------------------------------------------------
@@ -161,7 +182,11 @@ class Sites:
         """The site's load; None when the location has no limit."""
         if await self._deps.store.site(location_id) is None:
             return None
-        ref = await self.run(location_id)
+        ref = await self._here(location_id)
+        if ref is None and self._bus is not None:  # another node runs it
+            raw = await self._bus.request(f"{self._prefix}.{location_id}.load", b"",
+                                          LOAD_TIMEOUT_S)
+            return msgspec.json.decode(raw, type=LoadView | None)
         try:
             view = None if ref is None else await ref.ask(GetLoad())
         except ActorDead:  # its limit was removed just now
@@ -171,11 +196,7 @@ class Sites:
     async def limits_changed(self, location_id: UUID) -> None:
         """Its limits (or a station's external limit) changed: the site reads them again."""
         self.index.forget()
-        ref = self.ref(location_id)
-        if ref is not None:
-            ref.tell(Reload())
-        else:
-            await self.run(location_id)
+        await self._to_site(location_id, Reload())
 
     def start(self) -> None:
         if self._worker is None:
@@ -186,10 +207,27 @@ class Sites:
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)
             self._worker = None
+        for location_id in list(self._subs):
+            await self._unserve(location_id)
+        if self._locks is not None:
+            await self._locks.aclose()
+
+    def given_up(self) -> None:
+        """Every site claim was lost (SiteLocks' connection broke): stop running them here
+        (another node may claim them now; a site here would allocate the limit twice)."""
+        task = asyncio.get_running_loop().create_task(self._give_up())
+        self._giving_up.add(task)
+        task.add_done_callback(self._giving_up.discard)
+
+    async def _give_up(self) -> None:
+        for ref in self._supervisor.children():
+            await self._supervisor.terminate_child(ref.key)
+        for location_id in list(self._subs):
+            await self._unserve(location_id)
 
     # -- internals ------------------------------------------------------------------------
 
-    def _put(self, station_id: str, event: SiteEvent) -> None:
+    def _put(self, station_id: str, event: Forwarded) -> None:
         try:
             self._queue.put_nowait((station_id, event))
         except asyncio.QueueFull:
@@ -203,19 +241,67 @@ class Sites:
             except ROUTE_FAILURES as exc:  # the next event tries again
                 log.error("sites.route_failed", station=station_id, error=repr(exc))
 
-    async def _deliver(self, station_id: str, event: SiteEvent) -> None:
+    async def _deliver(self, station_id: str, event: Forwarded) -> None:
         if isinstance(event, SessionEnded) and self._ended is not None:
             await self._ended(station_id, event.transaction_id)
         location = await self.index.of(station_id)
-        if location is None:
-            return
-        ref = await self.run(location)
+        if location is not None:
+            await self._to_site(location, event)
+
+    async def _to_site(self, location_id: UUID, msg: Forwarded) -> None:
+        """Tell the site here, or publish it to the node that runs it."""
+        ref = await self._here(location_id)
         if ref is None:
+            if self._bus is not None and self._locks is not None \
+                    and not self._locks.held(location_id):
+                await self._bus.publish(f"{self._prefix}.{location_id}",
+                                        msgspec.json.encode(msg))
             return
         try:
-            ref.tell(event)
+            ref.tell(msg)
         except (MailboxFull, ActorDead) as exc:
-            log.warning("sites.tell_dropped", location=str(location), error=type(exc).__name__)
+            log.warning("sites.tell_dropped", location=str(location_id),
+                        error=type(exc).__name__)
+
+    async def _here(self, location_id: UUID) -> ActorRef[SiteMsg] | None:
+        """The site's actor when this node runs it (claimed now if nobody did), else None."""
+        if self._locks is None:
+            return await self.run(location_id)
+        now = time.monotonic()
+        if self._elsewhere.get(location_id, 0.0) > now:
+            return None  # another node ran it a moment ago: no lock query per event
+        if not await self._locks.claim(location_id):
+            self._elsewhere[location_id] = now + RECLAIM_AFTER_S
+            return None
+        ref = self.ref(location_id)
+        if ref is None:
+            ref = await self.run(location_id)
+        if location_id not in self._subs and self._bus is not None:
+            await self._serve(location_id)
+        return ref
+
+    async def _serve(self, location_id: UUID) -> None:
+        assert self._bus is not None
+        subject = f"{self._prefix}.{location_id}"
+
+        async def forwarded(msg: BusMessage) -> bytes | None:
+            event = msgspec.json.decode(msg.data, type=Forwarded)
+            ref = await self._here(location_id)
+            if ref is not None:
+                ref.tell(event)
+            return None
+
+        async def load(_msg: BusMessage) -> bytes | None:
+            ref = await self._here(location_id)
+            view = None if ref is None else await ref.ask(GetLoad())
+            return msgspec.json.encode(view if isinstance(view, LoadView) else None)
+
+        self._subs[location_id] = [await self._bus.subscribe(subject, forwarded),
+                                   await self._bus.subscribe(f"{subject}.load", load)]
+
+    async def _unserve(self, location_id: UUID) -> None:
+        for sub in self._subs.pop(location_id, []):
+            await sub.unsubscribe()
 
 
 class MeterFanout:

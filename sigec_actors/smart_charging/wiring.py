@@ -10,10 +10,11 @@ import structlog
 from sigec_actors.charge_point.handlers import StationHandlers
 from sigec_actors.errors import SigecError
 from sigec_actors.ocpp.generated import v201
-from sigec_actors.ports import DbPool
+from sigec_actors.ports import DbPool, EventBus
 from sigec_actors.runtime import ActorDead, MailboxFull, SupervisorAt
 from sigec_actors.smart_charging.allocation import EvseKey
 from sigec_actors.smart_charging.handlers import SmartChargingHandlers
+from sigec_actors.smart_charging.owners import SiteLocks
 from sigec_actors.smart_charging.schedule import EvPlan, ev_profile
 from sigec_actors.smart_charging.site import SendLimit
 from sigec_actors.smart_charging.site_actor import SiteDeps
@@ -51,12 +52,16 @@ class SmartChargingWiring:
     def __init__(self, pool: DbPool, supervisor: SupervisorAt,
                  commander: Callable[[], Commander], *, prices: GridPrices,
                  submarket: Callable[[str], Awaitable[Submarket | None]],
-                 default_submarket: Submarket) -> None:
+                 default_submarket: Submarket, bus: EventBus | None = None) -> None:
+        """With `bus`, one node of the cluster runs each site (SiteLocks) and the others
+        forward their stations' events to it."""
         self.store = PgSmartCharging(pool)
         self._commander = commander
         self._grid, self._submarket, self._default = prices, submarket, default_submarket
         self.sites = Sites(supervisor, SiteDeps(self.store, self.send_limit),
-                           LocationIndex(self.store.location_of), ended=self._ended)
+                           LocationIndex(self.store.location_of), ended=self._ended,
+                           bus=bus, locks=None if bus is None else SiteLocks(
+                               pool, lambda: self.sites.given_up()))  # noqa: PLW0108 -- built here
         self.handlers = SmartChargingHandlers(self.store, self.sites, self._prices,
                                               self.send_plan)
         # an EVSE with an EV plan gets one TxProfile: the plan capped at the site's share

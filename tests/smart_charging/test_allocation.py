@@ -13,7 +13,7 @@ from sigec_actors.smart_charging.allocation import (
     changed,
 )
 
-FEW = settings(max_examples=150, deadline=None)
+FEW = settings(max_examples=60, deadline=None)
 
 
 @st.composite
