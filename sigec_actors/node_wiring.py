@@ -53,10 +53,10 @@ from sigec_actors.reports.wiring import EXTRAS_KEY as REPORTS
 from sigec_actors.reports.wiring import ReportsWiring
 from sigec_actors.runtime import ActorSystem, SystemClock
 from sigec_actors.services.metrics import Metrics
+from sigec_actors.services.passwords import Passwords
 from sigec_actors.smart_charging.sites import MeterFanout
 from sigec_actors.smart_charging.wiring import EXTRAS_KEY as SMART_CHARGING
 from sigec_actors.smart_charging.wiring import SmartChargingWiring
-from sigec_actors.services.passwords import Passwords
 from sigec_actors.transactions_wiring import TransactionsWiring
 from sigec_actors.v2g.plan_runner import PlansWiring
 from sigec_actors.v2g.pricing import Submarket
@@ -65,9 +65,9 @@ from sigec_actors.v2g_session.wiring import EXTRAS_KEY as V2G_SESSIONS
 from sigec_actors.v2g_session.wiring import V2GWiring
 
 LAST_SEEN_FLUSH_S = 60.0
-JOBS = Caller("system", "jobs")
+JOBS = Caller("system", "jobs")  # the caller of the commands the node's own jobs send
 FIRMWARE_JOBS = Caller("system", "firmware")  # UpdateFirmware of firmware jobs
-SITES = Caller("system", "sites")  # the caller of the site actors' TxProfiles  # the caller of the commands the node's own jobs send
+SITES = Caller("system", "sites")  # the caller of the site actors' TxProfiles
 CACHE_PRUNE_S = 60.0  # expired rate-limit and deny-list rows (PgCache) are deleted this often
 IDEMPOTENCY_PRUNE_S = 3600.0  # expired Idempotency-Key rows are deleted this often
 
@@ -116,7 +116,7 @@ class NodeWiring:
         self.smart = SmartChargingWiring(
             pool, tree.sites, lambda: self.router.commander.as_caller(SITES),
             prices=self.prices.service, submarket=self.v2g.rows.submarket,
-            default_submarket=Submarket(settings.v2g.default_submarket))
+            default_submarket=Submarket(settings.v2g.default_submarket), bus=self.bus)
         deps = ChargePointDeps(
             policy=policy_from(settings.ocpp), stations=self.stations,
             transactions=self.transactions.service,  # Authorize answers name the tariff (I01)
