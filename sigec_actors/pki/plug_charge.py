@@ -3,6 +3,7 @@ id token. Answers the AuthorizeResponse with `certificateStatus` and the owner's
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -23,7 +24,14 @@ from sigec_actors.ocpp.generated.v201 import (
 from sigec_actors.pki.ca import pem
 from sigec_actors.pki.chain import ChainVerdict, verify_contract_chain
 from sigec_actors.pki.emaid import InvalidEmaid, normalise, parse
-from sigec_actors.pki.ocsp import OcspClient, OcspQuery, OcspUnavailable, Revocation, aia_ocsp_urls
+from sigec_actors.pki.ocsp import (
+    OcspAnswer,
+    OcspClient,
+    OcspQuery,
+    OcspUnavailable,
+    Revocation,
+    aia_ocsp_urls,
+)
 from sigec_actors.pki.store import CertificateStore, ContractCheck, RootType
 
 log = structlog.get_logger("pki.plug_charge")
@@ -85,22 +93,28 @@ class PlugAndCharge:
 
     async def _revoked(self, verdict: ChainVerdict) -> bool | None:
         """True if a certificate of the path is revoked; None if OCSP is required and no
-        allow-listed responder answered; False otherwise (not configured: not checked)."""
+        allow-listed responder answered; False otherwise (not configured: not checked).
+
+        The certificates are asked at once, so a slow responder costs one timeout, not one
+        per certificate (the answer must fit the station's persist deadline)."""
         if not self._ocsp.configured:
             return None if self._required else False
-        path = verdict.path
-        for cert, issuer in itertools.pairwise(path):
-            try:
-                answer = await self._ocsp.check(OcspQuery.of_certificate(cert, issuer),
-                                                aia_ocsp_urls(cert), issuer)
-            except OcspUnavailable as exc:
-                log.warning("pnc_ocsp_unavailable", reason=exc.reason)
-                if self._required:
-                    return None
-                continue
-            if answer.status is Revocation.REVOKED:
+        asks = [self._ocsp.check(OcspQuery.of_certificate(cert, issuer), aia_ocsp_urls(cert),
+                                 issuer) for cert, issuer in itertools.pairwise(verdict.path)]
+        return self._verdict(await asyncio.gather(*asks, return_exceptions=True))
+
+    def _verdict(self, answers: Sequence[OcspAnswer | BaseException]) -> bool | None:
+        """Revoked (True), not known revoked (False), or unknown while required (None)."""
+        unknown = False
+        for answer in answers:
+            if isinstance(answer, OcspUnavailable):
+                log.warning("pnc_ocsp_unavailable", reason=answer.reason)
+                unknown = True
+            elif isinstance(answer, BaseException):
+                raise answer
+            elif answer.status is Revocation.REVOKED:
                 return True
-        return False
+        return None if unknown and self._required else False
 
     async def _record(self, verdict: ChainVerdict, chain: str, now: datetime,
                       revoked: bool | None) -> None:
@@ -121,16 +135,14 @@ class PlugAndCharge:
         except InvalidEmaid as exc:
             log.info("pnc_bad_emaid", station=station_id, reason=exc.reason)
             return _refused(CertStatus.CERT_CHAIN_ERROR)
-        for data in request.iso15118_certificate_hash_data or ():
-            try:
-                answer = await self._ocsp.check(OcspQuery.of_wire(data), [data.responder_url])
-            except OcspUnavailable as exc:
-                log.warning("pnc_ocsp_unavailable", station=station_id, reason=exc.reason)
-                if self._required:
-                    return _refused(CertStatus.CERT_CHAIN_ERROR)
-                continue
-            if answer.status is Revocation.REVOKED:
-                return _refused(CertStatus.CERTIFICATE_REVOKED)
+        hashes = request.iso15118_certificate_hash_data or ()
+        revoked = self._verdict(await asyncio.gather(*(
+            self._ocsp.check(OcspQuery.of_wire(d), [d.responder_url]) for d in hashes),
+            return_exceptions=True))
+        if revoked is None:
+            return _refused(CertStatus.CERT_CHAIN_ERROR)
+        if revoked:
+            return _refused(CertStatus.CERTIFICATE_REVOKED)
         return await self._owner(station_id, emaid)
 
     async def _owner(self, station_id: str, emaid: str) -> AuthorizeResponse:

@@ -249,3 +249,22 @@ def msgspec_builtins(value: object) -> dict[str, Any]:
 
     result: dict[str, Any] = msgspec.to_builtins(value)
     return result
+
+
+async def test_required_ocsp_without_an_answer_refuses_the_contract(world: World) -> None:
+    from sigec_actors.ocpp.generated.v201 import AuthorizeRequest, IdToken, IdTokenEnum
+    from sigec_actors.pki.ocsp import OcspClient
+    from sigec_actors.pki.plug_charge import PlugAndCharge
+
+    closed = OcspClient(["http://127.0.0.1:9/ocsp"], AiohttpOcspTransport(),
+                        lambda: datetime.now(UTC), timeout_s=2.0)
+    strict = PlugAndCharge(world.store, closed, world.tokens, lambda: datetime.now(UTC),
+                           ocsp_required=True)
+    token = IdToken(id_token=EMAID, type=IdTokenEnum.E_MAID)
+    chain = world.mo.chain(world.mo.leaf(EMAID))
+    answer = await strict.authorize("CP-1", AuthorizeRequest(id_token=token, certificate=chain))
+    assert answer.certificate_status is not None
+    assert answer.certificate_status.value == "CertChainError"
+    lenient = PlugAndCharge(world.store, closed, world.tokens, lambda: datetime.now(UTC))
+    ok = await lenient.authorize("CP-1", AuthorizeRequest(id_token=token, certificate=chain))
+    assert ok.certificate_status is not None and ok.certificate_status.value == "Accepted"
