@@ -10,6 +10,7 @@ import sys
 
 import websockets
 
+from sigec_actors.simulator.charging import ChargingStation
 from sigec_actors.simulator.firmware import FAILURES, FirmwareOptions
 from sigec_actors.simulator.handlers import SimConfig
 from sigec_actors.simulator.station import SimulatedStation
@@ -51,6 +52,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                      help="TransactionEvent Updated period, in simulated seconds")
     v2g.add_argument("--time-scale", type=float, default=1.0,
                      help="simulated seconds per wall second (timestamps run that fast)")
+    v2g.add_argument("--ev-max-w", type=int, default=None,
+                     help="the car charges on its own at this power, capped by the charging "
+                          "profile in force (site load balancing); needs --v2g")
     v2g.add_argument("--reject-profiles", action="store_true",
                      help="answer every SetChargingProfile with Rejected")
     args = parser.parse_args(argv)
@@ -59,6 +63,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for name in ("battery_wh", "meter_interval_s", "time_scale"):
         if getattr(args, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be positive")
+    if args.ev_max_w is not None and (not args.v2g or args.ev_max_w <= 0):
+        parser.error("--ev-max-w needs --v2g and a positive power")
     return args
 
 
@@ -78,7 +84,10 @@ def config_of(args: argparse.Namespace) -> SimConfig:
 
 
 async def run(args: argparse.Namespace) -> int:
-    station = await SimulatedStation.connect(args.url, config_of(args), password=args.password)
+    kind = SimulatedStation if args.ev_max_w is None else ChargingStation
+    station = await kind.connect(args.url, config_of(args), password=args.password)
+    if isinstance(station, ChargingStation):
+        station.ev_max_w = args.ev_max_w
     async with station:
         boot = await station.boot()
         print(f"{args.station_id}: boot {boot.status}, interval {boot.interval}", flush=True)
