@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -93,3 +94,15 @@ async def test_dashboard_figures(pg_api: Api, pool: DbPool) -> None:
         ("node-1", 1, 4)]
     await api.json("GET", URL, "user", status=403)
     await api.json("GET", URL, status=401)
+
+
+async def test_figures_are_shared_for_two_seconds(pool: DbPool) -> None:
+    board = PgDashboard(pool, "UTC", 15.0)
+    now = datetime.now(UTC)
+    first = await board.figures(now)
+    async with pool.acquire() as conn:
+        await conn.execute("INSERT INTO charge_points (id) VALUES ('CP-NEW')")
+    same = await asyncio.gather(*(board.figures(now + timedelta(seconds=1)) for _ in range(5)))
+    assert all(f is first for f in same)
+    later = await board.figures(now + timedelta(seconds=3))
+    assert later.stations.total == first.stations.total + 1
