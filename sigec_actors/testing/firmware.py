@@ -1,13 +1,15 @@
-"""FirmwareControl in memory (for the in-process API harness): jobs stay as created."""
+"""Firmware fakes: FirmwareControl for the in-process API harness (jobs stay as created) and
+a JobStore in memory (actor tests, the bench)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 from msgspec.structs import replace
 
+from sigec_actors.domain.records import OutboxMessage
 from sigec_actors.firmware.campaign import CAMPAIGN_TRANSITIONS, Campaign, CampaignStatus, Counts
 from sigec_actors.firmware.errors import (
     CampaignTransition,
@@ -101,3 +103,53 @@ class InMemoryFirmware:
 
     async def publications(self, station_id: str) -> list[Publication]:
         return list(self.published.get(station_id, ()))
+
+
+class InMemoryJobStore:
+    """JobStore in memory (one node; leases are not enforced): for actor tests and the bench."""
+
+    def __init__(self) -> None:
+        self.rows: dict[UUID, JobState] = {}
+        self._ids = 1000
+
+    async def next_request_id(self) -> int:
+        self._ids += 1
+        return self._ids
+
+    async def create(self, state: JobState, owner: str, lease_until: datetime,
+                     events: Sequence[OutboxMessage] = ()) -> None:
+        self.rows[state.job_id] = state
+
+    async def load(self, job_id: UUID) -> JobState | None:
+        return self.rows.get(job_id)
+
+    async def save(self, expected: JobStatus, state: JobState, owner: str,
+                   events: Sequence[OutboxMessage] = ()) -> bool:
+        row = self.rows.get(state.job_id)
+        if row is None or row.status is not expected:
+            return False
+        self.rows[state.job_id] = state
+        return True
+
+    async def claim(self, owner: str, now: datetime, lease_until: datetime,
+                    limit: int) -> list[JobState]:
+        return [s for s in self.rows.values() if s.live][:limit]
+
+    async def cancel(self, job_id: UUID, state: JobState,
+                     events: Sequence[OutboxMessage]) -> bool:
+        row = self.rows.get(job_id)
+        if row is None or not row.live:
+            return False
+        self.rows[job_id] = state
+        return True
+
+    async def latest_for_station(self, station_id: str) -> JobState | None:
+        mine = [s for s in self.rows.values() if s.station_id == station_id]
+        return max(mine, key=lambda s: s.created_at) if mine else None
+
+    async def record_publication(self, station_id: str, request_id: int, status: str,
+                                 locations: Sequence[str]) -> None:
+        return None
+
+    async def publications(self, station_id: str) -> list[Publication]:
+        return []
