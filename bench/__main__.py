@@ -3,7 +3,8 @@
 With no command, or `suite`, this is the default suite that `make bench` runs (< 5 minutes on
 the 2-core build machine): the steady closed loop and the boot storm against bare, ocpp-lib,
 sigec-w0, sigec-w1 and sigec-wN (N = cores), then the micro-benchmarks (bench.codec, a short
-bench.actors, bench.cluster latency, bench.txevents --short, bench.v2g --short), all in one
+bench.actors, bench.cluster latency, bench.txevents --short, bench.v2g --short,
+bench.firmware), all in one
 RESULTS.md section.
 Every other command (`run`, `sweep`, `plot`) is bench.load.cli's.
 """
@@ -45,6 +46,11 @@ def _v2g_table(result: dict[str, Any]) -> str:
     return table(result)
 
 
+def _firmware_table(result: dict[str, Any]) -> str:
+    from bench.firmware import table
+    return table(result)
+
+
 def _cluster_table(result: dict[str, Any]) -> str:
     rows = [f"| {name} | {r['p50_ms']:.3f} | {r['p99_ms']:.3f} | {r['mean_ms']:.3f} |"
             for name, r in result["latency"].items()]
@@ -59,6 +65,8 @@ MICRO: tuple[tuple[str, tuple[str, ...], float, Callable[[dict[str, Any]], str]]
     ("cluster", ("bench.cluster", "latency", "--commands", "1000"), 60.0, _cluster_table),
     ("txevents", ("bench.txevents", "--short"), 120.0, report.txevents_table),
     ("v2g", ("bench.v2g", "--short"), 120.0, _v2g_table),
+    # a 1,000-station campaign, maxConcurrent 100 (issue 17): ~55 s plus ~20 s of setup
+    ("firmware", ("bench.firmware",), 240.0, _firmware_table),
 )
 
 

@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import asyncpg
 
 from bench.load.limits import raise_nofile
 from bench.report import machine, write_json
 from bench.txevents import scratch_database
+from bench.v2g import register_stations
 from bench.v2g_probe import Server
 from sigec_actors.firmware.actor import JobDeps
 from sigec_actors.firmware.campaign import Campaign
@@ -60,17 +60,6 @@ NODE_ENV = {"SIGEC_OCPP__STATION_CALLS_PER_S": "0", "SIGEC_LOG__LEVEL": "warning
             "SIGEC_FIRMWARE__TICK_S": "1", "SIGEC_FIRMWARE__CAMPAIGN_TICK_S": "0.5"}
 
 
-async def register(dsn: str, ids: list[str]) -> None:
-    """Profile-0 stations straight into the tables (no password to hash)."""
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.executemany("INSERT INTO charge_points (id) VALUES ($1)", [(i,) for i in ids])
-        await conn.executemany("INSERT INTO station_credentials (charge_point_id,"
-                               " security_profile) VALUES ($1, 0)", [(i,) for i in ids])
-    finally:
-        await conn.close()
-
-
 async def connect_all(url: str, ids: list[str], step_s: float) -> list[SimulatedStation]:
     sem = asyncio.Semaphore(GATE)
 
@@ -94,7 +83,7 @@ async def campaign(stations: int, max_concurrent: int, step_s: float, dsn: str,
         await asyncio.to_thread(proc.start)
         try:
             server = Server(proc, db)
-            await register(db, ids)
+            await register_stations(db, ids)  # profile 0: no password to hash
             sims = await connect_all(proc.ocpp, ids, step_s)
             try:
                 return await _run(server, ids, sims, max_concurrent)
