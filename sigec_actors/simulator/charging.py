@@ -8,9 +8,8 @@ caps it (a negative limit still discharges). Every meter value reports the power
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime
 
-from sigec_actors.simulator.battery import Battery
 from sigec_actors.simulator.station import SimulatedStation
 
 DEFAULT_EV_MAX_W = 11_000
@@ -28,18 +27,8 @@ class ChargingStation(SimulatedStation):
 
     ev_max_w: int = DEFAULT_EV_MAX_W
 
-    def _advance(self, evse_id: int) -> Battery:
-        now = self._now()
-        battery = self.batteries[evse_id]
-        elapsed = now - self._stamps.get(evse_id, now)
-        battery = battery.step(max(elapsed // timedelta(milliseconds=1), 0))
-        tx = self.transactions.get(evse_id)
-        power = 0
-        if tx is not None:
-            power = drawn_w(self.ev_max_w, self.profiles.limit_w(evse_id, tx.transaction_id, now))
-        self.batteries[evse_id] = battery = battery.command(power)
-        self._stamps[evse_id] = now
-        return battery
+    def _commanded_w(self, evse_id: int, transaction_id: str, now: datetime) -> int:
+        return drawn_w(self.ev_max_w, self.profiles.limit_w(evse_id, transaction_id, now))
 
     def power_now(self) -> dict[int, int]:
         """EVSE -> the power flowing now (W; what the meter would report)."""

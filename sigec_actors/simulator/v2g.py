@@ -76,10 +76,15 @@ class V2GMode:
         elapsed = now - self._stamps.get(evse_id, now)
         battery = battery.step(max(elapsed // timedelta(milliseconds=1), 0))
         tx = self.transactions.get(evse_id)
-        power = self.profiles.power_w(evse_id, tx.transaction_id, now) if tx else 0
+        power = self._commanded_w(evse_id, tx.transaction_id, now) if tx else 0
         self.batteries[evse_id] = battery = battery.command(power)
         self._stamps[evse_id] = now
         return battery
+
+    def _commanded_w(self, evse_id: int, transaction_id: str, now: datetime) -> int:
+        """The power a running transaction is told to flow at: what the profiles say (none:
+        idle); the charging simulator's cars charge on their own (simulator.charging)."""
+        return self.profiles.power_w(evse_id, transaction_id, now)
 
     def _advance_all(self) -> None:
         for evse_id in list(self.batteries):
