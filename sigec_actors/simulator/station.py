@@ -17,6 +17,7 @@ import websockets
 from ocpp.v201 import ChargePoint, call, call_result
 from websockets.asyncio.client import ClientConnection
 
+from sigec_actors.simulator.certificates import CertificateMode
 from sigec_actors.simulator.firmware import FirmwareMode
 from sigec_actors.simulator.handlers import CommandHandlers, SimConfig, SimStats
 from sigec_actors.simulator.v2g import SimClock, V2GMode
@@ -73,7 +74,8 @@ class SimTransaction:
     remote_start_id: int | None = None
 
 
-class SimulatedStation(V2GMode, FirmwareMode, CommandHandlers, ChargePoint):  # type: ignore[misc]
+class SimulatedStation(V2GMode, FirmwareMode, CertificateMode, CommandHandlers,
+                       ChargePoint):  # type: ignore[misc]
     """Boots, heartbeats, reports status, authorizes and runs transactions; answers commands.
 
     It reads its socket in its own task and handles each CSMS CALL in a task of its own, so
@@ -272,6 +274,8 @@ class SimulatedStation(V2GMode, FirmwareMode, CommandHandlers, ChargePoint):  # 
             await self.status(1, 1, "Available")
         elif message == "BootNotification":
             await self.boot("Triggered")
+        elif message == "SignChargingStationCertificate":
+            await self.sign_certificate()  # simulator.certificates
 
     async def _report(self, request_id: int) -> call_result.NotifyReport:
         data = []

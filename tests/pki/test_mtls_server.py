@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from sigec_actors.simulator.handlers import SimConfig
+from sigec_actors.simulator.station import SimulatedStation
 from tests.helpers.pki import Pki, make_contract_pki, make_pki
 from tests.helpers.server import Api, ServerProcess, free_port, server_env
 
@@ -272,3 +274,46 @@ async def test_plug_and_charge_with_the_offline_provider_and_a_registered_emaid(
         await conn.close()
     assert row["last_status"] == "Accepted" and row["certificate_chain"] == chain
     assert row["private_key_enc"] and b"BEGIN" not in bytes(row["private_key_enc"])
+
+
+async def test_the_simulator_takes_roots_and_renews_when_triggered_over_rest(
+        tls_server: tuple[ServerProcess, Pki, int, Path]) -> None:
+    server, _, _, _ = tls_server
+    station_id = f"CP-SIM-{uuid.uuid4().hex[:6]}"
+    mo = make_contract_pki(name="Sim MO")
+    async with aiohttp.ClientSession() as http:
+        api = Api(server.http, http)
+        await api.login()
+        password = await api.add_station(station_id, 1)
+        async with await SimulatedStation.connect(server.ocpp, SimConfig(station_id),
+                                                  password=password) as sim:
+            assert (await sim.boot()).status == "Accepted"
+            base = f"/api/v1/devices/{station_id}/certificates"
+            status, body = await api.call("POST", base, {"certificateType": "MORootCertificate",
+                                                         "pem": mo.root.pem})
+            assert (status, body) == (200, {"status": "Accepted"})
+            status, listed = await api.call("GET", base)
+            [entry] = listed["certificateHashDataChain"]
+            hashes_ = entry["certificateHashData"]
+            assert entry["certificateType"] == "MORootCertificate"
+            assert hashes_["serialNumber"] == format(mo.root.cert.serial_number, "x")
+            status, body = await api.call("POST", f"/api/v1/devices/{station_id}/trigger/"
+                                                  "SignChargingStationCertificate")
+            assert (status, body) == (200, {"status": "Accepted"})
+            for _ in range(100):  # SignCertificate, then CertificateSigned from the server
+                if sim.certificates.chain:
+                    break
+                await asyncio.sleep(0.05)
+            subject = sim.certificates.chain[0].subject
+            assert subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == station_id
+            status, body = await api.call("DELETE", f"{base}/{hashes_['serialNumber']}?"
+                                                    f"issuerNameHash={hashes_['issuerNameHash']}&"
+                                                    f"issuerKeyHash={hashes_['issuerKeyHash']}")
+            assert (status, body) == (200, {"status": "Accepted"})
+            assert sim.certificates.roots["MORootCertificate"] == []
+        for _ in range(100):
+            status, issued = await api.call("GET", f"{base}/issued")
+            if issued and issued[0]["status"] == "Accepted":
+                break
+            await asyncio.sleep(0.05)
+        assert [c["status"] for c in issued] == ["Accepted"]
