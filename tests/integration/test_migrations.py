@@ -27,6 +27,7 @@ EXPECTED_TABLES = {
     "v2g_compensations", "v2g_grid_prices", "v2g_capabilities", "iso15118_certificates",
     "firmware_updates", "event_outbox", "audit_log", "alerts", "schema_migrations",
     "rate_counters", "denied_keys", "remote_starts", "v2g_price_fetches", "payment_refunds", "v2g_plans",
+    "node_status", "node_starts",  # 0021 (operator surface)
 }
 
 
