@@ -17,16 +17,12 @@ import asyncio
 import os
 import statistics
 import time
-import uuid
 from datetime import UTC, datetime
 
-import asyncpg
-
-from sigec_actors.adapters.migrate import apply_migrations
+from bench.txevents import scratch_database
 from sigec_actors.adapters.pg import create_pool
 from sigec_actors.device_model.handlers import StationSide
 from sigec_actors.device_model.pg import PgDeviceModel
-from sigec_actors.dsn import with_database
 from sigec_actors.ocpp.generated import v201 as m
 
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -80,15 +76,10 @@ def _line(name: str, samples: list[float], rows_each: int, wall_s: float) -> str
 
 
 async def main(args: argparse.Namespace) -> None:
-    server = os.environ.get("DATABASE_URL", DEFAULT_DSN)
-    name = f"sigec_bench_dm_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(server)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        pool = await create_pool(with_database(server, name), min_size=2, max_size=10)
+    async with scratch_database(os.environ.get("DATABASE_URL", DEFAULT_DSN)) as dsn:
+        pool = await create_pool(dsn, min_size=2, max_size=10)
+        ids = [f"BENCH-{i}" for i in range(args.stations)]
         async with pool.acquire() as conn:
-            await apply_migrations(conn)
-            ids = [f"BENCH-{i}" for i in range(args.stations)]
             await conn.executemany("INSERT INTO charge_points (id) VALUES ($1)",
                                    [(i,) for i in ids])
         side = StationSide(PgDeviceModel(pool), _now)
@@ -101,9 +92,6 @@ async def main(args: argparse.Namespace) -> None:
         await asyncio.gather(*[_notify(side, i, args, events) for i in ids])
         events_s = time.perf_counter() - started
         await pool.close()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
     print(f"{args.stations} stations at once, one message in flight each (pool of 10)")
     print("| message | count | median ms | p99 ms | rows/s in its phase |")
     print("|---|---|---|---|---|")

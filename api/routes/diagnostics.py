@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import BodyPartReader, web
@@ -87,8 +88,11 @@ async def download_log(call: Call) -> web.StreamResponse:
     if not found or not found[0].stored_name:
         raise NotFound("log file", str(request_id))
     record = found[0]
+    path = ports.log_dir / str(record.stored_name)
+    if not path.is_file():  # stored on another host's data directory
+        raise NotFound("log file", str(request_id))
     name = (record.filename or f"{record.log_type}-{request_id}.log").replace('"', "")
-    return web.FileResponse(ports.log_dir / str(record.stored_name), headers={
+    return web.FileResponse(path, headers={
         "Content-Type": "application/octet-stream",
         "Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -104,9 +108,9 @@ async def _read_upload(request: web.Request, limit: int) -> bytes:
     return await _bounded(lambda: request.content.read(CHUNK), limit)
 
 
-async def _bounded(read: object, limit: int) -> bytes:
+async def _bounded(read: Callable[[], Awaitable[bytes]], limit: int) -> bytes:
     data = bytearray()
-    while chunk := await read():  # type: ignore[operator]
+    while chunk := await read():
         data += chunk
         if len(data) > limit:
             raise Problem(413, "Content Too Large", f"a log file may have at most {limit} bytes")
