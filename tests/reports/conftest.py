@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from sigec_actors.adapters.pg import connect, create_pool
+from sigec_actors.adapters.pg import connect
 from sigec_actors.node_tree import NodeTree
 from sigec_actors.ports import DbPool
 from sigec_actors.reports.ports import ReportSource
@@ -61,13 +61,6 @@ def seeded_dsn(migrated_pg_dsn: str) -> str:
     return migrated_pg_dsn
 
 
-@pytest.fixture
-async def pool(seeded_dsn: str) -> AsyncIterator[DbPool]:
-    p = await create_pool(seeded_dsn, min_size=1, max_size=6)
-    yield p
-    await p.close()
-
-
 @dataclass
 class Node:
     """A node's reports on a real actor tree, and the REST API that reaches them."""
@@ -105,7 +98,7 @@ async def start_node(pool: DbPool, source: ReportSource | None = None,
 
 
 @pytest.fixture
-async def node(pool: DbPool) -> AsyncIterator[Node]:
-    n = await start_node(pool)
+async def node(pg_pool: DbPool) -> AsyncIterator[Node]:
+    n = await start_node(pg_pool)
     yield n
     await n.close()

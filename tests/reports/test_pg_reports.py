@@ -8,12 +8,15 @@ import io
 from datetime import timedelta
 from uuid import UUID
 
+import pytest
+
 from sigec_actors.ports import DbPool
 from sigec_actors.reports.model import GroupBy, ReportFormat, ReportKind, ReportSpec
 from sigec_actors.reports.sources import PgSource
 from sigec_actors.testing.reports import FlakySource
 from tests.reports.conftest import D1, SESSIONS, Node, start_node
 
+pytestmark = pytest.mark.usefixtures("seeded_dsn")  # the module's data, before any pool
 BASE = "/api/v1/admin/reports"
 WEEK = {"from": D1.isoformat(), "to": (D1 + timedelta(days=7)).isoformat()}
 
@@ -99,9 +102,9 @@ async def test_bad_requests_are_422_and_unknown_reports_404(node: Node) -> None:
         assert await conn.fetchval("SELECT count(*) FROM reports WHERE to_at <= from_at") == 0
 
 
-async def test_a_crashed_job_is_restarted(pool: DbPool) -> None:
-    once = FlakySource(PgSource(pool), failures=1)
-    node = await start_node(pool, source=once)
+async def test_a_crashed_job_is_restarted(pg_pool: DbPool) -> None:
+    once = FlakySource(PgSource(pg_pool), failures=1)
+    node = await start_node(pg_pool, source=once)
     try:
         body = await node.wait(await _request(node, kind="energy", groupBy="station"))
         assert body["status"] == "done" and once.opened == 2, body
@@ -109,9 +112,9 @@ async def test_a_crashed_job_is_restarted(pool: DbPool) -> None:
         await node.close()
 
 
-async def test_a_job_that_keeps_crashing_is_given_up(pool: DbPool) -> None:
-    always = FlakySource(PgSource(pool), failures=99)
-    node = await start_node(pool, source=always)
+async def test_a_job_that_keeps_crashing_is_given_up(pg_pool: DbPool) -> None:
+    always = FlakySource(PgSource(pg_pool), failures=99)
+    node = await start_node(pg_pool, source=always)
     try:
         body = await node.wait(await _request(node, kind="energy", groupBy="day"))
         assert body["status"] == "failed" and always.opened == 3, body
@@ -122,8 +125,8 @@ async def test_a_job_that_keeps_crashing_is_given_up(pool: DbPool) -> None:
         await node.close()
 
 
-async def test_a_report_whose_node_died_is_taken_over(pool: DbPool) -> None:
-    node = await start_node(pool, stale_s=0.0)
+async def test_a_report_whose_node_died_is_taken_over(pg_pool: DbPool) -> None:
+    node = await start_node(pg_pool, stale_s=0.0)
     try:
         orphan = await node.reports.store.create(ReportSpec(
             kind=ReportKind.TRANSACTIONS, group_by=GroupBy.DAY, format=ReportFormat.PDF,
