@@ -7,7 +7,7 @@ from typing import Any
 
 from sigec_actors.adapters.pg import to_record, transaction
 from sigec_actors.device_model.model import EventRow, MonitorRow, Part, RequestKind, VariableRow
-from sigec_actors.device_model.ports import LogRecord, RequestView
+from sigec_actors.device_model.ports import ABANDONED_UPLOAD_S, LogRecord, RequestView
 from sigec_actors.ports import DbPool
 
 _PART = (
@@ -219,8 +219,9 @@ class PgDeviceModel:
     async def claim_upload(self, token_hash: bytes, now: datetime) -> LogRecord | None:
         row = await self._q("fetchrow",
             "UPDATE device_logs SET uploaded_at = $2 WHERE token_hash = $1"  # noqa: S608
-            f" AND uploaded_at IS NULL AND expires_at > $2 RETURNING {_LOG_COLUMNS}",
-            token_hash, now)
+            " AND expires_at > $2 AND (uploaded_at IS NULL"
+            " OR (stored_name IS NULL AND uploaded_at < $2 - make_interval(secs => $3)))"
+            f" RETURNING {_LOG_COLUMNS}", token_hash, now, ABANDONED_UPLOAD_S)
         return None if row is None else _log(row)
 
     async def uploaded(self, station_id: str, request_id: int, stored_name: str | None,

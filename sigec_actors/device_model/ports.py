@@ -9,6 +9,9 @@ import msgspec
 
 from sigec_actors.device_model.model import EventRow, MonitorRow, Part, RequestKind, VariableRow
 
+ABANDONED_UPLOAD_S = 600.0
+"""An upload claimed this long ago and never stored (its node died mid-body) is free again."""
+
 
 class RequestView(msgspec.Struct, frozen=True, kw_only=True):
     """A request answered in parts and the parts received so far (seq_no order)."""
@@ -99,7 +102,8 @@ class DeviceModelStore(Protocol):
     async def logs(self, station_id: str) -> list[LogRecord]: ...
 
     async def claim_upload(self, token_hash: bytes, now: datetime) -> LogRecord | None:
-        """Take a live, unused upload slot (once); None if unknown, used or expired."""
+        """Take a live, unused upload slot (once); None if unknown, used or expired. A slot
+        claimed long ago whose file was never stored (the node died mid-upload) is free again."""
         ...
 
     async def uploaded(self, station_id: str, request_id: int, stored_name: str | None,

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from msgspec.structs import replace
 
 from sigec_actors.device_model.model import EventRow, MonitorRow, Part, RequestKind, VariableRow
-from sigec_actors.device_model.ports import LogRecord, LogStatusEntry, RequestView
+from sigec_actors.device_model.ports import (
+    ABANDONED_UPLOAD_S,
+    LogRecord,
+    LogStatusEntry,
+    RequestView,
+)
 
 _Request = tuple[str, RequestKind, int]
 
@@ -135,7 +140,9 @@ class InMemoryDeviceModel:
 
     async def claim_upload(self, token_hash: bytes, now: datetime) -> LogRecord | None:
         for record, digest in self.logs_.values():
-            if (digest == token_hash and record.uploaded_at is None
+            abandoned = (record.uploaded_at is not None and record.stored_name is None
+                         and record.uploaded_at < now - timedelta(seconds=ABANDONED_UPLOAD_S))
+            if (digest == token_hash and (record.uploaded_at is None or abandoned)
                     and record.expires_at > now):
                 self._update(record.station_id, record.request_id, uploaded_at=now)
                 return self.logs_[(record.station_id, record.request_id)][0]

@@ -95,6 +95,9 @@ async def test_upload_slot_is_used_once_and_expires(store: PgDeviceModel) -> Non
     assert await store.claim_upload(token_hash("t"), T0) is None  # used
     await store.uploaded("CP-1", 9, None, None)  # the upload failed: free again
     assert await store.claim_upload(token_hash("t"), T0) is not None
+    # claimed, never stored (its node died mid-body): free again only after a while
+    assert await store.claim_upload(token_hash("t"), T0 + timedelta(seconds=60)) is None
+    assert await store.claim_upload(token_hash("t"), T0 + timedelta(minutes=11)) is not None
     await store.uploaded("CP-1", 9, "f.log", 3)
     await store.log_status("CP-1", None, "Uploaded", T0)  # no requestId: the latest request
     [log] = await store.logs("CP-1")
