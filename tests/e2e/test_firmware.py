@@ -178,6 +178,22 @@ async def test_a_station_offline_during_install(server: ServerProcess, admin: Ap
         assert "offline during install" in job["error"]
 
 
+async def test_a_station_offline_at_the_request_gets_the_update_when_it_boots(
+        server: ServerProcess, admin: Api) -> None:
+    station_id = f"FWO-{uuid.uuid4().hex[:8]}"
+    await register(server, station_id)
+    accepted = await update(admin, station_id)
+    path = f"/api/v1/firmware/jobs/{accepted['jobId']}"
+    waiting = await until(admin, path, lambda b: b["error"] is not None)
+    assert waiting["status"] == "Requested" and "StationOffline" in waiting["error"], waiting
+    sim = await SimulatedStation.connect(server.ocpp, SimConfig(
+        station_id, firmware=FirmwareOptions(step_s=0.02)))
+    async with sim:
+        await sim.boot()
+        job = await finished(admin, accepted["jobId"])
+    assert job["status"] == "Completed" and job["attempts"] == 1, job
+
+
 async def test_cancel_and_a_second_job_while_one_is_live(server: ServerProcess,
                                                          admin: Api) -> None:
     sim = await station(server, admin, FirmwareOptions(step_s=30.0))
