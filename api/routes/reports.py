@@ -9,7 +9,8 @@ from aiohttp import web
 
 from api.errors import InvalidInput, NotFound
 from api.routing import Call, Resource, json_response
-from api.schemas.reports import ReportAccepted, ReportIn, ReportOut
+from api.schemas.base import PageQuery
+from api.schemas.reports import ReportAccepted, ReportIn, ReportOut, ReportPage
 from api.security import authenticate
 from api.services import need
 from sigec_actors.domain.records import AuditEntry, Role
@@ -57,6 +58,15 @@ async def request_report(call: Call) -> web.Response:
     log.info("report_requested", report=str(report_id), kind=body.kind.value, by=by)
     return json_response(ReportAccepted(report_id=report_id, status=ReportStatus.QUEUED,
                                         status_url=f"{BASE}/{report_id}"), status=202)
+
+
+@resource.get(BASE, "Reports, newest first (any operator's), without their rows",
+              role=Role.OPERATOR, query=PageQuery, response=ReportPage)
+async def list_reports(call: Call) -> web.Response:
+    q = call.query(PageQuery)
+    items, total = await _reports(call).page(q.limit, q.offset)
+    return json_response(ReportPage(items=[ReportOut.of(i, BASE) for i in items], total=total,
+                                    limit=q.limit, offset=q.offset))
 
 
 @resource.get(BASE + "/{id}", "A report's status and progress; its rows and download URL once "

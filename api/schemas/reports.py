@@ -76,3 +76,12 @@ class ReportOut(Out, frozen=True, kw_only=True):
                    row_count=info.row_count, columns=info.columns, rows=info.preview,
                    download_url=f"{base}/{info.id}/download" if done else None,
                    error=info.error)
+
+
+class ReportPage(Out, frozen=True, kw_only=True):
+    """Reports newest first; their rows are only in GET /reports/{id}."""
+
+    items: list[ReportOut]
+    total: int
+    limit: int
+    offset: int

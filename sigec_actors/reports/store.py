@@ -23,6 +23,7 @@ from sigec_actors.reports.render import CONTENT_TYPES
 
 _COLUMNS = ("id, kind, group_by, format, from_at, to_at, timezone, status, progress, source_rows,"
             " row_count, preview, error, requested_by, created_at, finished_at")
+_LISTED = _COLUMNS.replace("preview", "NULL AS preview")  # a page of reports: no rows
 _UNFINISHED = "status IN ('queued', 'running')"
 
 
@@ -61,6 +62,15 @@ class PgReports:
         async with self._pool.acquire() as conn:
             row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM reports WHERE id = $1", report_id)
         return None if row is None else info_of(row)
+
+    async def page(self, limit: int, offset: int) -> tuple[list[ReportInfo], int]:
+        """Reports newest first, without their rows, and how many there are."""
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                f"SELECT {_LISTED} FROM reports"
+                " ORDER BY created_at DESC, id LIMIT $1 OFFSET $2", limit, offset)
+            total = await conn.fetchval("SELECT count(*) FROM reports")
+        return [info_of(r) for r in rows], int(total)
 
     async def file(self, report_id: UUID) -> ReportFile | None:
         """The finished report's file (None while it is not done)."""

@@ -46,6 +46,9 @@ class ReportService:
     async def get(self, report_id: UUID) -> ReportInfo | None:
         return await self._store.get(report_id)
 
+    async def page(self, limit: int, offset: int) -> tuple[list[ReportInfo], int]:
+        return await self._store.page(limit, offset)
+
     async def file(self, report_id: UUID) -> ReportFile | None:
         return await self._store.file(report_id)
 

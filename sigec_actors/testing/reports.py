@@ -31,6 +31,10 @@ class InMemoryReports:
     async def get(self, report_id: UUID) -> ReportInfo | None:
         return self.reports.get(report_id)
 
+    async def page(self, limit: int, offset: int) -> tuple[list[ReportInfo], int]:
+        newest = sorted(self.reports.values(), key=lambda r: r.created_at, reverse=True)
+        return newest[offset:offset + limit], len(newest)
+
     async def file(self, report_id: UUID) -> ReportFile | None:
         return self.files.get(report_id)
 

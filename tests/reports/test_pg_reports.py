@@ -47,6 +47,10 @@ async def test_energy_by_day_csv_matches_sql_and_downloads(node: Node) -> None:
     assert lines[0] == body["columns"] and len(lines) == 8
     assert [r.entry.action for r in node.api.audit.records
             if r.entry.target_id == report_id] == ["report.request"]
+    page = await node.api.json("GET", f"{BASE}?limit=50", "operator")
+    listed = next(r for r in page["items"] if r["id"] == report_id)
+    assert listed["status"] == "done" and listed["rowCount"] == 7 and listed["rows"] is None
+    assert page["total"] >= len(page["items"]) >= 1
 
 
 async def test_revenue_by_location_pdf(node: Node) -> None:

@@ -4,7 +4,6 @@
 const API = "/api/v1";
 const REFRESH_MS = 5000;
 const TOKEN = "sigec.accessToken";
-const REPORTS = "sigec.reports";
 let timer = null;
 
 const $ = (id) => document.getElementById(id);
@@ -208,18 +207,17 @@ async function actors() {
   }
 }
 
-// -- reports -------------------------------------------------------------------------------------
-function reportIds() { return JSON.parse(sessionStorage.getItem(REPORTS) || "[]"); }
+// -- reports (everyone's, newest first) ------------------------------------------------------
+let reportTimer = null;
 
 async function requestReport(event) {
   event.preventDefault();
   const to = new Date();
   const from = new Date(to.getTime() - Number($("report-days").value) * 86400000);
   try {
-    const accepted = await api("POST", "/admin/reports", {
+    await api("POST", "/admin/reports", {
       kind: $("report-kind").value, groupBy: $("report-group").value, format: $("report-format").value,
       from: from.toISOString(), to: to.toISOString() });
-    sessionStorage.setItem(REPORTS, JSON.stringify([accepted.reportId, ...reportIds()].slice(0, 10)));
     await reports();
   } catch (err) { alert(`report refused: ${err.message}`); }
 }
@@ -232,14 +230,12 @@ async function download(report) {
   link.remove();
 }
 
-let reportTimer = null;
-
 async function reports() {
-  const found = await Promise.allSettled(reportIds().map((id) => api("GET", `/admin/reports/${id}`)));
+  const page = await api("GET", "/admin/reports?limit=8");
   // follow unfinished reports every second (the page's refresh is every 5 s)
-  const running = found.some((r) => r.status === "fulfilled" && ["queued", "running"].includes(r.value.status));
+  const running = page.items.some((r) => r.status === "queued" || r.status === "running");
   if (running && !reportTimer) reportTimer = setTimeout(() => { reportTimer = null; reports(); }, 1000);
-  $("report-list").replaceChildren(...found.filter((r) => r.status === "fulfilled").map(({ value: r }) =>
+  $("report-list").replaceChildren(...page.items.map((r) =>
     el("li", { "data-report": r.id }, `${r.kind} by ${r.groupBy} (${r.format}): ${r.status} ${r.progress}%`,
       r.rowCount !== null && r.rowCount !== undefined ? `, ${r.rowCount} rows ` : " ",
       r.status === "done" ? el("button", { type: "button", onclick: () => download(r) }, "Download") : null,
