@@ -18,6 +18,7 @@ from ocpp.v201 import ChargePoint, call, call_result
 from websockets.asyncio.client import ClientConnection
 
 from sigec_actors.simulator.certificates import CertificateMode
+from sigec_actors.simulator.diagnostics import DiagnosticsMode
 from sigec_actors.simulator.firmware import FirmwareMode
 from sigec_actors.simulator.handlers import CommandHandlers, SimConfig, SimStats
 from sigec_actors.simulator.v2g import SimClock, V2GMode
@@ -74,8 +75,8 @@ class SimTransaction:
     remote_start_id: int | None = None
 
 
-class SimulatedStation(V2GMode, FirmwareMode, CertificateMode, CommandHandlers,
-                       ChargePoint):  # type: ignore[misc]
+class SimulatedStation(V2GMode, FirmwareMode, CertificateMode, DiagnosticsMode,
+                       CommandHandlers, ChargePoint):  # type: ignore[misc]
     """Boots, heartbeats, reports status, authorizes and runs transactions; answers commands.
 
     It reads its socket in its own task and handles each CSMS CALL in a task of its own, so

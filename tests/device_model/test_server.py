@@ -14,6 +14,8 @@ import aiohttp
 import pytest
 from ocpp.v201 import call
 
+from sigec_actors.simulator.handlers import SimConfig
+from sigec_actors.simulator.station import SimulatedStation
 from tests.device_model.station import REBOOT, Station, connected, now
 from tests.helpers.server import Api, ServerProcess, server_env
 
@@ -223,3 +225,43 @@ async def test_customer_information_admin_only(server: ServerProcess) -> None:
         status, bad = await api.call("POST", f"{base}/customer-information",
                                      {**body, "customerIdentifier": "c-1"})
         assert status == 422 and bad["field"] == "idToken", bad
+
+
+async def test_our_simulator_uploads_its_log_and_keeps_monitors(server: ServerProcess) -> None:
+    """The same routes against `python -m sigec_actors.simulator`'s station."""
+    station_id = f"CP-SIM-{uuid.uuid4().hex[:6]}"
+    async with aiohttp.ClientSession() as http:
+        api = Api(server.http, http)
+        await api.login()
+        password = await api.add_station(station_id)
+        base = f"/api/v1/devices/{station_id}"
+        async with await SimulatedStation.connect(
+                server.ocpp, SimConfig(station_id), password=password) as sim:
+            assert (await sim.boot()).status == "Accepted"
+
+            async def inventory() -> list[Any] | None:  # the first boot's FullInventory
+                rows = (await api.call("GET", f"{base}/variables"))[1]
+                return rows if len(rows) == len(sim.config.variables) else None
+            assert {r["key"] for r in await eventually(inventory)} == {
+                f"{key}:Actual" for key in sim.config.variables}
+
+            status, asked = await api.call("POST", f"{base}/logs", {"logType": "DiagnosticsLog"})
+            assert status == 202 and asked["filename"] == "sim.log", asked
+
+            async def uploaded() -> dict[str, Any] | None:
+                [entry] = (await api.call("GET", f"{base}/logs"))[1]
+                return entry if [h["status"] for h in entry["history"]] == [
+                    "Uploading", "Uploaded"] else None
+            entry = await eventually(uploaded)
+            async with http.get(server.http + entry["downloadUrl"], headers={
+                    "Authorization": f"Bearer {api.token}"}) as resp:
+                assert b"simulated diagnostics log" in await resp.read()
+
+            monitor = {"value": 1.0, "type": "Delta", "severity": 5,
+                       "component": {"name": "EVSE"}, "variable": {"name": "Power"}}
+            status, set_ = await api.call("POST", f"{base}/monitoring", {"items": [monitor]})
+            assert status == 200 and set_["results"][0]["status"] == "Accepted", set_
+            status, report = await api.call("POST", f"{base}/monitoring/report", {})
+            parts = await complete_report(
+                api, f"{base}/monitoring/reports/{report['requestId']}")
+            assert parts["parts"][0]["items"] == 1
