@@ -316,4 +316,7 @@ async def test_the_simulator_takes_roots_and_renews_when_triggered_over_rest(
             if issued and issued[0]["status"] == "Accepted":
                 break
             await asyncio.sleep(0.05)
-        assert [c["status"] for c in issued] == ["Accepted"]
+        # the module's certificates all sit in the renewal window: the job may have renewed
+        # the simulator's again since (it renews when triggered), superseding the first
+        statuses = [c["status"] for c in issued]
+        assert statuses[0] == "Accepted" and set(statuses[1:]) <= {"Superseded"}
