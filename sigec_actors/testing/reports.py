@@ -1,4 +1,4 @@
-"""InMemoryReports: the report routes' port without PostgreSQL or actors (API tests)."""
+"""Report fakes: InMemoryReports (the routes' port, API tests), FlakySource, RecordingStore."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from uuid import UUID
 
+from sigec_actors.reports.aggregate import Table
 from sigec_actors.reports.model import ReportFile, ReportInfo, ReportSpec, ReportStatus
-from sigec_actors.reports.ports import Opened, ReportSource
+from sigec_actors.reports.ports import Opened, ReportSource, ReportStore
 
 
 class InMemoryReports:
@@ -53,3 +54,25 @@ class FlakySource:
             self.failures -= 1
             raise RuntimeError("report source failed (test)")
         return self.inner.open(spec)
+
+
+class RecordingStore:
+    """A ReportStore that notes each progress write, then hands every call to `inner`."""
+
+    def __init__(self, inner: ReportStore) -> None:
+        self.inner = inner
+        self.progress_seen: list[tuple[int, int]] = []  # (percent, source rows)
+
+    async def claim(self, report_id: UUID, node: str, max_attempts: int) -> ReportSpec | None:
+        return await self.inner.claim(report_id, node, max_attempts)
+
+    async def progress(self, report_id: UUID, percent: int, source_rows: int) -> None:
+        self.progress_seen.append((percent, source_rows))
+        await self.inner.progress(report_id, percent, source_rows)
+
+    async def finish(self, report_id: UUID, table: Table, content: bytes,
+                     finished_at: datetime) -> None:
+        await self.inner.finish(report_id, table, content, finished_at)
+
+    async def note_error(self, report_id: UUID, error: str) -> None:
+        await self.inner.note_error(report_id, error)

@@ -3,6 +3,7 @@ rows streamed through a server-side cursor -> CSV/PDF stored -> status, rows and
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from datetime import timedelta
@@ -10,10 +11,15 @@ from uuid import UUID
 
 import pytest
 
+from sigec_actors.node_tree import NodeTree
 from sigec_actors.ports import DbPool
+from sigec_actors.reports.actor import JobDeps
 from sigec_actors.reports.model import GroupBy, ReportFormat, ReportKind, ReportSpec
 from sigec_actors.reports.sources import PgSource
-from sigec_actors.testing.reports import FlakySource
+from sigec_actors.reports.store import PgReports
+from sigec_actors.reports.wiring import ReportService
+from sigec_actors.runtime import ActorSystem
+from sigec_actors.testing.reports import FlakySource, RecordingStore
 from tests.reports.conftest import D1, SESSIONS, Node, start_node
 
 pytestmark = pytest.mark.usefixtures("seeded_dsn")  # the module's data, before any pool
@@ -140,3 +146,25 @@ async def test_a_report_whose_node_died_is_taken_over(pg_pool: DbPool) -> None:
         assert body["status"] == "done" and body["rowCount"] == 3, body
     finally:
         await node.close()
+
+
+async def test_progress_is_written_while_the_rows_stream(pg_pool: DbPool) -> None:
+    system = ActorSystem(name="rn2")
+    tree = await NodeTree.start(system)
+    try:
+        store = PgReports(pg_pool)
+        recording = RecordingStore(store)
+        service = ReportService(store, tree.reports, JobDeps(
+            recording, PgSource(pg_pool, batch_rows=7), system.name, progress_every_s=0.0))
+        report_id = await service.request(ReportSpec(
+            kind=ReportKind.ENERGY, group_by=GroupBy.STATION, format=ReportFormat.CSV,
+            from_at=D1, to_at=D1 + timedelta(days=7)), None)
+        while (info := await store.get(report_id)) is None or info.status.value != "done":
+            await asyncio.sleep(0.02)
+        percents = [p for p, _ in recording.progress_seen]
+        assert percents[0] == 0 and percents == sorted(percents) and max(percents) == 99
+        assert len(set(percents)) >= 8  # 60 rows in batches of 7: one write per batch
+        assert {rows for _, rows in recording.progress_seen} == {SESSIONS}
+        assert info.progress == 100
+    finally:
+        await system.shutdown()
