@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
+import structlog
 from cryptography import x509
 
 from sigec_actors.adapters.pg_certificates import PgCertificates
@@ -36,6 +37,7 @@ from sigec_actors.ports import DbPool
 from sigec_actors.private_files import kept_secret, write_private
 
 EXTRAS_KEY = "pki"
+log = structlog.get_logger("pki")
 
 
 def utcnow() -> datetime:
@@ -68,6 +70,10 @@ def check_config(config: PkiConfig) -> None:
             raise ConfigError("pki.ocsp_responders", f"{url[:80]!r} is not an http(s) URL")
     if (config.ca_cert == "") != (config.ca_key == ""):
         raise ConfigError("pki.ca_cert", "pki.ca_cert and pki.ca_key go together")
+    if config.station_cert_days <= config.renew_before_days:  # allowed: tests renew at once
+        log.warning("pki_renewal_at_once", station_cert_days=config.station_cert_days,
+                    renew_before_days=config.renew_before_days,
+                    detail="every station certificate is renewed as soon as it is issued")
 
 
 def csr_policy(config: PkiConfig) -> CsrPolicy:
