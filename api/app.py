@@ -44,6 +44,8 @@ from api.routes import (
     v2g_optimize,
     v2g_plans,
     v2g_prices,
+    voice,
+    voice_ws,
     wallet,
 )
 from api.routing import Resource, RouteSpec
@@ -59,8 +61,9 @@ RESOURCES: tuple[Resource, ...] = (
     device_model.resource, diagnostics.resource,
     reports.resource, admin_web.resource,
     ocpp_blocks.resource, ocpp_raw.resource,
-    firmware.resource,
     tariffs.resource, dashboard.resource, station_admin.resource, user_admin.resource,
+    voice.resource,
+    firmware.resource,
     charging_profiles.resource, sites.resource,
     certificates.resource, pki.resource,
 )
@@ -82,4 +85,5 @@ def create_app(ctx: AppContext) -> web.Application:
     app[openapi.DOCUMENT] = msgspec.json.encode(build_document(specs))
     for resource in RESOURCES:
         app.add_routes(resource.table)
+    app.add_routes(voice_ws.routes)  # WS /ws/voice (not an OpenAPI operation)
     return app

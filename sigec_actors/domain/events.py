@@ -30,6 +30,7 @@ PAYMENT_DISPUTED: Final = "payment.disputed"  # no publisher yet; the alert rule
 WALLET_CREDITED: Final = "wallet.credited"
 WALLET_DEBITED: Final = "wallet.debited"
 ALERT_OPENED: Final = "alert.opened"
+VOICE_COMMAND_PROCESSED: Final = "voice.command.processed"
 
 STREAMS: Final[dict[str, str]] = {
     "SIGEC_OCPP": "ocpp.>",
@@ -39,6 +40,7 @@ STREAMS: Final[dict[str, str]] = {
     "SIGEC_PAYMENT": "payment.>",
     "SIGEC_WALLET": "wallet.>",
     "SIGEC_ALERT": "alert.>",
+    "SIGEC_VOICE": "voice.>",
 }
 """JetStream stream name -> subject filter; every outbox subject falls in exactly one."""
 
