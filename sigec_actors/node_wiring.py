@@ -63,6 +63,8 @@ from sigec_actors.v2g.pricing import Submarket
 from sigec_actors.v2g.wiring import PricesWiring
 from sigec_actors.v2g_session.wiring import EXTRAS_KEY as V2G_SESSIONS
 from sigec_actors.v2g_session.wiring import V2GWiring
+from sigec_actors.voice.wiring import EXTRAS_KEY as VOICE
+from sigec_actors.voice.wiring import VoiceWiring
 
 LAST_SEEN_FLUSH_S = 60.0
 JOBS = Caller("system", "jobs")  # the caller of the commands the node's own jobs send
@@ -112,6 +114,8 @@ class NodeWiring:
         # wallet top-ups: provider (Stripe or the serve's fake), webhooks, reconciliation
         self.payments = PaymentsWiring(settings, pool, self.transactions.ledger,
                                        self.alerts)
+        # the voice assistant runs its intents through this node's own REST API, as the caller
+        self.voice = VoiceWiring(pool, settings.voice) if settings.voice.enabled else None
         # site load balancing, stored profiles, EV charging needs (issue 19)
         self.smart = SmartChargingWiring(
             pool, tree.sites, lambda: self.router.commander.as_caller(SITES),
@@ -197,6 +201,8 @@ class NodeWiring:
         ctx.extras[WALLET_STATEMENT] = PgWalletStatement(self.services.require_pool())
         ctx.extras[IDEMPOTENCY] = self.idempotency
         ctx.extras[PAYMENTS] = self.payments
+        if self.voice is not None:
+            ctx.extras[VOICE] = self.voice
         ctx.extras[FIRMWARE] = self.firmware.service
         self.device_model.fill(ctx.extras)
         ctx.extras[REPORTS] = self.reports.service
@@ -243,6 +249,8 @@ class NodeWiring:
         await self.firmware.aclose()
         await self.smart.aclose()
         await self.payments.aclose()
+        if self.voice is not None:
+            await self.voice.aclose()
         await self.device_model.aclose()
         if self.pki is not None:
             await self.pki.stop()
