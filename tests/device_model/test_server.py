@@ -88,6 +88,11 @@ async def test_first_boot_inventory_reports_and_variables(server: ServerProcess)
         report = await complete_report(api, f"{base}/reports/{asked['requestId']}")
         assert report["params"]["componentCriteria"] == ["Active"]
         assert len(station.asked["GetBaseReport"]) == 1
+        status, base_report = await api.call("POST", f"{base}/reports",
+                                             {"type": "SummaryInventory"})
+        assert status == 202 and station.asked["GetBaseReport"][1] == {
+            "request_id": base_report["requestId"], "base": "SummaryInventory"}
+        await complete_report(api, f"{base}/reports/{base_report['requestId']}")
         status, both = await api.call("POST", f"{base}/reports",
                                       {"type": "FullInventory", "criteria": ["Active"]})
         assert status == 422 and both["field"] == "type"
