@@ -99,6 +99,12 @@ def _reported(state: JobState, msg: StatusReported, now: datetime, policy: JobPo
     report = msg.status
     if not accepts(state.status, report):
         return _record(state, report.value, msg.at, f"out of order after {state.status.value}")
+    if state.status is S.REQUESTED:  # the report overtook the UpdateFirmware answer
+        accepted = _accepted(state, now, policy, "implied by the station's first report")
+        new, effects = _reported(accepted, msg, now, policy)
+        events = [e for eff in effects if isinstance(eff, Persist) for e in eff.events]
+        rest = [eff for eff in effects if not isinstance(eff, Persist)]
+        return new, [Persist((_event(FIRMWARE_UPDATE_STARTED, accepted, now), *events)), *rest]
     if report in FAILURES:
         return _fail_attempt(state, now, policy, f"station reported {report.value}",
                              report.value)
@@ -109,6 +115,12 @@ def _reported(state: JobState, msg: StatusReported, now: datetime, policy: JobPo
     if target is not state.status:
         new = replace(new, deadline=deadline_of(target, state, now, policy))
     return new, [Persist((_event(FIRMWARE_UPDATE_PROGRESS, new, now),))]
+
+
+def _accepted(state: JobState, now: datetime, policy: JobPolicy, note: str) -> JobState:
+    """A new attempt the station took on."""
+    return replace(_to(state, S.ACCEPTED, now, note), attempts=state.attempts + 1, error=None,
+                   next_attempt_at=None, deadline=deadline_of(S.ACCEPTED, state, now, policy))
 
 
 def _booted(state: JobState, msg: Booted, now: datetime, policy: JobPolicy) -> Step:
@@ -137,9 +149,7 @@ def _answered(state: JobState, msg: UpdateAnswered, now: datetime, policy: JobPo
                       next_attempt_at=now + timedelta(seconds=policy.resend_s))
         return new, [Persist()]
     if msg.status in ACCEPTED_ANSWERS:
-        new = replace(_to(state, S.ACCEPTED, now, f"UpdateFirmware {msg.status}"),
-                      attempts=state.attempts + 1, error=None, next_attempt_at=None,
-                      deadline=deadline_of(S.ACCEPTED, state, now, policy))
+        new = _accepted(state, now, policy, f"UpdateFirmware {msg.status}")
         return new, [Persist((_event(FIRMWARE_UPDATE_STARTED, new, now),))]
     return _fail(state, now, f"station answered UpdateFirmware with {msg.status}", "Rejected")
 

@@ -174,11 +174,12 @@ MESSAGES = st.one_of(
 @given(st.lists(st.tuples(MESSAGES, st.integers(0, 120)), max_size=25))
 def test_any_sequence_keeps_the_invariants(script: list[tuple[Decidable, int]]) -> None:
     """Terminal stays terminal; attempts never pass retries + 1; completion needs the target
-    version booted (or Installed without one); history only grows."""
+    version booted; history only grows; a step stores at most once."""
     state, now = job(max_retries=1, retry_interval_s=5), T0
     for msg, seconds in script:
         now += timedelta(seconds=seconds)
-        new, _ = decide(state, msg, now, POLICY)
+        new, effects = decide(state, msg, now, POLICY)
+        assert sum(isinstance(e, Persist) for e in effects) <= 1  # one compare-and-set a step
         if state.status in TERMINAL:
             assert new is state
         assert new.attempts <= new.max_retries + 1
@@ -208,3 +209,13 @@ def test_a_campaign_round_fills_up_to_max_concurrent_stops_past_the_threshold() 
     assert plan(campaign, Counts({"Completed": 50}, 0)).status is CampaignStatus.COMPLETED
     paused = _campaign(status=CampaignStatus.PAUSED)
     assert plan(paused, Counts({}, 50)).start == 0
+
+
+def test_a_first_report_before_the_update_answer_counts_as_the_acceptance() -> None:
+    state, effects = run(job(max_retries=1), report(F.DOWNLOAD_FAILED))
+    assert state.status is S.RETRYING and state.attempts == 1  # retried, not failed
+    assert [h.status for h in state.history][:2] == ["Accepted", "DownloadFailed"]
+    assert sum(isinstance(e, Persist) for e in effects) == 1  # one compare-and-set
+    assert subjects(effects) == [FIRMWARE_UPDATE_STARTED, FIRMWARE_UPDATE_PROGRESS]
+    late, _ = run(state, UpdateAnswered("Accepted"))
+    assert late is state  # the answer that arrives after is ignored
