@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from sigec_actors.ocpp.errors import ErrorCode, PayloadError
 from sigec_actors.ocpp.generated import v201 as m
 from sigec_actors.ocpp_blocks.ports import BlocksStore
 from sigec_actors.ocpp_blocks.records import MeterSample
@@ -40,7 +41,12 @@ class MeterValues:
 
     async def on_meter_values(self, station_id: str,
                               req: m.MeterValuesRequest) -> m.MeterValuesResponse:
-        """Handler of MeterValues: stored before the answer (a failure: the station retries)."""
+        """Handler of MeterValues: stored before the answer (a failure: the station retries).
+
+        evseId 0 is the station's main meter; below 0 it is refused (never retried into)."""
+        if req.evse_id < 0:
+            raise PayloadError(ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
+                               f"evseId {req.evse_id} is below 0", "$.evseId")
         await self._store.add_samples(station_id, samples_of(req))
         return m.MeterValuesResponse()
 

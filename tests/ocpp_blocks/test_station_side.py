@@ -47,6 +47,9 @@ async def test_station_messages_reach_the_blocks(harness: ChargePointHarness) ->
     assert await harness.call(sink, link, "MeterValues", METER) == [3, "m-2", {}]
     [sample] = store.meter["CP-1"]
     assert (sample.evse_id, sample.value) == (0, 42.0)
+    negative = await harness.call(sink, link, "MeterValues", {**METER, "evseId": -1})
+    assert negative[:3] == [4, "m-3", "PropertyConstraintViolation"]  # refused, not retried
+    assert len(store.meter["CP-1"]) == 1
     known = await harness.call(sink, link, "DataTransfer",
                                {"vendorId": "org.sigec.test", "data": {"a": 1}})
     assert known[2] == {"status": "Accepted", "data": {"a": 1}}
