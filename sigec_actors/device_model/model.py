@@ -162,17 +162,22 @@ def monitor_rows(data: Iterable[m.MonitoringData]) -> list[MonitorRow]:
 
 def set_monitor_rows(results: Iterable[m.SetMonitoringResult],
                      asked: Iterable[m.SetMonitoringData]) -> list[MonitorRow]:
-    """Monitors a station Accepted (with the id it gave them) and the value asked for."""
+    """Monitors a station Accepted (with the id it gave them) and the value asked for: each
+    result is matched to the item asked at its position, or else to one with its component,
+    variable, type and severity (a station may answer in another order)."""
     asked = list(asked)
     rows = []
     for index, r in enumerate(results):
         if r.status is not m.SetMonitoringStatusEnum.ACCEPTED or r.id is None:
             continue
-        wanted = asked[index] if index < len(asked) else None
+        same = [a for a in ([asked[index]] if index < len(asked) else []) + asked
+                if (a.component, a.variable, a.type, a.severity)
+                == (r.component, r.variable, r.type, r.severity)]
+        if not same:  # nothing like it was asked: not stored
+            continue
         rows.append(MonitorRow(
-            id=r.id, **_where(r.component, r.variable), type=r.type.value,
-            value=wanted.value if wanted is not None else 0.0, severity=r.severity,
-            transaction=bool(wanted.transaction) if wanted is not None else False))
+            id=r.id, **_where(r.component, r.variable), type=r.type.value, value=same[0].value,
+            severity=r.severity, transaction=bool(same[0].transaction)))
     return rows
 
 

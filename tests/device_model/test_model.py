@@ -44,6 +44,20 @@ def test_got_rows_only_accepted() -> None:
     assert (row.evse_id, row.connector_id, row.value) == (1, 2, "7")
 
 
+def test_set_monitor_rows_match_results_answered_in_another_order() -> None:
+    def data(name: str, value: float) -> m.SetMonitoringData:
+        return m.SetMonitoringData(value=value, type=m.MonitorEnum.UPPER_THRESHOLD, severity=3,
+                                   component=EVSE, variable=m.Variable(name=name))
+
+    asked = [data("A", 1.0), data("B", 2.0)]
+    results = [m.SetMonitoringResult(id=n, status=m.SetMonitoringStatusEnum.ACCEPTED,
+                                     type=d.type, severity=d.severity, component=d.component,
+                                     variable=d.variable)
+               for n, d in ((7, asked[1]), (8, asked[0]), (9, data("C", 0.0)))]
+    rows = model.set_monitor_rows(results, asked)
+    assert [(r.id, r.variable, r.value) for r in rows] == [(7, "B", 2.0), (8, "A", 1.0)]
+
+
 @pytest.mark.parametrize(("parts", "done"), [
     ([], False), ([(0, False)], True), ([(0, True)], False), ([(0, True), (1, False)], True),
     ([(1, False)], False), ([(0, True), (2, False)], False), ([(1, False), (0, True)], True),
