@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -59,6 +60,12 @@ class AlertStatusFilter(Enum):
     ALL = "all"
 
 
+def selects(fields: Sequence[Any], name: str) -> bool:
+    """Whether `name` is selected anywhere below `fields` (fragments included)."""
+    return any(getattr(f, "name", None) == name or selects(getattr(f, "selections", ()), name)
+               for f in fields)
+
+
 async def devices(info: strawberry.Info, first: int = 50, after: str | None = None,
                   status: DeviceStatusFilter | None = None) -> t.DeviceConnection:
     """Devices, a page at a time (any signed-in user, like GET /devices)."""
@@ -68,7 +75,12 @@ async def devices(info: strawberry.Info, first: int = 50, after: str | None = No
     query = parse(DeviceQuery, {"limit": limit, "offset": offset,
                                 "status": status.value if status else None})
     page = await gql.services.devices.page(query)
-    return t.DeviceConnection(nodes=[t.Device.of(d) for d in page.items],
+    nodes = [t.Device.of(d) for d in page.items]
+    if selects(info.selected_fields, "connectors"):  # one query for the page's connectors
+        found = await gql.loaders.connectors.load_many([str(d.id) for d in nodes])
+        for node, connectors in zip(nodes, found, strict=True):
+            node.known_connectors = connectors
+    return t.DeviceConnection(nodes=nodes,
                               total_count=page.total,
                               page_info=PageInfo.of(offset, len(page.items), page.total))
 

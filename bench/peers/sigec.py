@@ -47,6 +47,7 @@ class SigecTarget(Target):
         env = {**os.environ, "PYTHONUNBUFFERED": "1",
                "SIGEC_DATA_DIR": str(self.data_dir), "SIGEC_BIND": "127.0.0.1",
                "SIGEC_HTTP_PORT": str(self.http_port), "SIGEC_OCPP_PORT": str(self.port),
+               "SIGEC_SERVER__GRAPHQL_PORT": "0", "SIGEC_SERVER__GRPC_PORT": "0",
                "SIGEC_WORKERS": str(self.workers), "SIGEC_OCPP__AUTO_REGISTER": "true",
                "SIGEC_ADMIN_EMAIL": self.admin_email, "SIGEC_ADMIN_PASSWORD": self.admin_password,
                "SIGEC_LOG__LEVEL": "warning", "SIGEC_LOG__FORMAT": "json",

@@ -96,7 +96,7 @@ def test_cost_counts_page_sizes_and_fragments() -> None:
     inline = "{ devices(first: 50) { nodes { id vendor model } } }"
     spread = ("query { devices(first: 50) { ...d } } "
               "fragment d on DeviceConnection { nodes { id vendor model } }")
-    for query in (inline, spread):  # context None: refused before any resolver runs
+    for query in (inline, spread, inline):  # the third from the validation cache: refused too
         result = schema.execute_sync(query, context_value=None)
         assert result.errors and result.data is None
         # devices 1 + nodes x 50 + three fields x 50 each
