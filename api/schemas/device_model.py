@@ -79,14 +79,24 @@ class VariableOut(Out, frozen=True, kw_only=True):
     updated_at: datetime | None = None
 
 
+Value = Annotated[str, msgspec.Meta(max_length=1000)]
+
+
 class VariableItem(Body, frozen=True, kw_only=True):
+    """One item of /variables/get (`value` is accepted, so the same items may be sent to
+    /variables/set, and not used)."""
+
     component: v201.Component
     variable: v201.Variable
     attribute_type: v201.AttributeEnum | None = None
+    value: Value | None = None
 
 
-class SetVariableItem(VariableItem, frozen=True, kw_only=True):
-    value: Annotated[str, msgspec.Meta(max_length=1000)]
+class SetVariableItem(Body, frozen=True, kw_only=True):
+    component: v201.Component
+    variable: v201.Variable
+    attribute_type: v201.AttributeEnum | None = None
+    value: Value
 
 
 class GetVariablesBody(Body, frozen=True, kw_only=True):

@@ -114,6 +114,8 @@ async def test_get_and_set_variables_update_the_store(server: ServerProcess) -> 
         sets = [{**items[0], "value": "60"},
                 {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": REBOOT},
                  "value": "1"}]
+        status, again = await api.call("POST", f"{base}/variables/get", {"items": sets})
+        assert [r["attributeValue"] for r in again["results"]] == ["120", "0"]  # value unused
         status, done = await api.call("POST", f"{base}/variables/set", {"items": sets})
         assert status == 200 and done["rebootRequired"] is True, done
         status, rows = await api.call("GET", f"{base}/variables?component=OCPPCommCtrlr")
