@@ -75,10 +75,10 @@ class AlertRules:
                  for node, n in sorted(starts.items()))
         return [a for a in found if a is not None]
 
-    async def listen(self, bus: EventBus) -> None:
-        """Take the firmware and payment events (one node of the cluster per event)."""
+    async def listen(self, bus: EventBus, queue: str = QUEUE) -> None:
+        """Take the firmware and payment events (one node of the `queue` group per event)."""
         for subject in SUBJECTS:
-            self._subscriptions.append(await bus.subscribe(subject, self.on_event, queue=QUEUE))
+            self._subscriptions.append(await bus.subscribe(subject, self.on_event, queue=queue))
 
     async def close(self) -> None:
         for sub in self._subscriptions:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import nats
@@ -96,7 +97,8 @@ async def test_published_firmware_failure_reaches_the_rule(
         await conn.execute("INSERT INTO charge_points (id) VALUES ('CP-N')")
     nc = await nats.connect(nats_url)
     try:
-        await runner.listen(NatsEventBus(nc))
+        # a queue group of its own: servers on the same NATS take the group's events
+        await runner.listen(NatsEventBus(nc), queue=f"test-{uuid.uuid4().hex}")
         await nc.publish(FIRMWARE_UPDATE_FAILED, json.dumps(
             {"jobId": "job-n", "chargePointId": "CP-N", "error": "DownloadFailed"}).encode())
         for _ in range(100):

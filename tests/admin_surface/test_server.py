@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import pytest
 
 from sigec_actors.simulator.handlers import SimConfig
 from sigec_actors.simulator.station import SimulatedStation
+from tests.admin_surface.conftest import WIPE
 from tests.helpers.server import Api, ServerProcess, server_env
 
 pytestmark = [pytest.mark.pg, pytest.mark.nats]
@@ -22,6 +24,7 @@ pytestmark = [pytest.mark.pg, pytest.mark.nats]
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, pg_dsn: str,
            nats_url: str) -> Iterator[ServerProcess]:
+    asyncio.run(_wipe(pg_dsn))  # the package's database: other modules' rows go
     root: Path = tmp_path_factory.mktemp("operator")
     proc = ServerProcess(root / "data", server_env(
         root / "data", DATABASE_URL=pg_dsn, NATS_URL=nats_url,
@@ -30,6 +33,14 @@ def server(tmp_path_factory: pytest.TempPathFactory, pg_dsn: str,
     proc.start()
     yield proc
     assert proc.stop() == 0, proc.log()
+
+
+async def _wipe(dsn: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(WIPE)
+    finally:
+        await conn.close()
 
 
 async def _until(api: Api, path: str, ok: Any) -> Any:
