@@ -114,6 +114,13 @@ class PgJobStore:
                 station_id)
         return None if row is None else state_of(row)
 
+    async def latest_live(self, station_id: str) -> JobState | None:
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(
+                SELECT + " WHERE charge_point_id = $1 AND status <> ALL($2::text[])"
+                " ORDER BY created_at DESC LIMIT 1", station_id, FINISHED)
+        return None if row is None else state_of(row)
+
     async def record_publication(self, station_id: str, request_id: int, status: str,
                                  locations: Sequence[str]) -> None:
         """Store a PublishFirmwareStatusNotification (the latest per request)."""

@@ -46,6 +46,10 @@ class JobStore(Protocol):
 
     async def latest_for_station(self, station_id: str) -> JobState | None: ...
 
+    async def latest_live(self, station_id: str) -> JobState | None:
+        """The station's newest job that is not finished."""
+        ...
+
     async def record_publication(self, station_id: str, request_id: int, status: str,
                                  locations: Sequence[str]) -> None:
         """Store a PublishFirmwareStatusNotification (the latest per request)."""

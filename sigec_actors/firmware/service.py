@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
 import structlog
+from msgspec.structs import replace
 
 from sigec_actors.firmware.campaign import (
     NOT_ON_STATION,
@@ -31,7 +32,7 @@ from sigec_actors.firmware.jobs import FirmwareJobs
 from sigec_actors.firmware.messages import CancelJob, GetJob
 from sigec_actors.firmware.ports import JobAlerts, JobStore, Publication
 from sigec_actors.firmware.requests import CampaignRequest, JobRequest
-from sigec_actors.firmware.state import JobState
+from sigec_actors.firmware.state import HistoryEntry, JobState, JobStatus
 from sigec_actors.runtime import ActorDead, AskTimeout, ChildExists, ChildSpec, Restart
 
 log = structlog.get_logger("firmware")
@@ -52,8 +53,10 @@ class FirmwareService:
 
     # -- jobs ---------------------------------------------------------------------------------
 
-    async def start(self, req: JobRequest) -> JobState:
-        """Store the job (Requested) and run its actor here; UpdateFirmware goes out next."""
+    async def start(self, req: JobRequest, *, busy_with: JobState | None = None) -> JobState:
+        """Store the job (Requested) and run its actor here; UpdateFirmware goes out next.
+        `busy_with` (a campaign's station with another live job): stored as Cancelled, saying
+        so, and never sent (a second UpdateFirmware would cancel the first one)."""
         now = self._clock()
         state = JobState(
             job_id=uuid4(), station_id=req.station_id,
@@ -63,6 +66,12 @@ class FirmwareService:
             max_retries=req.retries, retry_interval_s=req.retry_interval_s,
             campaign_id=req.campaign_id, requested_by=req.requested_by, created_at=now,
             deadline=now + timedelta(seconds=self.jobs.deps.policy.request_timeout_s))
+        if busy_with is not None:
+            reason = f"skipped: the station has a live firmware job {busy_with.job_id}"
+            state = replace(state, status=JobStatus.CANCELLED, error=reason, deadline=None,
+                            completed_at=now, history=(HistoryEntry("Cancelled", now, reason),))
+            await self.store.create(state, self.jobs.deps.node, now)
+            return state
         await self.jobs.create(state, now)
         return state
 
@@ -81,8 +90,8 @@ class FirmwareService:
         return stored
 
     async def latest(self, station_id: str) -> JobState | None:
-        state = await self.store.latest_for_station(station_id)
-        return None if state is None or not state.live else await self.job(state.job_id)
+        state = await self.store.latest_live(station_id)
+        return None if state is None else await self.job(state.job_id)
 
     async def latest_any(self, station_id: str) -> JobState | None:
         state = await self.store.latest_for_station(station_id)
@@ -178,7 +187,7 @@ class FirmwareService:
                             self._clock, self._campaign_tick_s)
 
     async def _start_for_campaign(self, campaign: Campaign, station_id: str) -> None:
-        await self.start(JobRequest(
+        await self.start(busy_with=await self.store.latest_live(station_id), req=JobRequest(
             station_id=station_id, location=campaign.location, version=campaign.version,
             signing_certificate=campaign.signing_certificate, signature=campaign.signature,
             retries=campaign.retries, retry_interval_s=campaign.retry_interval_s,

@@ -147,6 +147,10 @@ class InMemoryJobStore:
         mine = [s for s in self.rows.values() if s.station_id == station_id]
         return max(mine, key=lambda s: s.created_at) if mine else None
 
+    async def latest_live(self, station_id: str) -> JobState | None:
+        mine = [s for s in self.rows.values() if s.station_id == station_id and s.live]
+        return max(mine, key=lambda s: s.created_at) if mine else None
+
     async def record_publication(self, station_id: str, request_id: int, status: str,
                                  locations: Sequence[str]) -> None:
         return None
