@@ -34,7 +34,7 @@ from sigec_actors.ports import DbPool
 from sigec_actors.reports.aggregate import Aggregator, UptimeAggregator
 from sigec_actors.reports.model import GroupBy, ReportFormat, ReportKind, ReportSpec, ReportStatus
 from sigec_actors.reports.render import render
-from sigec_actors.reports.sources import SOURCES
+from sigec_actors.reports.sources import SOURCES, PgSource
 from sigec_actors.reports.wiring import ReportsWiring
 from sigec_actors.runtime import ActorSystem
 
@@ -138,7 +138,8 @@ async def measure(opts: argparse.Namespace) -> dict[str, Any]:
                 await seed(pool, opts.stations, count)
                 seeded_s = round(time.perf_counter() - started, 1)
                 tree = await NodeTree.start(system)
-                reports = ReportsWiring(pool, tree.reports, system.name)
+                reports = ReportsWiring(pool, tree.reports, system.name,
+                                        source=PgSource(pool, batch_rows=opts.batch))
                 for kind, group, fmt in CASES:
                     spec = ReportSpec(kind=ReportKind(kind), group_by=GroupBy(group),
                                       format=ReportFormat(fmt), from_at=YEAR.from_at,
@@ -151,7 +152,7 @@ async def measure(opts: argparse.Namespace) -> dict[str, Any]:
             finally:
                 await system.shutdown()
                 await pool.close()
-    return {"stations": opts.stations, "cases": results}
+    return {"stations": opts.stations, "batch_rows": opts.batch, "cases": results}
 
 
 def table(result: dict[str, Any]) -> str:
@@ -175,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--transactions", default="100000",
                    help="comma-separated transaction counts, one scratch database each")
     p.add_argument("--stations", type=int, default=500)
+    p.add_argument("--batch", type=int, default=2000, help="rows per cursor fetch (the node's)")
     p.add_argument("--append", action="store_true", help="append a section to bench/RESULTS.md")
     return p
 

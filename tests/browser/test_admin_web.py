@@ -188,6 +188,12 @@ def test_operator_page_in_chromium(site: Site, browser: Any) -> None:
     row = wait(d, lambda d: d.find_element(By.CSS_SELECTOR, 'tr[data-station="WEB-1"]'), "WEB-1")
     assert "online" in row.text and "Acme / Wallbox 22" in row.text
     assert "offline" in d.find_element(By.CSS_SELECTOR, 'tr[data-station="WEB-2"]').text
+    Select(d.find_element(By.ID, "stations-filter")).select_by_value("offline")
+    wait(d, lambda d: not d.find_elements(By.CSS_SELECTOR, 'tr[data-station="WEB-1"]'),
+         "the offline filter")
+    assert "1 offline" in text_of(d, "#stations-count")
+    Select(d.find_element(By.ID, "stations-filter")).select_by_value("")
+    row = wait(d, lambda d: d.find_element(By.CSS_SELECTOR, 'tr[data-station="WEB-1"]'), "all")
     Select(row.find_element(By.TAG_NAME, "select")).select_by_value("heartbeat")
     wait(d, lambda d: "Trigger Heartbeat → WEB-1: Accepted" in text_of(d, "#command-result"),
          "the command's answer")

@@ -126,10 +126,16 @@ const COMMANDS = {
   "status": ["Trigger StatusNotification", "/trigger/StatusNotification", {}],
 };
 
+const SHOWN_STATIONS = 100;
+
 async function stations() {
-  const page = await api("GET", "/devices?limit=200");
-  fallback.stations = { total: page.total, online: page.items.filter((s) => s.online).length };
-  $("stations-count").textContent = `${page.total} registered`;
+  const filter = $("stations-filter").value;
+  const page = await api("GET", `/devices?limit=${SHOWN_STATIONS}${filter ? "&status=" + filter : ""}`);
+  if (!filter && page.total <= SHOWN_STATIONS) {
+    fallback.stations = { total: page.total, online: page.items.filter((s) => s.online).length };
+  }
+  $("stations-count").textContent = page.total > page.items.length
+    ? `${page.items.length} of ${page.total} ${filter || "registered"}` : `${page.total} ${filter || "registered"}`;
   $("stations-body").replaceChildren(...page.items.map((s) => {
     const menu = el("select", { "aria-label": `command for ${s.id}`, "data-station": s.id, onchange: command },
       ...Object.entries(COMMANDS).map(([key, spec]) => el("option", { value: key }, spec ? spec[0] : "Send…")));
@@ -246,5 +252,6 @@ document.addEventListener("DOMContentLoaded", () => {
   $("login-form").addEventListener("submit", login);
   $("logout").addEventListener("click", logout);
   $("report-form").addEventListener("submit", requestReport);
+  $("stations-filter").addEventListener("change", () => stations());
   show();
 });
