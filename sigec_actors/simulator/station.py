@@ -17,6 +17,7 @@ import websockets
 from ocpp.v201 import ChargePoint, call, call_result
 from websockets.asyncio.client import ClientConnection
 
+from sigec_actors.simulator.blocks import BlocksMode
 from sigec_actors.simulator.certificates import CertificateMode
 from sigec_actors.simulator.diagnostics import DiagnosticsMode
 from sigec_actors.simulator.firmware import FirmwareMode
@@ -75,7 +76,7 @@ class SimTransaction:
     remote_start_id: int | None = None
 
 
-class SimulatedStation(V2GMode, FirmwareMode, CertificateMode, DiagnosticsMode,
+class SimulatedStation(V2GMode, FirmwareMode, CertificateMode, DiagnosticsMode, BlocksMode,
                        CommandHandlers, ChargePoint):  # type: ignore[misc]
     """Boots, heartbeats, reports status, authorizes and runs transactions; answers commands.
 

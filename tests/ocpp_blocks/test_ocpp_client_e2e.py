@@ -22,6 +22,8 @@ from ocpp.exceptions import OCPPError
 from ocpp.v201 import call
 
 from sigec_actors.charge_point.model import COMMANDS
+from sigec_actors.simulator.handlers import SimConfig
+from sigec_actors.simulator.station import SimulatedStation
 from tests.helpers.server import Api, ServerProcess, server_env
 from tests.ocpp_blocks.csms_calls import CSMS_CALLS
 from tests.ocpp_blocks.ocpp_station import OcppStation, connect
@@ -163,6 +165,28 @@ async def test_an_over_long_message_id_is_not_echoed(world: World) -> None:
         await ws.send(json.dumps([2, "x" * 37, "Heartbeat", {}]))
         frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
     assert frame[:3] == [4, "-1", "RpcFrameworkError"]
+
+
+async def test_the_simulator_keeps_its_list_and_reports_its_messages(world: World) -> None:
+    api, dev = world.api, "/api/v1/devices/E2E-SIM-1"
+    password = await api.add_station("E2E-SIM-1", 1)
+    async with await SimulatedStation.connect(world.server.ocpp, SimConfig("E2E-SIM-1"),
+                                              password=password) as sim:
+        assert (await sim.boot()).status == "Accepted"
+        tokens = [{"idToken": {"idToken": "SIM-1", "type": "ISO14443"},
+                   "idTokenInfo": {"status": "Accepted"}}]
+        sent = await _ok(api, "POST", f"{dev}/local-list", {"tokens": tokens})
+        assert (sent["status"], sent["size"]) == ("Accepted", 1)
+        assert (await _ok(api, "GET", f"{dev}/local-list"))["version"] == 1
+        body = {"id": 5, "message": {"format": "UTF8", "content": "Bem-vindo"}}
+        assert (await _ok(api, "POST", f"{dev}/display-messages", body))["status"] == "Accepted"
+        listed = await _ok(api, "GET", f"{dev}/display-messages?waitS=10")
+        assert listed["complete"] and [m["id"] for m in listed["messages"]] == [5]
+        profile = {"configurationSlot": 2, "connectionData": {
+            "ocppVersion": "OCPP20", "ocppTransport": "JSON", "ocppCsmsUrl": "wss://x/ocpp",
+            "messageTimeout": 30, "securityProfile": 2, "ocppInterface": "Wired0"}}
+        assert (await _ok(api, "POST", f"{dev}/network-profile", profile))["status"] == "Accepted"
+        assert sim.network_profiles is not None and 2 in sim.network_profiles
 
 
 async def test_every_csms_action_reaches_the_station_raw(world: World) -> None:
