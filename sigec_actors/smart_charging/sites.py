@@ -114,6 +114,8 @@ class LocationIndex:
 
 
 LOAD_TIMEOUT_S = 5.0
+SITE_MAILBOX = 10_000
+"""A site's mailbox: every station's meter values queue there while it sends profiles."""
 RECLAIM_AFTER_S = 2.0
 """A site another node holds is not claimed again before this (its events are forwarded)."""
 
@@ -167,7 +169,7 @@ class Sites:
         if ref is not None:
             return ref
         spec = ChildSpec(key=str(location_id), factory=lambda: Site(location_id, self._deps),
-                         restart=Restart.TRANSIENT, kind="Site")
+                         restart=Restart.TRANSIENT, kind="Site", mailbox_size=SITE_MAILBOX)
         try:
             ref = await self._supervisor.start_child(spec)
         except ChildExists:
@@ -196,7 +198,7 @@ class Sites:
     async def limits_changed(self, location_id: UUID) -> None:
         """Its limits (or a station's external limit) changed: the site reads them again."""
         self.index.forget()
-        await self._to_site(location_id, Reload())
+        await self._to_site(location_id, Reload(), wait=False)  # a station's handler calls
 
     def start(self) -> None:
         if self._worker is None:
@@ -248,8 +250,10 @@ class Sites:
         if location is not None:
             await self._to_site(location, event)
 
-    async def _to_site(self, location_id: UUID, msg: Forwarded) -> None:
-        """Tell the site here, or publish it to the node that runs it."""
+    async def _to_site(self, location_id: UUID, msg: Forwarded, *, wait: bool = True) -> None:
+        """Tell the site here, or publish it to the node that runs it. `wait`: while its
+        mailbox is full (the event queue's task); else a full mailbox drops `msg` (a charge
+        point's handler must not wait for a site that may be waiting for that charge point)."""
         ref = await self._here(location_id)
         if ref is None:
             if self._bus is not None and self._locks is not None \
@@ -257,9 +261,12 @@ class Sites:
                 await self._bus.publish(f"{self._prefix}.{location_id}",
                                         msgspec.json.encode(msg))
             return
-        try:
-            ref.tell(msg)
-        except (MailboxFull, ActorDead) as exc:
+        try:  # waits while the site is busy: no session is ever dropped, the queue holds
+            if wait:
+                await ref.send(msg)
+            else:
+                ref.tell(msg)
+        except (ActorDead, MailboxFull) as exc:
             log.warning("sites.tell_dropped", location=str(location_id),
                         error=type(exc).__name__)
 
@@ -286,9 +293,7 @@ class Sites:
 
         async def forwarded(msg: BusMessage) -> bytes | None:
             event = msgspec.json.decode(msg.data, type=Forwarded)
-            ref = await self._here(location_id)
-            if ref is not None:
-                ref.tell(event)
+            await self._to_site(location_id, event)
             return None
 
         async def load(_msg: BusMessage) -> bytes | None:
