@@ -5,32 +5,21 @@ abusive query, a remote command reaching the station."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 import pytest
-import pytest_asyncio
 
 from api.graphql.limits import Limits
 from api.graphql.schema import build_schema, sdl
-from tests.graphql.world import World, rest_status, start_server, world_on
-from tests.helpers.server import ServerProcess
+from tests.graphql.world import World, module_fixtures, rest_status
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 WS = "graphql-transport-ws"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, pg_dsn: str,
-           nats_url: str) -> Iterator[ServerProcess]:
-    yield from start_server(tmp_path_factory.mktemp("graphql"), pg_dsn, nats_url)
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def world(server: ServerProcess, pg_dsn: str) -> AsyncIterator[World]:
-    async with world_on(server, pg_dsn) as w:
-        yield w
+server, world = module_fixtures("graphql")
 
 
 def url(world: World) -> str:

@@ -13,6 +13,8 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+import pytest
+import pytest_asyncio
 
 from sigec_actors.simulator.handlers import SimConfig
 from sigec_actors.simulator.station import SimulatedStation
@@ -33,13 +35,26 @@ class World:
     apis: dict[str, Api] = field(default_factory=dict)
 
 
-def start_server(root: Path, dsn: str, nats: str, **env: str) -> Iterator[ServerProcess]:
-    """A `sigec serve` for one test module (a generator for a module-scoped fixture)."""
-    proc = ServerProcess(root / "data", server_env(root / "data", DATABASE_URL=dsn,
-                                                   NATS_URL=nats, **env), root / "server.log")
-    proc.start()
-    yield proc
-    assert proc.stop() == 0, proc.log()
+def module_fixtures(name: str) -> tuple[Any, Any]:
+    """The module-scoped `server` (one `sigec serve`) and `world` fixtures of a test module:
+    `server, world = module_fixtures("graphql")`."""
+
+    @pytest.fixture(scope="module")
+    def server(tmp_path_factory: pytest.TempPathFactory, pg_dsn: str,
+               nats_url: str) -> Iterator[ServerProcess]:
+        root: Path = tmp_path_factory.mktemp(name)
+        proc = ServerProcess(root / "data", server_env(
+            root / "data", DATABASE_URL=pg_dsn, NATS_URL=nats_url), root / "server.log")
+        proc.start()
+        yield proc
+        assert proc.stop() == 0, proc.log()
+
+    @pytest_asyncio.fixture(scope="module", loop_scope="module")
+    async def world(server: ServerProcess, pg_dsn: str) -> AsyncIterator[World]:
+        async with world_on(server, pg_dsn) as w:
+            yield w
+
+    return server, world
 
 
 async def _person(server: ServerProcess, http: aiohttp.ClientSession, dsn: str, who: str,

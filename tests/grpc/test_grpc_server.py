@@ -5,7 +5,7 @@ station, the standard health service and reflection."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
@@ -16,24 +16,14 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from api.grpc.proto import sigec_pb2 as pb
 from api.grpc.proto import sigec_pb2_grpc as rpc
-from tests.graphql.world import World, rest_status, start_server, world_on
-from tests.helpers.server import ServerProcess
+from tests.graphql.world import World, module_fixtures, rest_status
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 REST_TO_GRPC = {200: grpc.StatusCode.OK, 401: grpc.StatusCode.UNAUTHENTICATED,
                 403: grpc.StatusCode.PERMISSION_DENIED, 404: grpc.StatusCode.NOT_FOUND}
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, pg_dsn: str,
-           nats_url: str) -> Iterator[ServerProcess]:
-    yield from start_server(tmp_path_factory.mktemp("grpc"), pg_dsn, nats_url)
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def world(server: ServerProcess, pg_dsn: str) -> AsyncIterator[World]:
-    async with world_on(server, pg_dsn) as w:
-        yield w
+server, world = module_fixtures("grpc")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
