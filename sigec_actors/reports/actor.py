@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, assert_never
 from uuid import UUID
@@ -44,6 +44,9 @@ class JobDeps:
     node: str
     max_attempts: int = 3
     progress_every_s: float = 2.0  # also the heartbeat that keeps other nodes off the report
+    # jobs running at once on a node: each holds one connection of the node's pool while it
+    # streams, and the stations' writes need the others; the rest wait (queued) for a slot
+    slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
     clock: Callable[[], datetime] = utcnow
     monotonic: Callable[[], float] = time.monotonic
 
@@ -61,18 +64,16 @@ class ReportJob(Actor[ReportJobMsg]):
         self._seen = self._total = 0
 
     async def on_start(self) -> None:
-        self._spec = await self._deps.store.claim(self._id, self._deps.node,
-                                                  self._deps.max_attempts)
-        if self._spec is None:  # done, failed, or out of attempts
-            self.ctx.stop()
-            return
         self.ctx.self_ref.tell(Run())
 
     async def receive(self, msg: ReportJobMsg) -> Any:
         match msg:
             case Run():
-                assert self._spec is not None
-                await self._run(self._spec)
+                async with self._deps.slots:  # the report stays queued until a slot frees
+                    self._spec = await self._deps.store.claim(self._id, self._deps.node,
+                                                              self._deps.max_attempts)
+                    if self._spec is not None:  # else done, failed, out of attempts or taken
+                        await self._run(self._spec)
                 self.ctx.stop()
             case _:
                 assert_never(msg)
@@ -84,7 +85,7 @@ class ReportJob(Actor[ReportJobMsg]):
 
     def state_summary(self) -> str:
         spec = self._spec
-        head = "claiming" if spec is None else f"{spec.kind}/{spec.group_by}/{spec.format}"
+        head = "waiting" if spec is None else f"{spec.kind}/{spec.group_by}/{spec.format}"
         return f"{head} {self._seen}/{self._total} rows"
 
     async def _run(self, spec: ReportSpec) -> None:

@@ -84,13 +84,15 @@ class PgReports:
         return ReportFile(bytes(row["file"]), spec.filename, CONTENT_TYPES[spec.format])
 
     async def claim(self, report_id: UUID, node: str, max_attempts: int) -> ReportSpec | None:
-        """Mark the report running on `node` (one more attempt); None when it is finished or
-        has used its attempts (then it is failed here)."""
+        """Mark the report running on `node` (one more attempt): a queued one, or one running
+        on `node` (its job crashed and restarts, or the node took it over). None when it is
+        finished, runs on another node, or has used its attempts (then it is failed here)."""
         async with self._pool.acquire() as conn:
             row = await conn.fetchrow(
                 f"UPDATE reports SET status = 'running', attempts = attempts + 1, node = $2,"
                 f" progress = 0, started_at = coalesce(started_at, now())"
-                f" WHERE id = $1 AND {_UNFINISHED} RETURNING {_COLUMNS}, attempts",
+                " WHERE id = $1 AND (status = 'queued' OR (status = 'running' AND node = $2))"
+                f" RETURNING {_COLUMNS}, attempts",
                 report_id, node)
         if row is None:
             return None

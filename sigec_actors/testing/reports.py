@@ -1,10 +1,11 @@
-"""Report fakes: InMemoryReports (the routes' port, API tests), FlakySource, RecordingStore."""
+"""Report fakes: InMemoryReports (the routes' port, API tests) and sources/stores for jobs."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -76,3 +77,23 @@ class RecordingStore:
 
     async def note_error(self, report_id: UUID, error: str) -> None:
         await self.inner.note_error(report_id, error)
+
+
+class CountingSource:
+    """A ReportSource that counts how many are open at once (holding each `hold_s` first)."""
+
+    def __init__(self, inner: ReportSource, hold_s: float = 0.05) -> None:
+        self.inner = inner
+        self.hold_s = hold_s
+        self.open_now = self.most_open = 0
+
+    @asynccontextmanager
+    async def open(self, spec: ReportSpec) -> AsyncIterator[Opened]:
+        self.open_now += 1
+        self.most_open = max(self.most_open, self.open_now)
+        try:
+            await asyncio.sleep(self.hold_s)
+            async with self.inner.open(spec) as opened:
+                yield opened
+        finally:
+            self.open_now -= 1

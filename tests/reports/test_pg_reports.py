@@ -19,7 +19,7 @@ from sigec_actors.reports.sources import PgSource
 from sigec_actors.reports.store import PgReports
 from sigec_actors.reports.wiring import ReportService
 from sigec_actors.runtime import ActorSystem
-from sigec_actors.testing.reports import FlakySource, RecordingStore
+from sigec_actors.testing.reports import CountingSource, FlakySource, RecordingStore
 from tests.reports.conftest import D1, SESSIONS, Node, start_node
 
 pytestmark = pytest.mark.usefixtures("seeded_dsn")  # the module's data, before any pool
@@ -168,3 +168,16 @@ async def test_progress_is_written_while_the_rows_stream(pg_pool: DbPool) -> Non
         assert info.progress == 100
     finally:
         await system.shutdown()
+
+
+async def test_at_most_two_jobs_stream_at_once_on_a_node(pg_pool: DbPool) -> None:
+    counting = CountingSource(PgSource(pg_pool, batch_rows=7))
+    node = await start_node(pg_pool, source=counting)
+    try:
+        ids = [await _request(node, kind=kind, groupBy="day")
+               for kind in ("energy", "revenue", "transactions", "v2g", "uptime")]
+        for report_id in ids:
+            assert (await node.wait(report_id))["status"] == "done"
+        assert counting.most_open == 2
+    finally:
+        await node.close()
