@@ -29,11 +29,18 @@ from sigec_actors.firmware.errors import (
     UnknownJob,
 )
 from sigec_actors.firmware.jobs import FirmwareJobs
-from sigec_actors.firmware.messages import CancelJob, GetJob
+from sigec_actors.firmware.messages import CancelJob
 from sigec_actors.firmware.ports import JobAlerts, JobStore, Publication
 from sigec_actors.firmware.requests import CampaignRequest, JobRequest
 from sigec_actors.firmware.state import HistoryEntry, JobState, JobStatus
-from sigec_actors.runtime import ActorDead, AskTimeout, ChildExists, ChildSpec, Restart
+from sigec_actors.runtime import (
+    ActorDead,
+    AskTimeout,
+    ChildExists,
+    ChildSpec,
+    MailboxFull,
+    Restart,
+)
 
 log = structlog.get_logger("firmware")
 ASK_TIMEOUT_S = 15.0
@@ -76,14 +83,8 @@ class FirmwareService:
         return state
 
     async def job(self, job_id: UUID) -> JobState:
-        ref = self.jobs.ref(job_id)
-        if ref is not None:
-            try:
-                state = await ref.ask(GetJob(), timeout=ASK_TIMEOUT_S)
-            except (ActorDead, AskTimeout):
-                state = None
-            if isinstance(state, JobState):
-                return state
+        """The job as stored: every step is written before the next message, so the row is
+        its state (asking the actor would wait while it waits for its station)."""
         stored = await self.store.load(job_id)
         if stored is None:
             raise UnknownJob(str(job_id))
@@ -104,8 +105,8 @@ class FirmwareService:
         if ref is not None:
             try:
                 state = await ref.ask(CancelJob(by), timeout=ASK_TIMEOUT_S)
-            except ActorDead:
-                state = None
+            except (ActorDead, AskTimeout, MailboxFull):  # gone, or busy with its station:
+                state = None  # the store's cancel below; the actor stops at its next step
             if isinstance(state, JobState):
                 return state
         state = await self.store.load(job_id)
