@@ -73,8 +73,10 @@ class StationSide:
 
     async def notify_event(self, station_id: str,
                            req: m.NotifyEventRequest) -> m.NotifyEventResponse:
-        new = await self._store.add_events(station_id, model.event_rows(req))
-        for event in new:  # stored first: a retried message opens nothing twice
+        stored = await self._store.add_events(station_id, model.event_rows(req))
+        # stored first; a retry (this answer lost, or an alert not opened) opens the alerts
+        # again: one per cause while unresolved (the dedupe key), none lost
+        for event in stored:
             alert = event_alert(station_id, event, self._rules)
             if alert is not None and self._alerts is not None:
                 await self._alerts.open(alert)

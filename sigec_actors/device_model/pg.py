@@ -37,9 +37,9 @@ _MONITORS = (
     " variable_instance = excluded.variable_instance, type = excluded.type,"
     " value = excluded.value, severity = excluded.severity,"
     " transaction = excluded.transaction, updated_at = excluded.updated_at")
-_EVENTS = (
-    "INSERT INTO device_events (charge_point_id, generated_at, seq_no, event_id, occurred_at,"
-    " trigger, notification_type, component, variable, evse_id, actual_value, cleared,"
+_EVENTS = (  # the new rows, and those stored before (a retry), each with its severity
+    "WITH new AS (INSERT INTO device_events (charge_point_id, generated_at, seq_no, event_id,"
+    " occurred_at, trigger, notification_type, component, variable, evse_id, actual_value, cleared,"
     " variable_monitoring_id, data, severity)"
     " SELECT $1, $2, $3, e.*, (SELECT severity FROM device_monitors d"
     " WHERE d.charge_point_id = $1 AND d.monitor_id = e.monitor)"
@@ -47,7 +47,10 @@ _EVENTS = (
     " $10::int[], $11::text[], $12::bool[], $13::int[], $14::jsonb[])"
     " AS e(event_id, occurred_at, trigger, kind, component, variable, evse_id, actual_value,"
     " cleared, monitor, data)"
-    " ON CONFLICT DO NOTHING RETURNING event_id, severity")
+    " ON CONFLICT DO NOTHING RETURNING event_id, severity)"
+    " SELECT event_id, severity FROM new UNION ALL"
+    " SELECT event_id, severity FROM device_events WHERE charge_point_id = $1"
+    " AND generated_at = $2 AND seq_no = $3 AND event_id = ANY($4::int[])")
 _EVENT_COLUMNS = (
     "generated_at, seq_no, event_id, occurred_at, trigger, notification_type, component,"
     " variable, evse_id, actual_value, cleared, variable_monitoring_id, data, severity")
@@ -109,7 +112,7 @@ class PgDeviceModel:
             " AND monitor_id = ANY($2::int[])", station_id, ids)
 
     async def add_events(self, station_id: str, rows: list[EventRow]) -> list[EventRow]:
-        new: list[EventRow] = []
+        stored: list[EventRow] = []
         by_message: dict[tuple[datetime, int], list[EventRow]] = {}
         for r in rows:  # one NotifyEvent: one (generatedAt, seqNo); one statement per message
             by_message.setdefault((r.generated_at, r.seq_no), []).append(r)
@@ -119,12 +122,12 @@ class PgDeviceModel:
                 "event_id", "occurred_at", "trigger", "notification_type", "component",
                 "variable", "evse_id", "actual_value", "cleared", "variable_monitoring_id",
                 "data")]
-            stored = await self._q("fetch", _EVENTS, station_id, generated_at, seq_no,
-                                   *columns)
-            severity = {s["event_id"]: s["severity"] for s in stored}
-            new += [to_record({**_fields(r), "severity": severity[r.event_id]}, EventRow)
-                    for r in group if r.event_id in severity]
-        return new
+            found = await self._q("fetch", _EVENTS, station_id, generated_at, seq_no,
+                                  *columns)
+            severity = {f["event_id"]: f["severity"] for f in found}
+            stored += [to_record({**_fields(r), "severity": severity[r.event_id]}, EventRow)
+                       for r in group if r.event_id in severity]
+        return stored
 
     async def add_request(self, station_id: str, kind: RequestKind, request_id: int,
                           params: dict[str, Any], by: str | None, now: datetime) -> bool:

@@ -61,7 +61,8 @@ class DeviceModelStore(Protocol):
     async def drop_monitors(self, station_id: str, ids: list[int]) -> None: ...
 
     async def add_events(self, station_id: str, rows: list[EventRow]) -> list[EventRow]:
-        """Store new events with their monitor's severity; return those not stored before."""
+        """Store the events not stored before, with their monitor's severity; return every
+        event of `rows` as stored (a retried message gets its first storing's rows)."""
         ...
 
     async def add_request(self, station_id: str, kind: RequestKind, request_id: int,

@@ -51,16 +51,14 @@ class InMemoryDeviceModel:
             self.monitors_.pop((station_id, monitor_id), None)
 
     async def add_events(self, station_id: str, rows: list[EventRow]) -> list[EventRow]:
-        new = []
+        stored = []
         for row in rows:
             key = (station_id, row.generated_at, row.seq_no, row.event_id)
-            if key in self.events_:
-                continue
-            monitor = self.monitors_.get((station_id, row.variable_monitoring_id or -1))
-            stored = replace(row, severity=monitor.severity if monitor else None)
-            self.events_[key] = stored
-            new.append(stored)
-        return new
+            if key not in self.events_:
+                monitor = self.monitors_.get((station_id, row.variable_monitoring_id or -1))
+                self.events_[key] = replace(row, severity=monitor.severity if monitor else None)
+            stored.append(self.events_[key])
+        return stored
 
     async def add_request(self, station_id: str, kind: RequestKind, request_id: int,
                           params: dict[str, Any], by: str | None, now: datetime) -> bool:

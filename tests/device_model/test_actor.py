@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from functools import partial
 
+import asyncpg
 import msgspec
 import pytest
 
@@ -81,3 +82,18 @@ async def test_first_boot_asks_for_full_inventory_once(harness: ChargePointHarne
     await inventory.idle()
     assert len(link.calls()) == 1  # not asked again
     await inventory.aclose()
+
+
+async def test_an_alert_lost_to_an_outage_is_opened_by_the_retry(
+        harness: ChargePointHarness) -> None:
+    """The events are stored before the alert is opened: the station's retry opens it."""
+    harness.fakes.alerts.fail_with = asyncpg.PostgresConnectionError("down")
+    StationSide(InMemoryDeviceModel(), harness.clock.now, alerts=harness.fakes.alerts,
+                rules=EventAlertRules(components=frozenset({"TamperCtrlr"}))
+                ).register(harness.deps.handlers)
+    link, sink = await booted(harness)
+    first = await harness.call(sink, link, "NotifyEvent", EVENT)
+    assert first[0] == 4 and first[2] == "InternalError"
+    harness.fakes.alerts.fail_with = None
+    assert (await harness.call(sink, link, "NotifyEvent", EVENT))[2] == {}
+    assert [a.kind for a in harness.fakes.alerts.alerts] == ["device_event"]

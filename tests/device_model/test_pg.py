@@ -78,10 +78,10 @@ async def test_events_once_with_monitor_severity(store: PgDeviceModel) -> None:
     req = m.NotifyEventRequest(generated_at=T0, seq_no=0, event_data=(data,))
     [new] = await store.add_events("CP-1", model.event_rows(req))
     assert new.severity == 1
-    assert await store.add_events("CP-1", model.event_rows(req)) == []
+    await store.drop_monitors("CP-1", [5])
+    assert await store.add_events("CP-1", model.event_rows(req)) == [new]  # as first stored
     rows, total = await store.events("CP-1", 10, 0)
     assert total == 1 and rows[0].data["actualValue"] == "91"
-    await store.drop_monitors("CP-1", [5])
     assert await store.monitors("CP-1") == []
 
 
