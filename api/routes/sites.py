@@ -18,6 +18,7 @@ from sigec_actors.domain.records import AuditEntry, Role
 from sigec_actors.smart_charging.allocation import Strategy
 from sigec_actors.smart_charging.site import DEFAULT_MAX_PER_EVSE_W
 from sigec_actors.smart_charging.site_actor import LoadView
+from sigec_actors.smart_charging.sites import SiteBusy
 from sigec_actors.smart_charging.store import SiteLimits
 
 resource = Resource("sites", authenticate)
@@ -132,7 +133,10 @@ async def link_station(call: Call) -> web.Response:
 async def get_load(call: Call) -> web.Response:
     location_id = _location(call)
     _store, sites = _ports(call)
-    view = await sites.load(location_id)
+    try:
+        view = await sites.load(location_id)
+    except SiteBusy:
+        raise NotConfigured("the site (busy)") from None
     if view is None:
         raise NotFound("site limits", str(location_id))
     return json_response(view)

@@ -12,6 +12,7 @@ import msgspec
 import structlog
 
 from sigec_actors.adapters.pg import STORAGE_FAILURES
+from sigec_actors.errors import SigecError
 from sigec_actors.ocpp.generated.v201 import (
     MeterValue,
     SampledValue,
@@ -93,6 +94,14 @@ def _watts(sv: SampledValue) -> int:
     return round(value)
 
 
+class SiteBusy(SigecError):
+    """The site's mailbox stayed full while its load was asked (HTTP 503)."""
+
+    def __init__(self, location_id: UUID) -> None:
+        self.location_id = location_id
+        super().__init__(f"site {location_id} is busy; retry shortly")
+
+
 class LocationIndex:
     """Station -> location with a limit (None: no site), read once and kept until told."""
 
@@ -116,6 +125,7 @@ class LocationIndex:
 LOAD_TIMEOUT_S = 5.0
 SITE_MAILBOX = 10_000
 """A site's mailbox: every station's meter values queue there while it sends profiles."""
+LOAD_TRIES = 100  # x 50 ms while the site's mailbox is full
 RECLAIM_AFTER_S = 2.0
 """A site another node holds is not claimed again before this (its events are forwarded)."""
 
@@ -135,11 +145,12 @@ class Sites:
     def __init__(self, supervisor: SupervisorAt, deps: SiteDeps, index: LocationIndex, *,
                  ended: Callable[[str, str], Awaitable[None]] | None = None,
                  locks: SiteLocks | None = None, bus: EventBus | None = None,
-                 prefix: str = SUBJECT_PREFIX) -> None:
+                 prefix: str = SUBJECT_PREFIX, mailbox_size: int = SITE_MAILBOX) -> None:
         """`ended(station, transaction)` runs for every Ended (e.g. drop its stored
         TxProfiles), site or not."""
         self._supervisor = supervisor
         self._ended = ended
+        self._mailbox = mailbox_size
         self._locks, self._bus, self._prefix = locks, bus, prefix
         self._subs: dict[UUID, list[Subscription]] = {}
         self._giving_up: set[asyncio.Task[None]] = set()
@@ -169,7 +180,7 @@ class Sites:
         if ref is not None:
             return ref
         spec = ChildSpec(key=str(location_id), factory=lambda: Site(location_id, self._deps),
-                         restart=Restart.TRANSIENT, kind="Site", mailbox_size=SITE_MAILBOX)
+                         restart=Restart.TRANSIENT, kind="Site", mailbox_size=self._mailbox)
         try:
             ref = await self._supervisor.start_child(spec)
         except ChildExists:
@@ -189,11 +200,16 @@ class Sites:
             raw = await self._bus.request(f"{self._prefix}.{location_id}.load", b"",
                                           LOAD_TIMEOUT_S)
             return msgspec.json.decode(raw, type=LoadView | None)
-        try:
-            view = None if ref is None else await ref.ask(GetLoad())
-        except ActorDead:  # its limit was removed just now
-            return None
-        return view if isinstance(view, LoadView) else None
+        for _ in range(LOAD_TRIES):
+            try:
+                view = None if ref is None else await ref.ask(GetLoad())
+            except ActorDead:  # its limit was removed just now
+                return None
+            except MailboxFull:  # busy sending profiles: its queue drains in order
+                await asyncio.sleep(0.05)
+                continue
+            return view if isinstance(view, LoadView) else None
+        raise SiteBusy(location_id)
 
     async def limits_changed(self, location_id: UUID) -> None:
         """Its limits (or a station's external limit) changed: the site reads them again."""
