@@ -79,6 +79,11 @@ class GraphQLContext:
             return token.strip()
         raise Unauthenticated("no bearer token")
 
+    async def still_valid(self) -> None:
+        """Verify the token again (a subscription outlives requests: a logout or an expiry
+        ends it at its next event)."""
+        self._principal = await verify(self.services, self.bearer(), Role.USER)
+
     async def caller(self, needed: Role = Role.USER) -> Principal:
         """The verified caller (once per request), whose role must allow `needed`."""
         if self._principal is None:

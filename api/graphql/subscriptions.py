@@ -55,7 +55,12 @@ class Subscription:
         async with feed.listen((OCPP_DEVICE_STATUS,),
                                lambda e: e.get("stationId") == station_id) as listener:
             while True:
-                yield status_event(await listener.next())
+                event = await listener.next()
+                try:
+                    await gql.still_valid()
+                except SigecError as exc:
+                    raise _fail(exc) from None
+                yield status_event(event)
 
     @strawberry.subscription
     async def transaction_updated(self, info: strawberry.Info, id: strawberry.ID,
@@ -77,8 +82,10 @@ class Subscription:
             while True:
                 event = await listener.next()
                 try:
-                    yield t.Transaction.of(await txs.one(gql.app, caller, str(id)))
+                    await gql.still_valid()
+                    out = t.Transaction.of(await txs.one(gql.app, caller, str(id)))
                 except SigecError as exc:
                     raise _fail(exc) from None
+                yield out
                 if event.get("status") == "Ended":
                     return

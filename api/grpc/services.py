@@ -91,6 +91,7 @@ class DeviceService(Servicer, rpc.DeviceServiceServicer):
             await context.send_initial_metadata((("sigec-watching", station_id),))
             while True:
                 e = await listener.next()
+                await self.caller(context)  # a logout or an expiry ends the stream
                 yield pb.StatusEvent(station_id=station_id, evse_id=int(e["evseId"]),
                                      connector_id=int(e["connectorId"]), status=str(e["status"]),
                                      previous=e.get("previous"),
@@ -152,6 +153,7 @@ class TransactionService(Servicer, rpc.TransactionServiceServicer):
             await context.send_initial_metadata((("sigec-watching", request.id),))
             while True:
                 event = await listener.next()
+                await self.caller(context)  # a logout or an expiry ends the stream
                 yield convert.transaction(await txs.one(self.ctx, caller, request.id))
                 if event.get("status") == "Ended":
                     return

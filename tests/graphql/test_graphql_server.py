@@ -229,3 +229,22 @@ async def test_reservation_made_listed_and_cancelled_by_its_holder_only(world: W
                              "other") == 404
     done = await gql(world, cancel, "user", {"id": reservation["id"]})
     assert done["data"]["cancelReservation"]["status"] == "Cancelled", done
+
+
+async def test_a_logout_ends_the_subscription_at_its_next_event(world: World) -> None:
+    token = await world.second_token("user")
+    async with aiohttp.ClientSession() as http:
+        ws = await _ws(world, http, {"Authorization": f"Bearer {token}"})
+        assert (await _next(ws))["type"] == "connection_ack"
+        await ws.send_json({"id": "s9", "type": "subscribe", "payload": {
+            "query": "subscription($id: ID!) { stationStatus(id: $id) { status } }",
+            "variables": {"id": world.station_id}}})
+        sent, first = await _until_next(ws, lambda i: world.station.status(
+            4, 1, ("Available", "Unavailable")[i % 2]))
+        assert first["type"] == "next", first
+        await world.logout(token)
+        await world.station.status(4, 1, ("Available", "Unavailable")[(sent + 1) % 2])
+        ended = await _next(ws)
+        errors = ended["payload"] if ended["type"] == "error" else ended["payload"]["errors"]
+        assert errors[0]["extensions"]["code"] == "UNAUTHENTICATED", ended
+        await ws.close()

@@ -34,6 +34,17 @@ class World:
     tokens: dict[str, str] = field(default_factory=dict)  # principal -> access token
     apis: dict[str, Api] = field(default_factory=dict)
 
+    async def second_token(self, who: str) -> str:
+        """Another access token of `who` (from a new login), for tests that log it out."""
+        api = Api(self.server.http, self.http)
+        await api.login(self.apis[who].email, PASSPHRASE)  # type: ignore[attr-defined]
+        return api.token
+
+    async def logout(self, token: str) -> None:
+        async with self.http.post(self.server.http + "/api/v1/auth/logout",
+                                  headers={"Authorization": f"Bearer {token}"}) as resp:
+            assert resp.status == 204, await resp.text()
+
 
 def module_fixtures(name: str) -> tuple[Any, Any]:
     """The module-scoped `server` (one `sigec serve`) and `world` fixtures of a test module:
@@ -74,6 +85,7 @@ async def _person(server: ServerProcess, http: aiohttp.ClientSession, dsn: str, 
         finally:
             await conn.close()
     await api.login(email, PASSPHRASE)
+    api.email = email  # type: ignore[attr-defined]
     return api
 
 

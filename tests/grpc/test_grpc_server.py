@@ -192,3 +192,19 @@ async def test_start_and_stop_a_session_of_the_callers_own(world: World,
                                     metadata=auth(world, "other"))) is grpc.StatusCode.NOT_FOUND
     stopped = await txs.Stop(pb.StopTransactionRequest(id=new.id), metadata=auth(world, "user"))
     assert stopped.accepted and stopped.status == "Accepted"
+
+
+async def test_a_logout_ends_the_watch_at_its_next_event(world: World,
+                                                         channel: grpc.aio.Channel) -> None:
+    token = await world.second_token("user")
+    stream = rpc.DeviceServiceStub(channel).WatchStatus(
+        pb.WatchStatusRequest(device_id=world.station_id),
+        metadata=(("authorization", f"Bearer {token}"),))
+    await stream.initial_metadata()
+    await world.station.status(5, 1, "Available")
+    assert (await asyncio.wait_for(stream.read(), 10)).status == "Available"
+    await world.logout(token)
+    await world.station.status(5, 1, "Unavailable")
+    with pytest.raises(grpc.aio.AioRpcError) as ended:
+        await asyncio.wait_for(stream.read(), 10)
+    assert ended.value.code() is grpc.StatusCode.UNAUTHENTICATED
