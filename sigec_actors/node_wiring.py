@@ -169,8 +169,8 @@ class NodeWiring:
         self.tls = bool(settings.ocpp.tls_cert)
         self.reports = ReportsWiring(pool, tree.reports, actors.name)  # operator reports (#20)
         self.actors_view = NodeActorsView(actors, self.bus)
-        self.operator = OperatorWiring(pool, settings, actors.name, actors.snapshot,  # issue 20
-                                       self.alerts, self.bus, utcnow, self.metrics)
+        self.operator = OperatorWiring(pool, settings, actors, self.alerts, self.bus,  # issue 20
+                                       utcnow, self.metrics)
 
     def fill(self, ctx: AppContext) -> None:
         """Give the REST layer its ports."""

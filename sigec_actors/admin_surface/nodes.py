@@ -9,6 +9,8 @@ import msgspec
 
 from sigec_actors.node_tree import CHARGE_POINTS
 from sigec_actors.ports import DbPool
+from sigec_actors.runtime import ActorSystem
+from sigec_actors.runtime.census import census
 from sigec_actors.runtime.snapshot import ActorSnapshot
 
 
@@ -18,7 +20,8 @@ class NodeSummary(msgspec.Struct, frozen=True):
 
 
 def summarize(root: ActorSnapshot) -> NodeSummary:
-    """Stations held (children of the charge-points supervisor) and the deepest mailbox."""
+    """Stations held (children of the charge-points supervisor) and the deepest mailbox, from
+    a snapshot (a live node counts with runtime.census instead: no snapshot to build)."""
     stations = deepest = 0
     stack = [root]
     while stack:
@@ -28,6 +31,12 @@ def summarize(root: ActorSnapshot) -> NodeSummary:
             stations = len(node.children)
         stack.extend(node.children)
     return NodeSummary(stations, deepest)
+
+
+def live_summary(system: ActorSystem) -> NodeSummary:
+    """This node's summary from its running tree."""
+    counted = census(system, CHARGE_POINTS)
+    return NodeSummary(counted.held, counted.mailbox_depth_max)
 
 
 class PgNodeReports:
@@ -71,15 +80,15 @@ class PgNodeReports:
 class NodeReporter:
     """Stores this node's summary; `tick` is run every [operator] node_report_s."""
 
-    def __init__(self, name: str, reports: PgNodeReports, tree: Callable[[], ActorSnapshot],
+    def __init__(self, name: str, reports: PgNodeReports, summary: Callable[[], NodeSummary],
                  clock: Callable[[], datetime]) -> None:
         self.name = name
         self._reports = reports
-        self._tree = tree
+        self._summary = summary
         self._clock = clock
 
     async def start(self) -> None:
         await self._reports.started(self.name, self._clock())
 
     async def tick(self) -> None:
-        await self._reports.report(self.name, summarize(self._tree()), self._clock())
+        await self._reports.report(self.name, self._summary(), self._clock())

@@ -9,14 +9,14 @@ from datetime import datetime, timedelta
 from api.context import AppContext
 from sigec_actors.admin_surface.cluster_metrics import ClusterMetrics, Family, families
 from sigec_actors.admin_surface.dashboard import PgDashboard
-from sigec_actors.admin_surface.nodes import NodeReporter, PgNodeReports
+from sigec_actors.admin_surface.nodes import NodeReporter, PgNodeReports, live_summary
 from sigec_actors.admin_surface.stations import PgStationDetails
 from sigec_actors.alerts.ports import Alerts
 from sigec_actors.alerts.rule_runner import AlertRules
 from sigec_actors.config import Settings
 from sigec_actors.jobs import Jobs, every
 from sigec_actors.ports import DbPool, EventBus
-from sigec_actors.runtime.snapshot import ActorSnapshot
+from sigec_actors.runtime import ActorSystem
 from sigec_actors.services.metrics import Metrics
 from sigec_actors.tariffs.store import PgTariffAdmin
 
@@ -30,20 +30,20 @@ FRESH_REPORTS = 3  # a node missing this many reports is left off the dashboard
 class OperatorWiring:
     """One node's part of the operator surface."""
 
-    def __init__(self, pool: DbPool, settings: Settings, node: str,
-                 tree: Callable[[], ActorSnapshot], alerts: Alerts, bus: EventBus,
-                 clock: Callable[[], datetime], metrics: Metrics) -> None:
+    def __init__(self, pool: DbPool, settings: Settings, actors: ActorSystem, alerts: Alerts,
+                 bus: EventBus, clock: Callable[[], datetime], metrics: Metrics) -> None:
+        node = actors.name
         op = settings.operator
         reports = PgNodeReports(pool)
         self.node = node
         self.metrics = metrics
         self.cluster_metrics = ClusterMetrics(node, bus, lambda: reports.fresh(
             clock() - timedelta(seconds=op.node_report_s * FRESH_REPORTS)))
-        self._tree = tree
+        self._tree = actors.snapshot
         self.tariffs = PgTariffAdmin(pool)
         self.station_details = PgStationDetails(pool)
         self.dashboard = PgDashboard(pool, op.timezone, op.node_report_s * FRESH_REPORTS)
-        self.reporter = NodeReporter(node, reports, tree, clock)
+        self.reporter = NodeReporter(node, reports, lambda: live_summary(actors), clock)
         self.rules = AlertRules(pool, alerts, settings, clock)
         self._bus = bus
         self._op = op

@@ -65,8 +65,8 @@ async def _seed(pool: DbPool, api: Api) -> None:
         await conn.execute("UPDATE alerts SET resolved_at = now() WHERE id IN"
                            " (SELECT id FROM alerts WHERE severity = 'critical' LIMIT 1)")
     reports = PgNodeReports(pool)
-    node = NodeReporter("node-1", reports, lambda: _actor("/node-1", 0, [
-        _actor("/node-1/charge-points", 4, [_actor("/node-1/charge-points/CP-1")])]),
+    node = NodeReporter("node-1", reports, lambda: summarize(_actor("/node-1", 0, [
+        _actor("/node-1/charge-points", 4, [_actor("/node-1/charge-points/CP-1")])])),
         api.clock)
     await node.start()
     await node.tick()
