@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
@@ -20,7 +21,9 @@ from msgspec.structs import replace
 from sigec_actors.adapters.nats_bus import NatsEventBus
 from sigec_actors.adapters.pg_firmware import PgJobStore
 from sigec_actors.charge_point.handlers import StationHandlers
+from sigec_actors.cluster.routing import StationRouter
 from sigec_actors.config import load_settings
+from sigec_actors.domain.records import Caller
 from sigec_actors.firmware.requests import CampaignRequest, JobRequest
 from sigec_actors.firmware.state import HistoryEntry, JobState, JobStatus
 from sigec_actors.firmware.wiring import FirmwareWiring
@@ -30,6 +33,7 @@ from sigec_actors.ports import DbPool
 from sigec_actors.runtime import ActorSystem
 
 NOW = datetime.now(UTC).replace(microsecond=0)
+FIRMWARE = Caller("system", "firmware")  # the node's caller of its firmware jobs' commands
 
 
 async def _station(pool: DbPool) -> str:
@@ -87,40 +91,67 @@ CFG = msgspec.structs.replace(load_settings({}).firmware, tick_s=0.1, claim_inte
                               campaign_tick_s=0.1)
 
 
-class AcceptingStation:
-    """The command channel: the station (held elsewhere) accepts every UpdateFirmware."""
+@dataclass
+class HeldStation:
+    """What node-b's charge points answer (the router's LocalCommander shape): every
+    UpdateFirmware is accepted; `sent` keeps (station, request, caller, origin node)."""
 
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, msgspec.Struct]] = []
+    sent: list[tuple[str, msgspec.Struct, Caller, str]] = field(default_factory=list)
 
-    async def send(self, station_id: str, request: msgspec.Struct) -> msgspec.Struct:
-        self.sent.append((station_id, request))
+    async def send_command(self, station_id: str, request: msgspec.Struct,
+                           timeout_s: float | None, caller: Caller,
+                           origin: str) -> msgspec.Struct:
+        self.sent.append((station_id, request, caller, origin))
         return v201.UpdateFirmwareResponse(status=v201.UpdateFirmwareStatusEnum.ACCEPTED)
+
+    def to(self, station_id: str) -> list[msgspec.Struct]:
+        return [r for sid, r, _, _ in self.sent if sid == station_id]
+
+
+@dataclass
+class Nodes:
+    a: FirmwareWiring  # runs the jobs
+    handlers_b: StationHandlers  # node-b's charge points (it holds the stations)
+    station: HeldStation
+    router_b: StationRouter
 
 
 @pytest.fixture
-async def nodes(pg_pool: DbPool, nats_url: str,
-                ) -> AsyncIterator[tuple[FirmwareWiring, StationHandlers, AcceptingStation]]:
-    """Node A runs jobs; node B holds the station (its charge points' handlers)."""
+async def nodes(pg_pool: DbPool, nats_url: str) -> AsyncIterator[Nodes]:
+    """Two nodes on real NATS: UpdateFirmware from node-a's jobs goes through the cluster's
+    command routing to node-b, which holds the stations (`router_b.attach`)."""
     nc = await nats.connect(nats_url)
-    subject = f"sigec.test.firmware.{uuid.uuid4().hex}"
-    station = AcceptingStation()
-    wirings, systems = [], []
-    handlers_b = StationHandlers()
+    prefix = f"t{uuid.uuid4().hex[:12]}"
+    station, handlers_b = HeldStation(), StationHandlers()
+    wirings, systems, routers = [], [], []
     for name in ("node-a", "node-b"):
+        bus = NatsEventBus(nc)
+        router = StationRouter(bus, name, station, prefix=prefix, default_timeout_s=3.0,
+                               flush=nc.flush)
         system = ActorSystem(name=name)
         tree = await NodeTree.start(system)
-        wiring = FirmwareWiring(pg_pool, CFG, tree.firmware, commander=lambda: station,
-                                bus=NatsEventBus(nc), node=name, subject=subject)
+        wiring = FirmwareWiring(
+            pg_pool, CFG, tree.firmware, bus=bus, node=name, subject=f"{prefix}.firmware",
+            commander=lambda r=router: r.commander.as_caller(FIRMWARE))  # type: ignore[misc]
         wiring.register(handlers_b if name == "node-b" else StationHandlers())
         await wiring.serve()
         wirings.append(wiring)
         systems.append(system)
-    yield wirings[0], handlers_b, station
-    for wiring, system in zip(wirings, systems, strict=True):
+        routers.append(router)
+    yield Nodes(wirings[0], handlers_b, station, routers[1])
+    for wiring, system, router in zip(wirings, systems, routers, strict=True):
         await wiring.aclose()
+        await router.close()
         await system.shutdown()
     await nc.close()
+
+
+async def _held(pool: DbPool, nodes: Nodes, prefix: str) -> str:
+    station_id = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    async with pool.acquire() as conn:
+        await conn.execute("INSERT INTO charge_points (id) VALUES ($1)", station_id)
+    await nodes.router_b.attach(station_id)
+    return station_id
 
 
 async def _until(a: FirmwareWiring, job_id: UUID, status: JobStatus) -> JobState:
@@ -133,19 +164,19 @@ async def _until(a: FirmwareWiring, job_id: UUID, status: JobStatus) -> JobState
     raise AssertionError(f"never {status}: {state}")
 
 
-async def test_reports_on_the_stations_node_reach_the_job_on_another(
-        nodes: tuple[FirmwareWiring, StationHandlers, AcceptingStation],
-        pg_pool: DbPool) -> None:
-    a, handlers_b, station = nodes
-    station_id = f"FWX-{uuid.uuid4().hex[:8]}"
-    async with pg_pool.acquire() as conn:
-        await conn.execute("INSERT INTO charge_points (id) VALUES ($1)", station_id)
+async def test_a_job_on_one_node_drives_a_station_held_by_another(nodes: Nodes,
+                                                                   pg_pool: DbPool) -> None:
+    """UpdateFirmware goes out through the command routing; the station's reports and its
+    boot, seen by node-b's charge points, reach the job on node-a over NATS."""
+    a, handlers_b, station = nodes.a, nodes.handlers_b, nodes.station
+    station_id = await _held(pg_pool, nodes, "FWX")
     job = await a.service.start(JobRequest(station_id=station_id, location="https://fw/x-3.0.bin",
                                            version="3.0"))
     assert a.jobs.ref(job.job_id) is not None  # /node-a/firmware/<jobId>
     await _until(a, job.job_id, JobStatus.ACCEPTED)
-    assert [type(r) for sid, r in station.sent if sid == station_id] == [
-        v201.UpdateFirmwareRequest]
+    (_, request, caller, origin), = station.sent
+    assert isinstance(request, v201.UpdateFirmwareRequest) and origin == "node-a"
+    assert caller == FIRMWARE and request.request_id == job.request_id
     (status_watcher,) = handlers_b.watchers_for(v201.FirmwareStatusNotificationRequest)
     (boot_watcher,) = handlers_b.watchers_for(v201.BootNotificationRequest)
     for status in (v201.FirmwareStatusEnum.DOWNLOADING, v201.FirmwareStatusEnum.DOWNLOADED,
@@ -158,16 +189,13 @@ async def test_reports_on_the_stations_node_reach_the_job_on_another(
             model="M", vendor_name="V", firmware_version="3.0")))
     done = await _until(a, job.job_id, JobStatus.COMPLETED)
     assert done.completed_at is not None and done.completed_at <= datetime.now(UTC)
-    assert len([r for sid, r in station.sent if sid == station_id]) == 1
+    assert len(station.to(station_id)) == 1
 
 
-async def test_a_campaign_skips_a_station_busy_with_another_job(
-        nodes: tuple[FirmwareWiring, StationHandlers, AcceptingStation],
-        pg_pool: DbPool) -> None:
-    a, _, station = nodes
-    station_id = f"FWY-{uuid.uuid4().hex[:8]}"
-    async with pg_pool.acquire() as conn:
-        await conn.execute("INSERT INTO charge_points (id) VALUES ($1)", station_id)
+async def test_a_campaign_skips_a_station_busy_with_another_job(nodes: Nodes,
+                                                               pg_pool: DbPool) -> None:
+    a, station = nodes.a, nodes.station
+    station_id = await _held(pg_pool, nodes, "FWY")
     manual = await a.service.start(JobRequest(station_id=station_id, location="https://fw/y-1.bin"))
     await _until(a, manual.job_id, JobStatus.ACCEPTED)  # and it stays there: no reports
     campaign = await a.service.create_campaign(CampaignRequest(
@@ -183,4 +211,4 @@ async def test_a_campaign_skips_a_station_busy_with_another_job(
     skipped = await a.store.latest_for_station(station_id)
     assert skipped is not None and skipped.campaign_id == campaign.campaign_id
     assert skipped.error == f"skipped: the station has a live firmware job {manual.job_id}"
-    assert len([r for sid, r in station.sent if sid == station_id]) == 1  # the manual job's
+    assert len(station.to(station_id)) == 1  # the manual job's UpdateFirmware only
