@@ -69,6 +69,8 @@ class SiteDeps:
     store: SiteStore
     send: Callable[[SendLimit], Awaitable[bool]]
     """Send one EVSE's site TxProfile; True when the station accepted it."""
+    record: Callable[[list[SendLimit]], Awaitable[None]] | None = None
+    """Store what a re-allocation's stations accepted, in one go (after its sends)."""
 
 
 def view_of(state: SiteState) -> LoadView:
@@ -140,9 +142,14 @@ class Site(Actor[SiteMsg]):
             return
         decreases = [s for s in sends if s.watts < s.previous_w]
         increases = [s for s in sends if s.watts >= s.previous_w]
+        accepted: list[SendLimit] = []
         for batch in (decreases, increases):  # every decrease is in before any increase
             results = await asyncio.gather(*(self._deps.send(s) for s in batch))
             for send, ok in zip(batch, results, strict=True):
-                if not ok:
+                if ok:
+                    accepted.append(send)
+                else:
                     self._state, _ = decide(self._state, ProfileRefused(
                         (send.station_id, send.evse_id), send.watts))
+        if accepted and self._deps.record is not None:
+            await self._deps.record(accepted)

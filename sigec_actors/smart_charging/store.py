@@ -116,6 +116,18 @@ class PgSmartCharging:
             await conn.execute(_PROFILE_UPSERT,
                                *_profile_args(station_id, evse_id, profile, source, status))
 
+    async def save_profiles(self, rows: Sequence[tuple[str, int, v201.ChargingProfile, str]]
+                            ) -> None:
+        """`save_profile` for many (station, EVSE, profile, source) in one transaction."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.executemany(
+                "DELETE FROM charging_profiles WHERE charge_point_id = $1 AND evse_id = $2"
+                " AND purpose = $3 AND stack_level = $4 AND profile_id <> $5",
+                [(sid, evse, p.charging_profile_purpose.value, p.stack_level, p.id)
+                 for sid, evse, p, _source in rows])
+            await conn.executemany(_PROFILE_UPSERT, [
+                _profile_args(sid, evse, p, source, "Accepted") for sid, evse, p, source in rows])
+
     async def reported(self, station_id: str, evse_id: int, limit_source: str,
                        profiles: Sequence[v201.ChargingProfile], at: datetime) -> None:
         """ReportChargingProfiles: each profile is upserted (ours keep their source)."""

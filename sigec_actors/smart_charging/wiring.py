@@ -58,7 +58,7 @@ class SmartChargingWiring:
         self.store = PgSmartCharging(pool)
         self._commander = commander
         self._grid, self._submarket, self._default = prices, submarket, default_submarket
-        self.sites = Sites(supervisor, SiteDeps(self.store, self.send_limit),
+        self.sites = Sites(supervisor, SiteDeps(self.store, self.send_limit, self.record),
                            LocationIndex(self.store.location_of), ended=self._ended,
                            bus=bus, locks=None if bus is None else SiteLocks(
                                pool, lambda: self.sites.given_up()))  # noqa: PLW0108 -- built here
@@ -67,13 +67,16 @@ class SmartChargingWiring:
         # an EVSE with an EV plan gets one TxProfile: the plan capped at the site's share
         self._plans: dict[EvseKey, EvPlan] = {}
         self._site_w: dict[EvseKey, tuple[str, int]] = {}
+        self._accepted: dict[EvseKey, tuple[v201.ChargingProfile, str]] = {}  # to record
 
     def register(self, handlers: StationHandlers) -> None:
         self.handlers.register(handlers)
 
     async def send_profile(self, station_id: str, evse_id: int,
-                           profile: v201.ChargingProfile, source: str) -> bool:
-        """SetChargingProfile through the node's command channel; stored when accepted."""
+                           profile: v201.ChargingProfile, source: str, *,
+                           store: bool = True) -> bool:
+        """SetChargingProfile through the node's command channel; stored when accepted (or
+        kept for `record` when not `store`)."""
         request = v201.SetChargingProfileRequest(evse_id=evse_id, charging_profile=profile)
         try:
             answer = await self._commander().send(station_id, request)
@@ -84,8 +87,23 @@ class SmartChargingWiring:
         assert isinstance(answer, v201.SetChargingProfileResponse)
         if answer.status is not v201.ChargingProfileStatusEnum.ACCEPTED:
             return False
-        await self.store.save_profile(station_id, evse_id, profile, source)
+        if store:
+            await self.store.save_profile(station_id, evse_id, profile, source)
+        else:
+            self._accepted[(station_id, evse_id)] = (profile, source)
         return True
+
+    async def record(self, limits: list[SendLimit]) -> None:
+        """Store what a site's stations accepted in one transaction (a 200-EVSE site changes
+        every share on a start: one statement pair, not 200)."""
+        rows = []
+        for limit in limits:
+            key = (limit.station_id, limit.evse_id)
+            kept = self._accepted.pop(key, None)
+            if kept is not None:
+                rows.append((key[0], key[1], kept[0], kept[1]))
+        if rows:
+            await self.store.save_profiles(rows)
 
     async def send_limit(self, limit: SendLimit) -> bool:
         """The site's allocation for an EVSE: its TxProfile, or the EV plan capped at it."""
@@ -93,20 +111,21 @@ class SmartChargingWiring:
         self._site_w[key] = (limit.transaction_id, limit.watts)
         plan = self._plans.get(key)
         if plan is not None and plan.transaction_id == limit.transaction_id:
-            return await self._send_plan(limit.station_id, limit.evse_id, plan)
+            return await self._send_plan(limit.station_id, limit.evse_id, plan, store=False)
         return await self.send_profile(limit.station_id, limit.evse_id, site_profile(limit),
-                                       "site")
+                                       "site", store=False)
 
     async def send_plan(self, station_id: str, evse_id: int, plan: EvPlan) -> bool:
         """An EV's plan (NotifyEVChargingNeeds), capped at the site's share if it has one."""
         self._plans[(station_id, evse_id)] = plan
         return await self._send_plan(station_id, evse_id, plan)
 
-    async def _send_plan(self, station_id: str, evse_id: int, plan: EvPlan) -> bool:
+    async def _send_plan(self, station_id: str, evse_id: int, plan: EvPlan, *,
+                         store: bool = True) -> bool:
         site = self._site_w.get((station_id, evse_id))
         cap = site[1] if site is not None and site[0] == plan.transaction_id else None
         return await self.send_profile(station_id, evse_id, ev_profile(evse_id, plan, cap),
-                                       "ev")
+                                       "ev", store=store)
 
     async def _ended(self, station_id: str, transaction_id: str) -> None:
         for key, plan in list(self._plans.items()):

@@ -130,6 +130,18 @@ async def _settled(admin: Api, site: str, stations: list[ChargingStation]) -> di
     raise AssertionError(f"the site did not settle: {load}")
 
 
+async def _site_profile_stored(admin: Api, site: str, station_id: str) -> bool:
+    """The store holds the site's TxProfile the station holds (recorded after the sends)."""
+    status, listed = await admin.call("GET", f"/api/v1/devices/{station_id}/charging-profiles")
+    assert status == 200, listed
+    load = (await admin.call("GET", f"/api/v1/admin/locations/{site}/load"))[1]
+    [evse] = [e for e in load["evses"] if e["chargePointId"] == station_id]
+    return any(r["source"] == "site" and r["profileId"] == 900_001
+               and r["transactionId"] == evse["transactionId"]
+               and r["chargingProfile"]["chargingSchedule"][0]["chargingSchedulePeriod"][0][
+                   "limit"] == evse["allocatedW"] for r in listed["items"])
+
+
 async def test_twenty_stations_stay_under_the_site_limit(world: World) -> None:
     rng = random.Random(19)
     server, admin = world.server, world.api
@@ -150,6 +162,8 @@ async def test_twenty_stations_stay_under_the_site_limit(world: World) -> None:
             assert all(w >= FLOOR_W for w in drawn.values()), drawn
             peak = max(peak, len(drawn))
         assert peak >= 10  # the limit was binding: more cars than 100 kW at their max
+        charging = next(s for s in stations if s.transactions)
+        await _until(lambda: _site_profile_stored(admin, site, charging.config.station_id))
     finally:
         await asyncio.gather(*(s.close() for s in stations))
 
