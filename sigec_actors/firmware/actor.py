@@ -9,7 +9,8 @@ from uuid import UUID
 
 from msgspec.structs import replace
 
-from sigec_actors.adapters.pg import STORAGE_FAILURES
+from sigec_actors.adapters.pg import DB_FAILURES, STORAGE_FAILURES
+from sigec_actors.domain.records import OutboxMessage
 from sigec_actors.firmware.core import decide
 from sigec_actors.firmware.effects import Effect, Finish, Persist, RaiseAlert, SendUpdate
 from sigec_actors.firmware.messages import (
@@ -59,7 +60,12 @@ class FirmwareJob(Actor[FirmwareJobMsg]):
     async def on_start(self) -> None:
         """Reload the job; a new (or interrupted) request is sent on the first tick, right
         after the start (so whoever started the actor does not wait for the station)."""
-        state = await self._deps.store.load(self._job_id)
+        try:
+            state = await self._deps.store.load(self._job_id)
+        except DB_FAILURES as exc:  # not a crash loop: the next claim round starts it again
+            self.ctx.log.error("firmware.load_failed", job=str(self._job_id), error=repr(exc))
+            self.ctx.stop()
+            return
         if state is None or not state.live:
             self.ctx.stop()
             return
@@ -101,11 +107,8 @@ class FirmwareJob(Actor[FirmwareJobMsg]):
         for effect in effects:
             match effect:
                 case Persist(events=events):
-                    assert self._state is not None
-                    if not await self._deps.store.save(old.status, self._state,
-                                                       self._deps.node, events):
-                        await self._moved()
-                        return  # another writer moved it: its state is the truth
+                    if not await self._save(old, events):
+                        return
                 case SendUpdate():
                     await self._send()
                 case RaiseAlert(reason=reason):
@@ -114,6 +117,20 @@ class FirmwareJob(Actor[FirmwareJobMsg]):
                     self.ctx.stop()
                 case _:
                     assert_never(effect)
+
+    async def _save(self, old: JobState, events: tuple[OutboxMessage, ...]) -> bool:
+        """Store the step; False when it was not (the rest of the step is dropped)."""
+        assert self._state is not None
+        try:
+            saved = await self._deps.store.save(old.status, self._state, self._deps.node,
+                                                events)
+        except DB_FAILURES as exc:  # the row keeps the old step: so does the actor; the
+            self._state = old  # next tick or report tries again (deadlines still hold)
+            self.ctx.log.error("firmware.save_failed", job=str(self._job_id), error=repr(exc))
+            return False
+        if not saved:
+            await self._moved()  # another writer moved it: its state is the truth
+        return saved
 
     async def _send(self) -> None:
         state = self._state
@@ -130,7 +147,10 @@ class FirmwareJob(Actor[FirmwareJobMsg]):
 
     async def _moved(self) -> None:
         """Cancelled meanwhile, or taken over by another node: reload and step aside."""
-        self._state = state = await self._deps.store.load(self._job_id)
+        self.ctx.stop()
+        try:
+            self._state = state = await self._deps.store.load(self._job_id)
+        except DB_FAILURES:
+            return
         self.ctx.log.warning("firmware.job_moved", job=str(self._job_id),
                              status=state.status.value if state else None)
-        self.ctx.stop()

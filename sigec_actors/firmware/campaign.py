@@ -12,6 +12,7 @@ from uuid import UUID
 
 import msgspec
 
+from sigec_actors.adapters.pg import DB_FAILURES
 from sigec_actors.runtime import Actor
 
 
@@ -146,11 +147,19 @@ class CampaignActor(Actor[CampaignTick]):
         self.ctx.after(0, CampaignTick())
 
     async def receive(self, msg: CampaignTick) -> Any:
+        try:
+            await self._round()
+        except DB_FAILURES as exc:  # the next tick tries again (no crash loop on an outage)
+            self.ctx.log.error("firmware.campaign_round_failed",
+                               campaign=str(self._campaign_id), error=repr(exc))
+        return None
+
+    async def _round(self) -> None:
         deps = self._deps
         campaign = self._campaign = await deps.rows.load(self._campaign_id)
         if campaign is None or campaign.status not in (C.RUNNING, C.PAUSED):
             self.ctx.stop()
-            return None
+            return
         counts = self._counts = await deps.rows.counts(campaign)
         step = plan(campaign, counts)
         if step.status is not None:
@@ -161,10 +170,9 @@ class CampaignActor(Actor[CampaignTick]):
                 if step.status is C.STOPPED:
                     await deps.on_stopped(msgspec.structs.replace(
                         campaign, status=step.status, stop_reason=step.reason))
-            return None
+            return
         for station_id in await deps.rows.next_stations(campaign.campaign_id, step.start):
             await deps.start_job(campaign, station_id)
-        return None
 
     async def on_stop(self, reason: Any) -> None:
         if self._deps.on_exit is not None:

@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 import structlog
 
+from sigec_actors.adapters.pg import DB_FAILURES
 from sigec_actors.adapters.pg_firmware import PgJobStore
 from sigec_actors.alerts.model import NewAlert, Severity
 from sigec_actors.alerts.operator_rules import firmware_failed
@@ -63,7 +64,10 @@ class UpdateThrough:
         self._store = store
 
     async def update(self, state: JobState) -> UpdateAnswered:
-        stored = await self._store.load(state.job_id)
+        try:
+            stored = await self._store.load(state.job_id)
+        except DB_FAILURES as exc:  # not sent; tried again after resend_s
+            return UpdateAnswered(error=f"storage: {type(exc).__name__}")
         if stored is None or stored.status is not state.status:  # cancelled meanwhile
             return UpdateAnswered(error="the job changed before UpdateFirmware was sent")
         request = v201.UpdateFirmwareRequest(request_id=state.request_id, firmware=v201.Firmware(
