@@ -25,7 +25,8 @@ T = TypeVar("T")
 
 def copy(cls: type[T], out: msgspec.Struct, **given: Any) -> T:
     """A strawberry type from a response struct: the fields they share, plus `given`."""
-    names = {f.name for f in dataclasses.fields(cls)} - set(given)  # type: ignore[arg-type]
+    names = {f.name for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+             if f.init} - set(given)  # resolver fields (Device.connectors) are not init args
     values = {name: getattr(out, name) for name in names if hasattr(out, name)}
     return cls(**values, **given)
 

@@ -248,3 +248,14 @@ async def test_a_logout_ends_the_subscription_at_its_next_event(world: World) ->
         errors = ended["payload"] if ended["type"] == "error" else ended["payload"]["errors"]
         assert errors[0]["extensions"]["code"] == "UNAUTHENTICATED", ended
         await ws.close()
+
+
+async def test_one_device_merged_with_the_live_view_and_an_unknown_one(world: World) -> None:
+    query = "query($id: ID!) { device(id: $id) { id online serialNumber connectors { evseId } } }"
+    body = await gql(world, query, "user", {"id": world.station_id})
+    assert code(body) is None, body
+    device = body["data"]["device"]
+    assert device["id"] == world.station_id and device["online"] is True
+    assert device["serialNumber"] and 1 in {c["evseId"] for c in device["connectors"]}
+    assert code(await gql(world, query, "user", {"id": "NO-SUCH"})) == "NOT_FOUND"
+    assert await rest_status(world, "GET", "/api/v1/devices/NO-SUCH", "user") == 404

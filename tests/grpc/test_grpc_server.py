@@ -208,3 +208,17 @@ async def test_a_logout_ends_the_watch_at_its_next_event(world: World,
     with pytest.raises(grpc.aio.AioRpcError) as ended:
         await asyncio.wait_for(stream.read(), 10)
     assert ended.value.code() is grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_get_device_and_watching_an_unknown_one(world: World,
+                                                      channel: grpc.aio.Channel) -> None:
+    devices = rpc.DeviceServiceStub(channel)
+    device = await devices.GetDevice(pb.GetDeviceRequest(id=world.station_id),
+                                     metadata=auth(world, "user"))
+    assert device.id == world.station_id and device.online and device.serial_number
+    assert 1 in {c.evse_id for c in device.connectors}
+    stream = devices.WatchStatus(pb.WatchStatusRequest(device_id="NO-SUCH"),
+                                 metadata=auth(world, "user"))
+    with pytest.raises(grpc.aio.AioRpcError) as unknown:
+        await asyncio.wait_for(stream.read(), 10)
+    assert unknown.value.code() is grpc.StatusCode.NOT_FOUND
