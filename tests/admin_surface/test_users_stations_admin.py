@@ -9,7 +9,11 @@ from typing import Any
 import pytest
 
 from api.testing import FakeActors
+from sigec_actors.domain.records import IdTokenType
+from sigec_actors.ports import DbPool
 from tests.api.harness import PASSWORD, PASSWORDS, Api
+from tests.transactions.builders import T0
+from tests.transactions.conftest import pg_world
 
 pytestmark = pytest.mark.pg
 USERS = "/api/v1/admin/users"
@@ -127,3 +131,17 @@ async def test_station_delete_disconnects_and_keeps_history(pg_api: Api) -> None
     assert len(actors.actions) == 1  # CP-3 was not connected
     await api.json("DELETE", f"{STATIONS}/NOPE", "admin", status=404)
     await api.json("DELETE", f"{STATIONS}/CP-2", "operator", status=403)
+
+
+async def test_suspended_users_id_tokens_are_blocked(pg_api: Api, pool: DbPool) -> None:
+    api = pg_api
+    w = pg_world(pool)
+    await w.tokens.add(uuid.UUID(api.ids["user"]), "CARD-SUSP", IdTokenType.ISO14443)
+
+    async def status() -> str:
+        return (await w.authorizer.check("CARD-SUSP", "ISO14443", T0)).status.value
+    assert await status() == "Accepted"
+    await api.json("PATCH", f"{USERS}/{api.ids['user']}", "admin", json={"status": "suspended"})
+    assert await status() == "Blocked"
+    await api.json("PATCH", f"{USERS}/{api.ids['user']}", "admin", json={"status": "active"})
+    assert await status() == "Accepted"
