@@ -71,6 +71,10 @@ DEFAULT_ANSWERS: dict[type[msgspec.Struct], Answer] = {
         status=v201.GenericStatusEnum.REJECTED),
     v201.UpdateFirmwareRequest: lambda _: v201.UpdateFirmwareResponse(
         status=v201.UpdateFirmwareStatusEnum.ACCEPTED),
+    v201.ReserveNowRequest: lambda _: v201.ReserveNowResponse(
+        status=v201.ReserveNowStatusEnum.ACCEPTED),
+    v201.CancelReservationRequest: lambda _: v201.CancelReservationResponse(
+        status=v201.CancelReservationStatusEnum.ACCEPTED),
     v201.SetVariablesRequest: _set_variables,
     # device model and diagnostics (api.routes.device_model / diagnostics)
     v201.GetBaseReportRequest: lambda _: v201.GetBaseReportResponse(

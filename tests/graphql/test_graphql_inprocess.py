@@ -102,3 +102,41 @@ def test_cost_counts_page_sizes_and_fragments() -> None:
         # devices 1 + nodes x 50 + three fields x 50 each
         assert result.errors[0].extensions == {"code": "QUERY_TOO_COSTLY", "cost": 201,
                                                "maxCost": 100}
+
+
+OPERATIONS = [
+    "{ me { id email role status createdAt } }",
+    "{ wallet { balanceCentavos currency pendingCentavos } }",
+    '{ gridPrice(submarket: "SE") { submarket hourStart priceCentavosPerKwh isPeak stale } }',
+    '{ gridPrice(chargePointId: "CP-1") { submarket } }',
+    "{ alerts(first: 5, status: ALL) { totalCount nodes { id kind severity details } } }",
+    "{ transactions(first: 5) { totalCount nodes { id costCentavos meterValues { value } } } }",
+    '{ transaction(id: "00000000-0000-0000-0000-000000000000") { id } }',
+    '{ v2gSession(id: "00000000-0000-0000-0000-000000000000") { id } }',
+    '{ liveV2gSession(chargePointId: "CP-1") { id compensation { status } } }',
+    "{ reservations(first: 5) { id status } }",
+    '{ device(id: "CP-1") { id location { name latitude } connectors { evseId } } }',
+    'mutation { startTransaction(chargePointId: "CP-1", evseId: 1) { accepted status } }',
+    'mutation { stopTransaction(id: "nope") { accepted } }',
+    'mutation { sendCommand(chargePointId: "CP-1", command: RESET) { status response } }',
+    'mutation { sendCommand(chargePointId: "CP-1", command: UNLOCK, body: {connectorId: 1}) '
+    "{ status } }",
+    'mutation { reserve(chargePointId: "CP-1") { id status accepted expiresAt } }',
+    'mutation { cancelReservation(id: "nope") { id } }',
+    'mutation { startDischarge(chargePointId: "CP-1", minSoc: 30) { id status } }',
+    'mutation { stopDischarge(sessionId: "nope") { id } }',
+]
+
+
+async def test_no_operation_fails_as_a_bug(api: Any) -> None:
+    """Every query and mutation, as a user and as an admin, on the fakes: answers or a coded
+    error, never INTERNAL (a conversion bug in a resolver)."""
+    harness, client, _ = api
+    wrong = []
+    for operation in OPERATIONS:
+        for who in ("user", "admin"):
+            body = await _post(client, harness, operation, who)
+            codes = [e["extensions"]["code"] for e in body.get("errors") or ()]
+            if "INTERNAL" in codes or (body.get("data") is None and not codes):
+                wrong.append(f"{who}: {operation} -> {body}")
+    assert not wrong, "\n".join(wrong)
