@@ -38,12 +38,15 @@ class LocalListVersion(msgspec.Struct, frozen=True, kw_only=True, rename="camel"
     updated_at: datetime | None = None
 
 
-def entry_of(token: ListToken) -> m.AuthorizationData:
-    """A list entry for a database id token (its status; its expiry as the cache expiry)."""
+def entry_of(token: ListToken, now: datetime) -> m.AuthorizationData:
+    """A list entry for a database id token: its status (Expired once its expiry passed) and
+    its expiry as the cache expiry."""
+    expired = token.expires_at is not None and token.expires_at <= now
+    status = m.AuthorizationStatusEnum.EXPIRED if expired else m.AuthorizationStatusEnum(
+        token.status)
     return m.AuthorizationData(
         id_token=m.IdToken(id_token=token.id_token, type=m.IdTokenEnum(token.type)),
-        id_token_info=m.IdTokenInfo(status=m.AuthorizationStatusEnum(token.status),
-                                    cache_expiry_date_time=token.expires_at))
+        id_token_info=m.IdTokenInfo(status=status, cache_expiry_date_time=token.expires_at))
 
 
 def key_of(entry: m.AuthorizationData) -> tuple[str, str]:
@@ -79,7 +82,8 @@ class LocalLists:
         before = await self._store.local_list(station_id)
         version = (before.version if before is not None else 0) + 1
         if entries is None:
-            entries = [entry_of(t) for t in await self._store.list_tokens(MAX_DB_TOKENS)]
+            now = self._clock()
+            entries = [entry_of(t, now) for t in await self._store.list_tokens(MAX_DB_TOKENS)]
         request = m.SendLocalListRequest(version_number=version, update_type=update,
                                          local_authorization_list=tuple(entries) or None)
         answer = await sender.send(station_id, request)

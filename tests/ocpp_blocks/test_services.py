@@ -17,7 +17,8 @@ from sigec_actors.testing.ocpp_blocks import InMemoryBlocks
 
 NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
 TOKENS = [ListToken("CARD-1", "ISO14443", "Accepted"),
-          ListToken("CARD-2", "ISO14443", "Blocked", NOW + timedelta(days=30))]
+          ListToken("CARD-2", "ISO14443", "Blocked", NOW + timedelta(days=30)),
+          ListToken("CARD-3", "ISO14443", "Accepted", NOW - timedelta(days=1))]
 
 
 def entry(token: str, info: bool = True) -> m.AuthorizationData:
@@ -42,7 +43,7 @@ def test_full_replaces_and_differential_adds_and_removes() -> None:
 async def test_local_list_from_the_database_then_versions_per_station() -> None:
     b, station = blocks(TOKENS), FakeCommander(online={"CP-1"})
     sent = await b.local_lists.send(station, "CP-1", m.UpdateEnum.FULL, None)
-    assert (sent.status, sent.version_number, sent.size) == ("Accepted", 1, 2)
+    assert (sent.status, sent.version_number, sent.size) == ("Accepted", 1, 3)
     [(_, request)] = station.sent
     assert isinstance(request, m.SendLocalListRequest)
     blocked = request.local_authorization_list[1]  # type: ignore[index]
@@ -50,8 +51,11 @@ async def test_local_list_from_the_database_then_versions_per_station() -> None:
     assert blocked.id_token_info is not None
     assert blocked.id_token_info.status is m.AuthorizationStatusEnum.BLOCKED
     assert blocked.id_token_info.cache_expiry_date_time == NOW + timedelta(days=30)
+    expired = request.local_authorization_list[2]  # type: ignore[index]
+    assert expired.id_token_info is not None  # its expiry passed: Expired, whatever its row says
+    assert expired.id_token_info.status is m.AuthorizationStatusEnum.EXPIRED
     second = await b.local_lists.send(station, "CP-1", m.UpdateEnum.DIFFERENTIAL, [entry("X")])
-    assert (second.version_number, second.size) == (2, 3)
+    assert (second.version_number, second.size) == (2, 4)
     station.online.add("CP-2")  # another station counts its own versions
     assert (await b.local_lists.send(station, "CP-2", m.UpdateEnum.FULL, [])).version_number == 1
 
