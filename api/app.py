@@ -69,6 +69,11 @@ RESOURCES: tuple[Resource, ...] = (
 )
 
 
+PAGES: tuple[web.RouteTableDef, ...] = (admin_web.routes, voice_ws.routes)
+"""Routes that are not API operations (the operator web page, the voice WebSocket): they
+have no OpenAPI entry and no role in the matrix (each authenticates in its own way)."""
+
+
 def route_specs() -> list[RouteSpec]:
     """Every route of the API with its metadata (OpenAPI, authorization matrix)."""
     return [spec for resource in RESOURCES for spec in resource.specs]

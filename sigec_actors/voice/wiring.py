@@ -13,8 +13,9 @@ from sigec_actors.ports import DbPool
 from sigec_actors.voice.executor import Reply
 from sigec_actors.voice.gemini import GeminiRecognizer, genai_connect
 from sigec_actors.voice.recognition import Recognizer, SpeechToText
+from sigec_actors.voice.records import VoiceLog
 from sigec_actors.voice.rules import RuleRecognizer
-from sigec_actors.voice.service import VoiceService
+from sigec_actors.voice.service import StationNames, VoiceService
 
 EXTRAS_KEY = "voice"
 
@@ -56,10 +57,16 @@ class LoopbackRest:
 
 
 class VoiceWiring:
-    def __init__(self, pool: DbPool, config: VoiceConfig) -> None:
+    """The service and the loopback client; `log`/`names` default to PostgreSQL's."""
+
+    def __init__(self, pool: DbPool | None, config: VoiceConfig, *,
+                 log: VoiceLog | None = None, names: StationNames | None = None) -> None:
         self.config = config
         recognizer, stt = recognizer_from(config)
-        self.service = VoiceService(PgVoiceLog(pool), recognizer, PgStationNames(pool), stt=stt,
+        if log is None or names is None:
+            assert pool is not None, "a pool, or both ports"
+            log, names = log or PgVoiceLog(pool), names or PgStationNames(pool)
+        self.service = VoiceService(log, recognizer, names, stt=stt,
                                     clock=lambda: datetime.now(UTC),
                                     confirm_ttl_s=config.confirm_ttl_s)
         self._http: aiohttp.ClientSession | None = None

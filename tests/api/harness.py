@@ -65,8 +65,11 @@ from sigec_actors.testing.reports import InMemoryReports
 from sigec_actors.testing.smart_charging import InMemorySmartCharging
 from sigec_actors.testing.v2g_plans import InMemoryPlans
 from sigec_actors.testing.v2g_sessions import EmptyStatement, FakeV2G
+from sigec_actors.testing.voice import MemoryVoiceLog, StaticStationNames
 from sigec_actors.v2g.plan_runner import EXTRAS_KEY as PLANS
 from sigec_actors.v2g_session.wiring import EXTRAS_KEY as V2G_SESSIONS
+from sigec_actors.voice.wiring import EXTRAS_KEY as VOICE
+from sigec_actors.voice.wiring import VoiceWiring
 
 SECRET = "test-secret-" + "0123456789abcdef" * 4
 PASSWORD = "correct horse battery"
@@ -203,11 +206,11 @@ async def start_api(*, users: UserRepository | None = None,
             settings_for_test(ctx.settings, webhook_secret="whsec_harness"), None, None,
             ctx.alerts, store=InMemoryPayments(), provider=InMemoryProvider())
     ctx.extras.setdefault(PLANS, InMemoryPlans())
-    ctx.extras.setdefault(REPORTS, InMemoryReports(clock))
     ctx.extras.setdefault(tariffs.EXTRAS_KEY, InMemoryTariffAdmin())
     if isinstance(stations, InMemoryStations):
         ctx.extras.setdefault(station_admin.EXTRAS_KEY, InMemoryStationDetails(stations))
     ctx.extras.setdefault(dashboard.EXTRAS_KEY, FixedDashboard())
+    ctx.extras.setdefault(REPORTS, InMemoryReports(clock))
     ctx.extras.setdefault(locations.EXTRAS_KEY, InMemoryLocations())
     ctx.extras.setdefault(DEVICE_MODEL, DeviceModelPorts(  # uploads never reach the log dir
         InMemoryDeviceModel(), ctx.settings.device_model, Path(tempfile.gettempdir())))
@@ -215,6 +218,8 @@ async def start_api(*, users: UserRepository | None = None,
     ctx.extras.setdefault(SMART_CHARGING, InMemorySmartCharging())
     ctx.extras.setdefault(PKI, in_memory_pki())  # CA in one temporary dir per process
     ctx.extras.setdefault(FIRMWARE, InMemoryFirmware(("CP-1", "CP-2", "CP-3", "CP-4")))
+    ctx.extras.setdefault(VOICE, VoiceWiring(None, ctx.settings.voice, log=MemoryVoiceLog(),
+                                             names=StaticStationNames(["CP-1", "CP-2"])))
     if v2g_prices.EXTRAS_KEY not in ctx.extras:
         ctx.extras[v2g_prices.EXTRAS_KEY] = await price_ports(clock())
     client = TestClient(TestServer(create_app(ctx)))
