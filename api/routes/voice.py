@@ -47,9 +47,16 @@ def loopback(request: web.Request, wiring: VoiceWiring, authorization: str) -> L
     return wiring.rest(f"{request.scheme}://{host}:{port}", authorization)
 
 
+def check_text(text: str | None) -> None:
+    """Text PostgreSQL can store and the recognizer reads: 1..500 characters, no NUL."""
+    if text is not None and (not text.strip() or len(text) > 500 or "\x00" in text):
+        raise InvalidInput("text", "must be 1..500 characters without NUL")
+
+
 def utterance_of(body: VoiceCommandBody, max_audio: int) -> Utterance:
     if (body.text is None) == (body.audio is None):
         raise InvalidInput("text", "give either text or audio")
+    check_text(body.text)
     audio = None
     if body.audio is not None:
         try:

@@ -24,7 +24,7 @@ from aiohttp import WSMsgType, web
 from api.context import ctx_of
 from api.errors import InvalidInput
 from api.problems import problem_for
-from api.routes.voice import loopback, out_of, refusal, voice_of
+from api.routes.voice import check_text, loopback, out_of, refusal, voice_of
 from api.security import verify
 from api.services import services_of
 from sigec_actors.domain.records import Role
@@ -123,8 +123,8 @@ async def _utterance(ws: web.WebSocketResponse, service: VoiceService, user_id: 
         text = await service.transcript(said)
         await _send(ws, "transcript", text=text, final=True)
         said = msgspec.structs.replace(said, text=text, audio=None)
-    elif not said.text or len(said.text) > 500:
-        raise InvalidInput("text", "must be 1..500 characters")
+    else:
+        check_text(said.text or "")
 
     async def understood(rec: Recognition) -> None:
         await _send(ws, "intent", language=rec.language, confidence=rec.confidence,

@@ -92,7 +92,8 @@ class VoiceService:
             return (said.text or "").strip()
         if self._stt is None:
             raise SpeechNotConfigured
-        return (await self._stt.transcribe(said.audio, said.format, said.sample_rate)).strip()
+        text = await self._stt.transcribe(said.audio, said.format, said.sample_rate)
+        return text.replace("\x00", "").strip()[:500]  # storable, like typed text
 
     async def _station_ids(self, max_age_s: float | None = None) -> list[str]:
         at, ids = self._names

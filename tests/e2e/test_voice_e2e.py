@@ -171,6 +171,9 @@ async def test_refusals(server: ServerProcess) -> None:
         assert status == 422
         status, body = await dani.call("POST", VOICE, {"audio": "not base64!"})
         assert status == 422
+        for text in ("saldo\u0000", "   ", "x" * 501):
+            status, body = await dani.call("POST", VOICE, {"text": text})
+            assert status == 422, body
         async with http.post(server.http + VOICE, json={"text": "saldo"}) as response:
             assert response.status == 401
         bad = await http.ws_connect(server.http.replace("http", "ws") + "/ws/voice")
