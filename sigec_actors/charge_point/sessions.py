@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import msgspec
 import structlog
 
 from sigec_actors.charge_point.actor import ChargePoint
@@ -40,6 +41,9 @@ T = TypeVar("T")
 SERVICE_RESTART = 1012  # RFC 6455: the station should reconnect
 HANDLER_STOPPED = "station handler stopped, reconnect"
 
+_CALL_ID = msgspec.json.Decoder(tuple[int, str, str, msgspec.Raw])
+"""`[2, id, action, payload]`: the id of a CALL this side encoded (always well formed)."""
+
 
 class Session:
     """One accepted link: the gateway's SessionSink and the actor's Channel at once.
@@ -48,8 +52,8 @@ class Session:
     is refused at once (R10) and a restarted actor can answer the ones it lost.
     """
 
-    __slots__ = ("_announced", "_budget", "_dropped", "_inflight", "_limited", "_owner", "link",
-                 "ref", "station_id")
+    __slots__ = ("_announced", "_awaited", "_budget", "_dropped", "_inflight", "_limited",
+                 "_owner", "link", "ref", "station_id")
 
     def __init__(self, owner: StationSessions, link: StationLink) -> None:
         self._owner = owner
@@ -57,6 +61,7 @@ class Session:
         self.station_id = link.station_id
         self.ref: ActorRef[ChargePointMsg] | None = None
         self._inflight: set[str] = set()
+        self._awaited: str | None = None  # the id of the CSMS CALL last sent on this link
         self._announced = False
         self._budget = CallBudget(owner.budget, owner.monotonic())
         self._limited = 0  # CALLs refused over budget since the last log line
@@ -80,7 +85,8 @@ class Session:
                 await self._deliver(StationCall(self, frame), mid)
             case FrameError() if frame.reply:
                 await self._refuse(frame.message_id, frame.code, frame.description)
-            case _ if not self._budget.take(self._owner.monotonic()):
+            case _ if not self._answers_our_call(frame) and not self._budget.take(
+                    self._owner.monotonic()):
                 self._drop_answer(frame)  # an answer over budget (S8): nobody to refuse it to
             case CallResult(message_id=mid, payload=payload):
                 await self._deliver(StationResult(mid, payload), None)
@@ -113,6 +119,7 @@ class Session:
 
     async def send(self, frame: bytes) -> None:
         """Send a CSMS CALL."""
+        self._awaited = _CALL_ID.decode(frame)[1]
         await self.link.send(frame)
 
     def unanswered(self) -> tuple[str, ...]:
@@ -155,6 +162,14 @@ class Session:
         self._limited += 1
         await self._refuse(message_id, ErrorCode.GENERIC_ERROR,
                            f"rate limited: {self._owner.budget.describe()}")
+
+    def _answers_our_call(self, frame: CallResult | CallError | FrameError) -> bool:
+        """The first answer to the CSMS CALL in flight is free of the budget: the CSMS asked
+        for it (one per CALL, so it cannot flood); dropping it failed the command (504)."""
+        if self._awaited is None or frame.message_id != self._awaited:
+            return False
+        self._awaited = None
+        return True
 
     def _drop_answer(self, frame: CallResult | CallError | FrameError) -> None:
         """Drop a CALLRESULT/CALLERROR over budget; one log line per LOG_EVERY_S at most."""

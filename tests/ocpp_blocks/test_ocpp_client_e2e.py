@@ -50,8 +50,8 @@ class World:
 def server(tmp_path_factory: pytest.TempPathFactory, pg_dsn: str,
            nats_url: str) -> Iterator[ServerProcess]:
     root: Path = tmp_path_factory.mktemp("ocpp-blocks")
-    # One station sends ~130 frames here in a few seconds, answers included: the per-station
-    # budget (S8: 20/s, burst 50) would drop some answers and their commands would time out.
+    # One station sends ~90 CALLs and answers here in a few seconds: the per-station budget
+    # (S8: 20/s, burst 50) is for floods, not for this test.
     proc = ServerProcess(root / "data", server_env(
         root / "data", DATABASE_URL=pg_dsn, NATS_URL=nats_url,
         SIGEC_OCPP__STATION_CALL_BURST="1000"), root / "server.log")

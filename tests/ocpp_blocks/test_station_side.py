@@ -9,8 +9,10 @@ from typing import Any
 
 import msgspec
 import pytest
+from structlog.testing import capture_logs
 
 from sigec_actors.charge_point.commands import InvalidResponse, send_command
+from sigec_actors.ocpp.call_budget import BudgetSpec
 from sigec_actors.ocpp.generated import v201 as m
 from sigec_actors.ocpp.lenient import decode_response_lenient
 from sigec_actors.ocpp_blocks.wiring import OcppBlocks
@@ -101,3 +103,23 @@ def test_lenient_reading_names_what_it_dropped() -> None:
     assert dropped == ("$.a",)
     strict, none = decode_response_lenient(spec, b'{"status":"Accepted"}')
     assert none == () and isinstance(strict, m.ClearCacheResponse)
+
+
+async def test_the_answer_to_our_own_call_is_not_dropped_by_the_budget() -> None:
+    """S8 spends answers from the station's budget too; the one answering the CSMS CALL in
+    flight is exempt (the CSMS asked for it), else the command failed though it was answered."""
+    async with ChargePointHarness(budget=BudgetSpec(rate_per_s=20, burst=2)) as h:
+        link, sink = await booted(h)
+        assert (await h.call(sink, link, "Heartbeat", {}))[0] == 3  # the bucket is empty now
+        assert (await h.call(sink, link, "Heartbeat", {}))[2] == "GenericError"
+        assert h.sessions is not None
+        task = asyncio.ensure_future(send_command(h.sessions, "CP-1", m.ClearCacheRequest()))
+        await h.settle()
+        [call] = link.calls()
+        await sink.on_frame(msgspec.json.encode([3, call[1], {"status": "Accepted"}]))
+        await h.settle()
+        assert task.done(), "the answer was dropped: the command would time out"
+        assert task.result() == m.ClearCacheResponse(status=m.ClearCacheStatusEnum.ACCEPTED)
+        with capture_logs() as logs:  # a second answer to it is charged again: dropped
+            await sink.on_frame(msgspec.json.encode([3, call[1], {"status": "Accepted"}]))
+        assert [e["event"] for e in logs] == ["ocpp_answer_rate_limited"]
