@@ -3,7 +3,8 @@
 `python -m bench.surfaces [--stations 500] [--page 50] [--seconds 5] [--concurrency 4]`
 starts `sigec serve` (one inline node) on a scratch database with `--stations` stations of two
 connectors each, then, for each way of getting one page of `--page` devices with their
-connectors, runs a closed loop of `--concurrency` clients for `--seconds`:
+connectors, runs a closed loop of `--concurrency` clients for `--seconds`, every way in turn
+`--repeat` times (medians are shown):
 
 - `rest-list`: GET /devices (no connectors: REST's list does not carry them);
 - `rest-screen`: GET /devices, then GET /devices/{id} for each device (what an app needs for
@@ -143,13 +144,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             info = _runtime(target)
             async with aiohttp.ClientSession() as http, \
                     grpc.aio.insecure_channel(info["grpcUrl"]) as channel:
-                results = {name: await closed_loop(page, args.seconds, args.concurrency)
-                           for name, page in pages(http, channel, info, token,
-                                                   args.page).items()}
+                ways = pages(http, channel, info, token, args.page)
+                runs: dict[str, list[dict[str, float]]] = {name: [] for name in ways}
+                for _ in range(args.repeat):  # in turn, so noise falls on every way alike
+                    for name, page in ways.items():
+                        runs[name].append(await closed_loop(page, args.seconds,
+                                                            args.concurrency))
+                results = {name: {key: statistics.median(r[key] for r in rs)
+                                  for key in rs[0]} for name, rs in runs.items()}
         finally:
             target.cleanup()
     return {"bench": "surfaces", "stations": args.stations, "page": args.page,
-            "seconds": args.seconds, "concurrency": args.concurrency, "results": results,
+            "seconds": args.seconds, "concurrency": args.concurrency, "repeat": args.repeat,
+            "results": results, "runs": runs,
             "machine": machine()}
 
 
@@ -165,6 +172,8 @@ def main() -> int:
     parser.add_argument("--page", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of every way, in turn; the table shows medians")
     parser.add_argument("--append", action="store_true", help="append to bench/RESULTS.md")
     args = parser.parse_args()
     data = asyncio.run(run(args))
@@ -178,7 +187,9 @@ def main() -> int:
             fh.write(f"\n## Surfaces: a page of {args.page} devices with connectors "
                      f"({m['date']}, commit {m['commit']})\n\n`python -m bench.surfaces "
                      f"--stations {args.stations} --page {args.page} --seconds {args.seconds} "
-                     f"--concurrency {args.concurrency}`\n\n{text}\n")
+                     f"--concurrency {args.concurrency} --repeat {args.repeat}` (medians of "
+                     f"{args.repeat} runs in turn; load average at start "
+                     f"{m['loadavg_at_start']})\n\n{text}\n")
     return 0
 
 
