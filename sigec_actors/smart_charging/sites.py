@@ -94,6 +94,16 @@ def _watts(sv: SampledValue) -> int:
     return round(value)
 
 
+LOAD_TIMEOUT_S = 5.0
+SITE_MAILBOX = 10_000
+"""A site's mailbox: every station's meter values queue there while it sends profiles."""
+LOAD_TRIES = 100  # x 50 ms while the site's mailbox is full
+INDEX_TTL_S = 30.0
+"""How long a node trusts a station's location (a link made through another node)."""
+RECLAIM_AFTER_S = 2.0
+"""A site another node holds is not claimed again before this (its events are forwarded)."""
+
+
 class SiteBusy(SigecError):
     """The site's mailbox stayed full while its load was asked (HTTP 503)."""
 
@@ -103,16 +113,23 @@ class SiteBusy(SigecError):
 
 
 class LocationIndex:
-    """Station -> location with a limit (None: no site), read once and kept until told."""
+    """Station -> location with a limit (None: no site), read again after `ttl_s` or when told:
+    a link or a limit set through another node reaches this one within `ttl_s`."""
 
-    def __init__(self, lookup: Any) -> None:
+    def __init__(self, lookup: Callable[[str], Awaitable[UUID | None]],
+                 ttl_s: float = INDEX_TTL_S, clock: Callable[[], float] = time.monotonic) -> None:
         self._lookup = lookup
-        self._known: dict[str, UUID | None] = {}
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._known: dict[str, tuple[UUID | None, float]] = {}
 
     async def of(self, station_id: str) -> UUID | None:
-        if station_id not in self._known:
-            self._known[station_id] = await self._lookup(station_id)
-        return self._known[station_id]
+        known = self._known.get(station_id)
+        now = self._clock()
+        if known is None or known[1] <= now:
+            known = (await self._lookup(station_id), now + self._ttl_s)
+            self._known[station_id] = known
+        return known[0]
 
     def forget(self, station_id: str | None = None) -> None:
         """Read the station's location again (all stations' when None) at its next event."""
@@ -120,14 +137,6 @@ class LocationIndex:
             self._known.clear()
         else:
             self._known.pop(station_id, None)
-
-
-LOAD_TIMEOUT_S = 5.0
-SITE_MAILBOX = 10_000
-"""A site's mailbox: every station's meter values queue there while it sends profiles."""
-LOAD_TRIES = 100  # x 50 ms while the site's mailbox is full
-RECLAIM_AFTER_S = 2.0
-"""A site another node holds is not claimed again before this (its events are forwarded)."""
 
 
 class Sites:

@@ -78,3 +78,20 @@ async def test_a_busy_site_gets_every_session_late_but_none_dropped() -> None:
         gate.set()
         await sites.aclose()
         await system.shutdown()
+
+
+async def test_a_station_location_is_read_again_after_its_ttl() -> None:
+    now = [0.0]
+    answers = iter([None, LOCATION])
+    calls: list[str] = []
+
+    async def lookup(station_id: str) -> uuid.UUID | None:
+        calls.append(station_id)
+        return next(answers)
+
+    index = LocationIndex(lookup, ttl_s=30.0, clock=lambda: now[0])
+    assert await index.of("CP-1") is None
+    now[0] = 29.0
+    assert await index.of("CP-1") is None and calls == ["CP-1"]  # cached
+    now[0] = 30.0  # linked through another node meanwhile
+    assert await index.of("CP-1") == LOCATION and calls == ["CP-1", "CP-1"]
