@@ -134,6 +134,14 @@ class PgReports:
                 node, stale_s, limit)
         return [r["id"] for r in rows]
 
+    async def prune(self, keep_days: float) -> int:
+        """Delete reports finished more than `keep_days` ago (their files with them)."""
+        async with self._pool.acquire() as conn:
+            status = await conn.execute(
+                "DELETE FROM reports WHERE status IN ('done', 'failed')"
+                " AND finished_at < now() - make_interval(days => $1::int)", int(keep_days))
+        return int(status.split()[-1])
+
     async def note_error(self, report_id: UUID, error: str) -> None:
         async with self._pool.acquire() as conn:
             await conn.execute(f"UPDATE reports SET error = $2 WHERE id = $1 AND {_UNFINISHED}",

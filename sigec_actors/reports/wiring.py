@@ -17,6 +17,7 @@ from sigec_actors.runtime import ChildExists, ChildSpec, Restart, SupervisorAt
 EXTRAS_KEY = "reports"
 SWEEP_S = 30.0  # how often a node looks for reports whose node went away
 STALE_S = 120.0  # a running report without progress for this long is taken over
+KEEP_DAYS = 90  # finished reports (and their files) are deleted after this many days
 
 
 class ReportService:
@@ -55,7 +56,8 @@ class ReportService:
 
 class ReportsWiring:
     """Builds the node's report objects; `start` runs the sweep that takes over the reports of
-    a node that died (left queued or running with no progress for STALE_S)."""
+    a node that died (left queued or running with no progress for STALE_S) and deletes those
+    finished more than KEEP_DAYS ago."""
 
     def __init__(self, pool: DbPool, supervisor: SupervisorAt, node: str, *,
                  source: ReportSource | None = None, stale_s: float = STALE_S) -> None:
@@ -71,6 +73,8 @@ class ReportsWiring:
                                                    job="reports-takeover", first_after_s=5.0))
 
     async def take_over(self) -> list[UUID]:
+        """One round of the sweep: delete expired reports, run the ones a dead node left."""
+        await self.store.prune(KEEP_DAYS)
         taken = await self.store.take_stale(self.deps.node, self.stale_s)
         for report_id in taken:
             await self.service.run(report_id)

@@ -144,6 +144,11 @@ async def test_a_report_whose_node_died_is_taken_over(pg_pool: DbPool) -> None:
         assert orphan in await node.reports.take_over()
         body = await node.wait(str(orphan))
         assert body["status"] == "done" and body["rowCount"] == 3, body
+        async with pg_pool.acquire() as conn:  # finished 91 days ago: the next round deletes it
+            await conn.execute("UPDATE reports SET finished_at = now() - interval '91 days'"
+                               " WHERE id = $1", orphan)
+        await node.reports.take_over()
+        await node.api.json("GET", f"{BASE}/{orphan}", "operator", status=404)
     finally:
         await node.close()
 
