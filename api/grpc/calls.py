@@ -19,7 +19,6 @@ from api.routing import Principal
 from api.security import verify
 from api.services import ApiServices
 from sigec_actors.domain.records import Role
-from sigec_actors.errors import SigecError
 
 log = structlog.get_logger("api.grpc")
 R = TypeVar("R")
@@ -50,7 +49,9 @@ class Servicer:
         return await verify(self.services, token.strip(), needed)
 
 
-async def _abort(context: Context, exc: SigecError) -> None:
+async def _abort(context: Context, exc: Exception) -> None:
+    """End the call: a typed error with its mapped status; anything else (a bug) is logged
+    with its traceback and answered INTERNAL without detail, as REST's middleware does."""
     failure = failure_of(exc)
     if failure is None:
         log.error("grpc_unhandled_error", exc_info=exc)
@@ -75,7 +76,7 @@ def unary(needed: Role = Role.USER) -> Callable[
                 caller = await self.caller(context, needed)
                 with acting_for(caller_of(caller.sub, caller.role)):
                     return await method(self, request, context, caller)
-            except SigecError as exc:
+            except Exception as exc:  # the one place a gRPC call's error is answered
                 await _abort(context, exc)
                 raise AssertionError("abort returns only by raising") from exc
         return run
@@ -92,7 +93,7 @@ def streaming(method: Callable[[S, Any, Context, Principal], AsyncIterator[R]]
             caller = await self.caller(context)
             async for item in method(self, request, context, caller):
                 yield item
-        except SigecError as exc:
+        except Exception as exc:  # the one place a gRPC stream's error is answered
             await _abort(context, exc)
     return run
 

@@ -140,3 +140,12 @@ async def test_no_operation_fails_as_a_bug(api: Any) -> None:
             if "INTERNAL" in codes or (body.get("data") is None and not codes):
                 wrong.append(f"{who}: {operation} -> {body}")
     assert not wrong, "\n".join(wrong)
+
+
+async def test_a_bug_is_internal_without_its_message(api: Any) -> None:
+    harness, client, _ = api
+    harness.commander.fail_next["CP-1"] = RuntimeError("secret detail")
+    body = await _post(client, harness, 'mutation { sendCommand(chargePointId: "CP-1", '
+                                        "command: RESET) { status } }", "operator")
+    assert body["errors"][0]["extensions"] == {"code": "INTERNAL"}
+    assert "secret" not in str(body)

@@ -70,3 +70,15 @@ async def test_no_method_fails_as_a_bug(channel: tuple[Api, grpc.aio.Channel]) -
                 if exc.code() in BUGS:
                     wrong.append(f"{name} as {who}: {exc.code()} {exc.details()}")
     assert not wrong, "\n".join(wrong)
+
+
+async def test_a_bug_is_internal_without_its_message(channel: tuple[Api, grpc.aio.Channel]
+                                                     ) -> None:
+    api, ch = channel
+    api.commander.fail_next["CP-1"] = RuntimeError("secret detail")
+    with pytest.raises(grpc.aio.AioRpcError) as bug:
+        await rpc.DeviceServiceStub(ch).SendCommand(
+            pb.SendCommandRequest(device_id="CP-1", command="reset"),
+            metadata=(("authorization", f"Bearer {api.tokens['operator']}"),))
+    assert bug.value.code() is grpc.StatusCode.INTERNAL
+    assert "secret" not in (bug.value.details() or "")
