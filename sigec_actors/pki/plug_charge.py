@@ -54,10 +54,6 @@ class PlugAndCharge:
         self._required = ocsp_required
         self._extra = tuple(extra_roots)
 
-    @staticmethod
-    def wants(request: AuthorizeRequest) -> bool:
-        return bool(request.certificate or request.iso15118_certificate_hash_data)
-
     async def authorize(self, station_id: str, request: AuthorizeRequest) -> AuthorizeResponse:
         if request.certificate:
             return await self._with_chain(station_id, request.id_token, request.certificate)
