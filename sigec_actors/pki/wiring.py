@@ -117,8 +117,8 @@ class PkiWiring:
         extra: list[x509.Certificate] = []
         self.provider: ContractProvider
         if config.contract_provider == "http":
-            self.provider = HttpContractProvider(config.contract_provider_url,
-                                                 config.ocsp_timeout_s)
+            self.provider = HttpContractProvider(  # same bound as OCSP: inside the deadline
+                config.contract_provider_url, config.ocsp_timeout_s)
         else:
             mo = test_contract_ca(data)
             password = kept_secret(data / "pki" / "contract-keys.secret",
@@ -130,6 +130,7 @@ class PkiWiring:
         self.plug_charge = PlugAndCharge(store, self.ocsp, tokens, now,
                                          ocsp_required=config.ocsp_required, extra_roots=extra)
         self._jobs = Jobs()
+
         def deliver(station_id: str, request: msgspec.Struct) -> Awaitable[msgspec.Struct]:
             return send()(station_id, request)  # the node's router is built after us
 
