@@ -235,3 +235,32 @@ def test_operator_page_in_chromium(site: Site, browser: Any) -> None:
     assert errors == [], errors
     d.find_element(By.ID, "logout").click()
     assert d.find_element(By.ID, "login-form").is_displayed()
+
+
+def test_page_degrades_without_the_dashboard_route(browser: Any) -> None:
+    """An in-process API whose node has no dashboard source (GET /admin/dashboard answers 503):
+    the page says so and shows what the station and alert lists tell."""
+    from selenium.webdriver.common.by import By
+
+    from api.routes import dashboard
+    from tests.api.harness import PASSWORD, start_api
+
+    loop = Loop()
+    api = loop.run(start_api())
+    try:
+        del api.ctx.extras[dashboard.EXTRAS_KEY]
+        browser.get(str(api.client.make_url("/admin/")))
+        browser.find_element(By.ID, "email").send_keys("operator@example.com")
+        browser.find_element(By.ID, "password").send_keys(PASSWORD)
+        browser.find_element(By.CSS_SELECTOR, "#login-form button").click()
+        wait(browser, lambda d: "not available from this server (HTTP 503" in text_of(
+            d, "#dash-note"), "the note")
+        wait(browser, lambda d: "Stations" in text_of(d, "#figures")
+             and "—" not in text_of(d, "#figures"), "the fallback figures")
+        figures = {f.find_element(By.TAG_NAME, "span").text: f.find_element(By.TAG_NAME, "b").text
+                   for f in browser.find_elements(By.CSS_SELECTOR, "#figures .figure")}
+        assert figures == {"Stations": "4", "Online": "0", "Offline": "4", "Open alerts": "0"}
+        browser.find_element(By.ID, "logout").click()
+    finally:
+        loop.run(api.close())
+        loop.close()

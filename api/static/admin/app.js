@@ -77,7 +77,9 @@ function show() {
 }
 
 function refresh() {
-  return Promise.allSettled([dashboard(), stations(), alerts(), actors(), reports()]);
+  // the lists first: the dashboard falls back on what they tell when its own route fails
+  const lists = Promise.allSettled([stations(), alerts()]).then(dashboard);
+  return Promise.allSettled([lists, actors(), reports()]);
 }
 
 // -- dashboard figures (GET /admin/dashboard; degrades to what the lists tell) --------------
