@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -20,6 +21,8 @@ from sigec_actors.ports import DbPool
 
 R = TypeVar("R", bound=msgspec.Struct)
 
+_LOCK = "SELECT pg_advisory_lock(hashtext('sigec.local_list'), hashtext($1))"
+_UNLOCK = "SELECT pg_advisory_unlock(hashtext('sigec.local_list'), hashtext($1))"
 _SAVE_LIST = (
     "INSERT INTO station_local_lists AS l (charge_point_id, version, size, update_type, entries,"
     " updated_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (charge_point_id) DO UPDATE SET"
@@ -68,6 +71,16 @@ class PgBlocks:
 
     def __init__(self, pool: DbPool) -> None:
         self._pool = pool
+
+    @asynccontextmanager
+    async def list_lock(self, station_id: str) -> AsyncIterator[None]:
+        """A session advisory lock per station, held on its own connection meanwhile."""
+        async with self._pool.acquire() as conn:
+            await conn.execute(_LOCK, station_id)
+            try:
+                yield
+            finally:
+                await conn.execute(_UNLOCK, station_id)
 
     async def local_list(self, station_id: str) -> LocalList | None:
         async with self._pool.acquire() as conn:

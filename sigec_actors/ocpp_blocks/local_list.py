@@ -79,6 +79,11 @@ class LocalLists:
     async def send(self, sender: Sender, station_id: str, update: m.UpdateEnum,
                    entries: Sequence[m.AuthorizationData] | None) -> LocalListSent:
         """SendLocalList with the next version; `entries` None: built from the database."""
+        async with self._store.list_lock(station_id):
+            return await self._send(sender, station_id, update, entries)
+
+    async def _send(self, sender: Sender, station_id: str, update: m.UpdateEnum,
+                    entries: Sequence[m.AuthorizationData] | None) -> LocalListSent:
         before = await self._store.local_list(station_id)
         version = (before.version if before is not None else 0) + 1
         if entries is None:

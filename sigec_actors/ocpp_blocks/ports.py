@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -28,6 +29,11 @@ class BlocksStore(Protocol):
 
     Every write commits before returning: the station is answered only after it.
     """
+
+    def list_lock(self, station_id: str) -> AbstractAsyncContextManager[None]:
+        """Held while a local list is sent to the station, so two senders (on any node)
+        never give two lists the same version."""
+        ...
 
     async def local_list(self, station_id: str) -> LocalList | None: ...
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +28,12 @@ class InMemoryBlocks:
         self.meter: dict[str, list[MeterSample]] = {}
         self.display: dict[str, dict[int, DisplayMessage]] = {}
         self.queries: dict[tuple[str, int], DisplayQuery] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    @asynccontextmanager
+    async def list_lock(self, station_id: str) -> AsyncIterator[None]:
+        async with self._locks.setdefault(station_id, asyncio.Lock()):
+            yield
 
     async def local_list(self, station_id: str) -> LocalList | None:
         return self.lists.get(station_id)

@@ -34,6 +34,14 @@ async def test_local_list_tokens_and_meter_values(pg_pool: DbPool) -> None:
             " RETURNING id")
         await conn.execute("INSERT INTO id_tokens (user_id, id_token, type, status)"
                            " VALUES ($1, 'CARD-9', 'ISO14443', 'Blocked')", user)
+    probe = "SELECT pg_try_advisory_lock(hashtext('sigec.local_list'), hashtext($1))"
+    async with store.list_lock("PG-1"), pg_pool.acquire() as other:  # held: others wait
+        assert await other.fetchval(probe, "PG-1") is False
+        assert await other.fetchval(probe, "PG-2") is True  # per station
+        await other.execute("SELECT pg_advisory_unlock_all()")
+    async with pg_pool.acquire() as other:
+        assert await other.fetchval(probe, "PG-1") is True  # released
+        await other.execute("SELECT pg_advisory_unlock_all()")
     [token] = await store.list_tokens(10)
     assert (token.id_token, token.type, token.status) == ("CARD-9", "ISO14443", "Blocked")
 

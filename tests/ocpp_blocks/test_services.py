@@ -150,3 +150,21 @@ async def test_data_transfer_goes_to_the_vendors_handler() -> None:
     unknown = await b.data_transfers.on_data_transfer("CP-1", m.DataTransferRequest(
         vendor_id="com.other"))
     assert unknown.status is m.DataTransferStatusEnum.UNKNOWN_VENDOR_ID
+
+
+class SlowStation:
+    """The station answers after the event loop ran others (as a real round trip does)."""
+
+    def __init__(self) -> None:
+        self.inner = FakeCommander(online={"CP-1"})
+
+    async def send(self, station_id: str, request: msgspec.Struct) -> msgspec.Struct:
+        await asyncio.sleep(0)
+        return await self.inner.send(station_id, request)
+
+
+async def test_concurrent_lists_get_consecutive_versions() -> None:
+    b, station = blocks(TOKENS), SlowStation()
+    sent = await asyncio.gather(*(b.local_lists.send(station, "CP-1", m.UpdateEnum.FULL, [])
+                                  for _ in range(3)))
+    assert sorted(s.version_number for s in sent) == [1, 2, 3]
