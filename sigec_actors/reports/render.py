@@ -22,6 +22,7 @@ PDF_TABLE_ROWS = 2000  # a longer table is cut in the PDF (the CSV has every row
 TOP_GROUPS = 20  # stations or locations charted (the largest by the charted measure)
 CHART_W, CHART_H = 250 * mm, 80 * mm
 ACCENT = colors.HexColor("#1f6f8b")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CONTENT_TYPES = {ReportFormat.CSV: "text/csv; charset=utf-8", ReportFormat.PDF: "application/pdf"}
 
 
@@ -36,8 +37,16 @@ def to_csv(table: Table) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(table.columns)
-    writer.writerows(table.rows)
+    writer.writerows([_cell(v) for v in row] for row in table.rows)
     return out.getvalue().encode()
+
+
+def _cell(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula (a station id or location name may
+    start with = + - @) gets a leading apostrophe; numbers are written as they are."""
+    if isinstance(value, str) and value[:1] in FORMULA_START:
+        return "'" + value
+    return value
 
 
 def to_pdf(spec: ReportSpec, table: Table, generated_at: datetime) -> bytes:

@@ -132,3 +132,12 @@ def pdf_text(pdf: bytes) -> bytes:
         if data.endswith(b"~>"):
             out.append(zlib.decompress(base64.a85decode(data, adobe=True)))
     return b"\n".join(out)
+
+
+def test_csv_text_cells_never_start_a_formula():
+    agg = Aggregator(spec(ReportKind.ENERGY, GroupBy.STATION))
+    for station in ("=HYPERLINK(1)", "+CP", "-CP", "@CP", "CP-1"):
+        agg.add((station, None, None, D1, 1, 10, 0))
+    rows = list(csv.reader(io.StringIO(to_csv(agg.table()).decode())))[1:]
+    assert [r[0] for r in rows] == ["'+CP", "'-CP", "'=HYPERLINK(1)", "'@CP", "CP-1"]
+    assert rows[0][1:] == ["1", "10", "0"]
