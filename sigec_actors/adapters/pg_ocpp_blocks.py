@@ -56,7 +56,8 @@ _QUERY_PART = (
     " SET parts = display_message_queries.parts + 1,"
     " complete = display_message_queries.complete OR excluded.complete")
 _PRUNE = ("DELETE FROM station_display_messages WHERE charge_point_id = $1"
-          " AND request_id IS DISTINCT FROM $2")
+          " AND request_id IS DISTINCT FROM $2 AND EXISTS (SELECT 1 FROM display_message_queries"
+          " WHERE charge_point_id = $1 AND request_id = $2)")
 
 
 def _load(row: Any, kind: type[R]) -> R:
@@ -144,6 +145,12 @@ class PgBlocks:
                 "SELECT request_id, status, parts, complete FROM display_message_queries"
                 " WHERE charge_point_id = $1 AND request_id = $2", station_id, request_id)
         return None if row is None else _load(row, DisplayQuery)
+
+    async def forget_query(self, station_id: str, request_id: int) -> None:
+        async with self._pool.acquire() as conn:
+            await conn.execute("DELETE FROM display_message_queries"
+                               " WHERE charge_point_id = $1 AND request_id = $2",
+                               station_id, request_id)
 
     async def report(self, station_id: str, request_id: int,
                      messages: Sequence[dict[str, Any]], complete: bool) -> None:

@@ -55,9 +55,16 @@ class DisplayMessages:
     async def query(self, sender: Sender, station_id: str, request_id: int,
                     wait_s: float) -> MessageList:
         """Ask the station for all its messages and wait up to `wait_s` for its report."""
-        answer = await sender.send(station_id, m.GetDisplayMessagesRequest(request_id=request_id))
+        # recorded first: a report may overtake the answer, and only a report of ours may
+        # replace the stored messages
+        await self._store.query_sent(station_id, request_id, "Sent")
+        try:
+            answer = await sender.send(station_id,
+                                       m.GetDisplayMessagesRequest(request_id=request_id))
+        except BaseException:  # not sent or not answered: no query to wait for
+            await self._store.forget_query(station_id, request_id)
+            raise
         assert isinstance(answer, m.GetDisplayMessagesResponse)
-        # a report that overtook this answer created the row already: its parts are kept
         await self._store.query_sent(station_id, request_id, answer.status.value)
         complete = answer.status is not m.GetDisplayMessagesStatusEnum.ACCEPTED
         if complete:  # Unknown: the station shows no message at all

@@ -56,10 +56,13 @@ class BlocksStore(Protocol):
 
     async def query(self, station_id: str, request_id: int) -> DisplayQuery | None: ...
 
+    async def forget_query(self, station_id: str, request_id: int) -> None: ...
+
     async def report(self, station_id: str, request_id: int,
                      messages: Sequence[dict[str, Any]], complete: bool) -> None:
-        """Store a NotifyDisplayMessages part; the last part (`complete`) drops every message
-        the station did not report for this request (its list is the truth)."""
+        """Store a NotifyDisplayMessages part; the last part (`complete`) of a report we asked
+        for (a query recorded) drops every message the station did not report in it (its list
+        is the truth)."""
         ...
 
     async def forget_messages(self, station_id: str) -> None: ...

@@ -77,13 +77,16 @@ class InMemoryBlocks:
         for info in messages:
             shown[info["id"]] = DisplayMessage(id=info["id"], source="reported", message=info,
                                                request_id=request_id)
-        if complete:
+        if complete and (station_id, request_id) in self.queries:
             for key in [k for k, v in shown.items() if v.request_id != request_id]:
                 del shown[key]
         old = self.queries.get((station_id, request_id)) or DisplayQuery(
             request_id=request_id, status="Accepted")
         self.queries[station_id, request_id] = replace(old, parts=old.parts + 1,
                                                        complete=old.complete or complete)
+
+    async def forget_query(self, station_id: str, request_id: int) -> None:
+        self.queries.pop((station_id, request_id), None)
 
     async def forget_messages(self, station_id: str) -> None:
         self.display.pop(station_id, None)

@@ -77,6 +77,11 @@ async def test_display_messages_reports_and_queries(pg_pool: DbPool) -> None:
     query = await store.query("PG-2", 7)
     assert query is not None and (query.status, query.parts, query.complete) == (
         "Accepted", 2, True)
+    await store.report("PG-2", 8, [_info(4)], complete=True)  # not asked for: prunes nothing
+    assert [d.id for d in await store.messages("PG-2")] == [2, 3, 4]
+    await store.delete_message("PG-2", 4)
+    await store.forget_query("PG-2", 8)
+    assert await store.query("PG-2", 8) is None
     await store.delete_message("PG-2", 2)
     assert [d.id for d in await store.messages("PG-2")] == [3]
     await store.forget_messages("PG-2")

@@ -6,7 +6,9 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import msgspec
+import pytest
 
+from api.commands import CommandOffline
 from api.testing import FakeCommander
 from sigec_actors.ocpp.generated import v201 as m
 from sigec_actors.ocpp_blocks.local_list import apply
@@ -168,3 +170,18 @@ async def test_concurrent_lists_get_consecutive_versions() -> None:
     sent = await asyncio.gather(*(b.local_lists.send(station, "CP-1", m.UpdateEnum.FULL, [])
                                   for _ in range(3)))
     assert sorted(s.version_number for s in sent) == [1, 2, 3]
+
+
+async def test_a_report_nobody_asked_for_adds_but_replaces_nothing() -> None:
+    b, station = blocks(), FakeCommander(online={"CP-1"})
+    await b.display.set(station, "CP-1", info(1, "ours"))
+    await b.display.on_notify("CP-1", m.NotifyDisplayMessagesRequest(
+        request_id=999, message_info=(info(2, "unsolicited"),)))
+    assert [d.id for d in (await b.display.stored("CP-1")).messages] == [1, 2]
+
+
+async def test_an_offline_station_leaves_no_query_behind() -> None:
+    b, station = blocks(), FakeCommander(online=set())
+    with pytest.raises(CommandOffline):
+        await b.display.query(station, "CP-1", 5, wait_s=0)
+    assert await b.store.query("CP-1", 5) is None
