@@ -83,6 +83,7 @@ async def test_node_tree_paths_and_kinds() -> None:
         ("/node-1/charge-points", "ChargePointSupervisor"),
         ("/node-1/v2g", "V2GSupervisor"),
         ("/node-1/firmware", "FirmwareSupervisor"),
+        ("/node-1/sites", "SitesSupervisor"),
         ("/node-1/reports", "ReportsSupervisor"),
     ]
     assert isinstance(system.context("/node-1").actor, NodeSupervisor)
