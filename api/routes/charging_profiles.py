@@ -78,13 +78,6 @@ class CompositeQuery(Body, frozen=True, kw_only=True):
     unit: Literal["W", "A"] | None = None
 
 
-class ClearedOut(Out, frozen=True, kw_only=True):
-    """The station's answer and how many stored profiles went with it."""
-
-    status: str
-    removed: int
-
-
 def _store(call: Call) -> ProfileStore:
     port = call.ctx.extras.get(EXTRAS_KEY)
     store = getattr(port, "store", None)
@@ -115,7 +108,7 @@ async def set_charging_profile(call: Call) -> web.Response:
 
 @resource.delete(f"{BASE}/charging-profile", "ClearChargingProfile (by id or criteria), "
                  "the store kept in step", role=Role.OPERATOR, query=b.ClearProfileQuery,
-                 response=ClearedOut, errors=ERRORS)
+                 response=v201.ClearChargingProfileResponse, errors=ERRORS)
 async def clear_charging_profile(call: Call) -> web.Response:
     query = call.query(b.ClearProfileQuery)
     station_id = call.path("id")
@@ -127,8 +120,8 @@ async def clear_charging_profile(call: Call) -> web.Response:
     criteria = None if query.charging_profile_id is not None else ProfileCriteria(
         evse_id=query.evse_id, purpose=query.purpose.value if query.purpose else None,
         stack_level=query.stack_level)
-    removed = await store.clear(station_id, query.charging_profile_id, criteria)
-    return json_response(ClearedOut(status=answer.status.value, removed=removed))
+    await store.clear(station_id, query.charging_profile_id, criteria)
+    return json_response(answer)
 
 
 @resource.get(f"{BASE}/charging-profiles", "The station's profiles as stored (ours and "
