@@ -8,7 +8,6 @@ import asyncio
 import base64
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
