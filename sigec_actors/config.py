@@ -103,6 +103,7 @@ class OcppConfig(_Section, frozen=True, forbid_unknown_fields=True):
     tls_cert: str
     tls_key: str
     tls_client_ca: str
+    meter_values_retention_days: Annotated[int, msgspec.Meta(ge=0)]
 
 
 class BillingConfig(_Section, frozen=True, forbid_unknown_fields=True):

@@ -216,6 +216,7 @@ class NodeWiring:
         self.transactions.start(self.router.commander.as_caller(JOBS))
         self.prices.start()
         self.payments.start()
+        self.blocks.start(self.settings.ocpp.meter_values_retention_days)
         self.plans.start()
         self.reports.start()
         if self.pki is not None:
@@ -249,6 +250,7 @@ class NodeWiring:
         await self.firmware.aclose()
         await self.smart.aclose()
         await self.payments.aclose()
+        await self.blocks.aclose()
         if self.voice is not None:
             await self.voice.aclose()
         await self.device_model.aclose()

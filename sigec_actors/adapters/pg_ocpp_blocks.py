@@ -162,6 +162,14 @@ class PgBlocks:
                 await conn.execute(_PRUNE, station_id, request_id)
             await conn.execute(_QUERY_PART, station_id, request_id, complete)
 
+    async def prune(self, samples_before: datetime, queries_before: datetime) -> int:
+        async with self._pool.acquire() as conn:
+            samples = await conn.execute(
+                "DELETE FROM station_meter_values WHERE sampled_at < $1", samples_before)
+            queries = await conn.execute(
+                "DELETE FROM display_message_queries WHERE created_at < $1", queries_before)
+        return int(samples.split()[-1]) + int(queries.split()[-1])
+
     async def forget_messages(self, station_id: str) -> None:
         async with self._pool.acquire() as conn:
             await conn.execute("DELETE FROM station_display_messages WHERE charge_point_id = $1",

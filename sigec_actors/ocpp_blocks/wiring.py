@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sigec_actors.adapters.pg_tariffs import PgTariffRepository
 from sigec_actors.charge_point.handlers import StationHandlers
 from sigec_actors.charge_point.ports import Authorizer
 from sigec_actors.config import BillingConfig
+from sigec_actors.jobs import Jobs, every
 from sigec_actors.ocpp.generated import v201 as m
 from sigec_actors.ocpp_blocks.data_transfer import DataTransfers
 from sigec_actors.ocpp_blocks.display import DisplayMessages
@@ -19,6 +20,8 @@ from sigec_actors.ocpp_blocks.tariff_text import TariffMessages
 from sigec_actors.ports import DbPool
 from sigec_actors.transactions.tariffs import default_tariff
 
+PRUNE_EVERY_S = 3600.0
+QUERY_RETENTION = timedelta(days=1)
 EXTRAS_KEY = "ocpp_blocks"
 """AppContext.extras key of the node's OcppBlocks (api.routes.ocpp_blocks reads it)."""
 
@@ -35,8 +38,25 @@ class OcppBlocks:
         self.local_lists = LocalLists(store, clock)
         self.display = DisplayMessages(store, clock)
         self.meter_values = MeterValues(store, clock)
+        self._clock = clock
+        self._jobs = Jobs()
         self.data_transfers = DataTransfers()
         """Register a vendorId's handler here (before stations connect)."""
+
+    def start(self, meter_retention_days: int) -> None:
+        """Prune meter samples older than `meter_retention_days` (0: keep them) and display
+        queries older than a day, every PRUNE_EVERY_S."""
+        self._jobs.spawn("ocpp-blocks-prune", every(
+            PRUNE_EVERY_S, lambda: self.prune(meter_retention_days), job="ocpp-blocks-prune"))
+
+    async def prune(self, meter_retention_days: int) -> int:
+        now = self._clock()
+        keep = timedelta(days=meter_retention_days) if meter_retention_days else None
+        return await self.store.prune(now - keep if keep else datetime.min.replace(tzinfo=UTC),
+                                      now - QUERY_RETENTION)
+
+    async def aclose(self) -> None:
+        await self._jobs.stop()
 
     def register(self, handlers: StationHandlers) -> None:
         """Answer MeterValues, NotifyDisplayMessages and DataTransfer from stations."""

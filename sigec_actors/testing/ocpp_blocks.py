@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from msgspec.structs import replace
@@ -29,6 +29,7 @@ class InMemoryBlocks:
         self.display: dict[str, dict[int, DisplayMessage]] = {}
         self.queries: dict[tuple[str, int], DisplayQuery] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._query_times: dict[tuple[str, int], datetime] = {}
 
     @asynccontextmanager
     async def list_lock(self, station_id: str) -> AsyncIterator[None]:
@@ -63,6 +64,7 @@ class InMemoryBlocks:
         return [self.display[station_id][k] for k in sorted(self.display.get(station_id, {}))]
 
     async def query_sent(self, station_id: str, request_id: int, status: str) -> None:
+        self._query_times.setdefault((station_id, request_id), datetime.now(UTC))
         old = self.queries.get((station_id, request_id))
         self.queries[station_id, request_id] = (
             DisplayQuery(request_id=request_id, status=status) if old is None
@@ -80,6 +82,7 @@ class InMemoryBlocks:
         if complete and (station_id, request_id) in self.queries:
             for key in [k for k, v in shown.items() if v.request_id != request_id]:
                 del shown[key]
+        self._query_times.setdefault((station_id, request_id), datetime.now(UTC))
         old = self.queries.get((station_id, request_id)) or DisplayQuery(
             request_id=request_id, status="Accepted")
         self.queries[station_id, request_id] = replace(old, parts=old.parts + 1,
@@ -90,3 +93,14 @@ class InMemoryBlocks:
 
     async def forget_messages(self, station_id: str) -> None:
         self.display.pop(station_id, None)
+
+    async def prune(self, samples_before: datetime, queries_before: datetime) -> int:
+        deleted = 0
+        for station_id, rows in self.meter.items():
+            kept = [r for r in rows if r.sampled_at >= samples_before]
+            deleted += len(rows) - len(kept)
+            self.meter[station_id] = kept
+        old = [k for k in self.queries if self._query_times[k] < queries_before]
+        for key in old:
+            del self.queries[key], self._query_times[key]
+        return deleted + len(old)

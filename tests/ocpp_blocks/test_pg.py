@@ -86,3 +86,16 @@ async def test_display_messages_reports_and_queries(pg_pool: DbPool) -> None:
     assert [d.id for d in await store.messages("PG-2")] == [3]
     await store.forget_messages("PG-2")
     assert await store.messages("PG-2") == []
+
+
+async def test_prune_on_postgresql(pg_pool: DbPool) -> None:
+    store = PgBlocks(pg_pool)
+    await _station(pg_pool, "PG-3")
+    await store.add_samples("PG-3", [
+        MeterSample(evse_id=0, sampled_at=NOW - timedelta(days=d), measurand="Voltage",
+                    value=float(d)) for d in (1, 100)])
+    await store.query_sent("PG-3", 1, "Accepted")
+    assert await store.prune(NOW - timedelta(days=90), NOW - timedelta(days=1)) == 1
+    assert [s.value for s in await store.samples("PG-3", NOW - timedelta(days=200), NOW,
+                                                 None, 10)] == [1.0]
+    assert await store.query("PG-3", 1) is not None  # sent just now: kept

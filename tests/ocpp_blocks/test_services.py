@@ -185,3 +185,15 @@ async def test_an_offline_station_leaves_no_query_behind() -> None:
     with pytest.raises(CommandOffline):
         await b.display.query(station, "CP-1", 5, wait_s=0)
     assert await b.store.query("CP-1", 5) is None
+
+
+async def test_prune_keeps_the_retention_window() -> None:
+    b = blocks()
+    req = msgspec.convert({"evseId": 1, "meterValue": [
+        {"timestamp": (NOW - timedelta(days=d)).isoformat(), "sampledValue": [{"value": d}]}
+        for d in (1, 89, 91)]}, m.MeterValuesRequest)
+    await b.meter_values.on_meter_values("CP-1", req)
+    assert await b.prune(0) == 0  # 0: kept for ever
+    assert await b.prune(90) == 1
+    assert [s.value for s in await b.store.samples("CP-1", NOW - timedelta(days=100), NOW,
+                                                   None, 10)] == [89.0, 1.0]
