@@ -4,7 +4,7 @@ idTokenInfo.personalMessage, so a station with a display shows the price before 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from msgspec.structs import replace
 
@@ -32,21 +32,40 @@ def tariff_text(tariff: Tariff) -> str:
 
 
 class TariffMessages:
-    """An Authorizer that adds the station's tariff text to every Accepted answer."""
+    """An Authorizer that adds the station's tariff text to every Accepted answer.
+
+    The text is kept `ttl_s` per station (tariffs change rarely; an Authorize should not cost
+    a query each time), for at most `max_stations` stations."""
 
     def __init__(self, inner: Authorizer, tariffs: TariffRepository, default: Tariff,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], *, ttl_s: float = 60.0,
+                 max_stations: int = 10_000) -> None:
         self._inner = inner
         self._tariffs = tariffs
         self._default = default
         self._clock = clock
+        self._ttl = timedelta(seconds=ttl_s)
+        self._max = max_stations
+        self._texts: dict[str, tuple[str, datetime]] = {}
 
     async def authorize(self, station_id: str, id_token: m.IdToken) -> m.IdTokenInfo:
         info = await self._inner.authorize(station_id, id_token)
         if (info.status is not m.AuthorizationStatusEnum.ACCEPTED
                 or info.personal_message is not None):
             return info
-        tariff = pick(await self._tariffs.candidates(station_id), station_id, None, None,
-                      self._clock(), self._default)
         return replace(info, personal_message=m.MessageContent(
-            format=m.MessageFormatEnum.UTF8, language=LANGUAGE, content=tariff_text(tariff)))
+            format=m.MessageFormatEnum.UTF8, language=LANGUAGE,
+            content=await self._text(station_id)))
+
+    async def _text(self, station_id: str) -> str:
+        now = self._clock()
+        kept = self._texts.get(station_id)
+        if kept is not None and kept[1] > now:
+            return kept[0]
+        tariff = pick(await self._tariffs.candidates(station_id), station_id, None, None, now,
+                      self._default)
+        if station_id not in self._texts and len(self._texts) >= self._max:
+            del self._texts[next(iter(self._texts))]  # the oldest entry
+        text = tariff_text(tariff)
+        self._texts[station_id] = (text, now + self._ttl)
+        return text

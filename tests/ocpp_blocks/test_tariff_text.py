@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sigec_actors.charge_point.ports import UnknownTokens
 from sigec_actors.ocpp.generated import v201 as m
@@ -35,3 +35,18 @@ async def test_accepted_answers_carry_the_stations_tariff() -> None:
     assert other.personal_message.content == "Tarifa: R$ 1,00/kWh"
     refused = TariffMessages(UnknownTokens(), tariffs, default, lambda: NOW)
     assert (await refused.authorize("CP-1", TOKEN)).personal_message is None
+
+
+async def test_the_text_is_kept_a_minute_per_station() -> None:
+    tariffs, now = InMemoryTariffs(lambda: NOW), [NOW]
+    messages = TariffMessages(AcceptAllTokens(), tariffs, Tariff(), lambda: now[0], ttl_s=60)
+    assert (await messages.authorize("CP-1", TOKEN)).personal_message.content == (  # type: ignore[union-attr]
+        "Recarga gratuita")
+    await tariffs.add(Tariff(price_per_kwh_centavos=120, charge_point_id="CP-1"))
+    kept = await messages.authorize("CP-1", TOKEN)
+    assert kept.personal_message is not None and kept.personal_message.content == (
+        "Recarga gratuita")  # within the minute: no query
+    now[0] += timedelta(seconds=61)
+    fresh = await messages.authorize("CP-1", TOKEN)
+    assert fresh.personal_message is not None
+    assert fresh.personal_message.content == "Tarifa: R$ 1,20/kWh"
