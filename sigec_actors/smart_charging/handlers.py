@@ -12,6 +12,7 @@ import msgspec
 import structlog
 
 from sigec_actors.charge_point.handlers import StationHandlers
+from sigec_actors.ocpp.errors import ErrorCode, PayloadError
 from sigec_actors.ocpp.generated import v201
 from sigec_actors.smart_charging.schedule import EvPlan, needs_of, plan
 from sigec_actors.smart_charging.site import DEFAULT_MAX_PER_EVSE_W
@@ -105,6 +106,9 @@ class SmartChargingHandlers:
 
     async def ev_schedule(self, station_id: str, req: v201.NotifyEVChargingScheduleRequest
                           ) -> v201.NotifyEVChargingScheduleResponse:
+        if req.evse_id < 1:  # a car is on an EVSE: 0 (the station) is refused, not retried
+            raise PayloadError(ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
+                               "evseId must be 1 or more", "$.evseId")
         await self._store.ev_schedule(station_id, req.evse_id, req.time_base,
                                       msgspec.to_builtins(req.charging_schedule))
         return v201.NotifyEVChargingScheduleResponse(status=v201.GenericStatusEnum.ACCEPTED)

@@ -21,6 +21,7 @@ import msgspec
 import nats
 import pytest
 import pytest_asyncio
+from ocpp.exceptions import PropertyConstraintViolationError
 from ocpp.v201 import call
 
 from sigec_actors.adapters.nats_bus import NatsEventBus
@@ -274,6 +275,12 @@ async def test_reported_profiles_and_ev_schedules_are_stored(world: World) -> No
                 "charging_schedule_period": [{"start_period": 0, "limit": 7000}]}),
             suppress=False)
         assert answer.status == "Accepted"
+        with pytest.raises(PropertyConstraintViolationError):  # refused, not "retry later"
+            await station.call(call.NotifyEVChargingSchedule(
+                time_base=datetime.now(UTC).isoformat(), evse_id=0, charging_schedule={
+                    "id": 1, "charging_rate_unit": "W",
+                    "charging_schedule_period": [{"start_period": 0, "limit": 7000}]}),
+                suppress=False)
     finally:
         await station.close()
 
