@@ -6,7 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+import structlog
+
 from api.context import AppContext
+from sigec_actors.adapters.pg import DB_FAILURES
 from sigec_actors.admin_surface.cluster_metrics import ClusterMetrics, Family, families
 from sigec_actors.admin_surface.dashboard import PgDashboard
 from sigec_actors.admin_surface.nodes import NodeReporter, PgNodeReports, live_summary
@@ -20,6 +23,7 @@ from sigec_actors.runtime import ActorSystem
 from sigec_actors.services.metrics import Metrics
 from sigec_actors.tariffs.store import PgTariffAdmin
 
+log = structlog.get_logger("operator")
 TARIFFS_KEY = "tariffs.admin"  # api.routes.tariffs.EXTRAS_KEY
 DASHBOARD_KEY = "dashboard"  # api.routes.dashboard.EXTRAS_KEY
 METRICS_KEY = "metrics.cluster"  # api.routes.metrics.EXTRAS_KEY
@@ -37,8 +41,9 @@ class OperatorWiring:
         reports = PgNodeReports(pool)
         self.node = node
         self.metrics = metrics
-        self.cluster_metrics = ClusterMetrics(node, bus, lambda: reports.fresh(
-            clock() - timedelta(seconds=op.node_report_s * FRESH_REPORTS)))
+        self._reports = reports
+        self._clock = clock
+        self.cluster_metrics = ClusterMetrics(node, bus, self._fresh_nodes)
         self._tree = actors.snapshot
         self.tariffs = PgTariffAdmin(pool)
         self.station_details = PgStationDetails(pool)
@@ -63,6 +68,16 @@ class OperatorWiring:
                                               job="alert-rules"))
         await self.rules.listen(self._bus)
         await self.cluster_metrics.serve(self._local_metrics)
+
+    async def _fresh_nodes(self) -> list[str]:
+        """The nodes to ask for their metrics; none but this one while the database is away
+        (a scrape must still answer then)."""
+        since = self._clock() - timedelta(seconds=self._op.node_report_s * FRESH_REPORTS)
+        try:
+            return await self._reports.fresh(since)
+        except DB_FAILURES as exc:
+            log.warning("metrics_nodes_unknown", error=type(exc).__name__)
+            return []
 
     async def _local_metrics(self) -> list[Family]:
         """This node's families after its scrape hooks ran (what its own /metrics shows)."""

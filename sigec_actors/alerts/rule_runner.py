@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 import structlog
 
+from sigec_actors.adapters.pg import STORAGE_FAILURES
 from sigec_actors.admin_surface.nodes import PgNodeReports
 from sigec_actors.alerts import operator_rules as rules
 from sigec_actors.alerts.model import NewAlert
@@ -17,7 +18,6 @@ from sigec_actors.alerts.ports import Alerts
 from sigec_actors.config import Settings
 from sigec_actors.domain.errors import BusError
 from sigec_actors.domain.events import FIRMWARE_UPDATE_FAILED, PAYMENT_DISPUTED, PAYMENT_FAILED
-from sigec_actors.errors import SigecError
 from sigec_actors.ports import BusMessage, DbPool, EventBus, Subscription
 
 log = structlog.get_logger("alerts.rules")
@@ -106,8 +106,9 @@ class AlertRules:
     async def _open(self, alert: NewAlert) -> bool:
         try:
             opened = await self._alerts.open(alert)
-        except SigecError as exc:  # e.g. the station was deleted meanwhile
-            log.warning("alert_rule_not_opened", kind=alert.kind, error=str(exc))
+        except STORAGE_FAILURES as exc:  # the station deleted meanwhile, the database away
+            log.warning("alert_rule_not_opened", kind=alert.kind, key=alert.dedupe_key,
+                        error=f"{type(exc).__name__}: {exc}")
             return False
         if opened.created:
             log.info("alert_rule_opened", kind=alert.kind, key=alert.dedupe_key)
