@@ -59,6 +59,13 @@ def limit_w(schedule: v201.ChargingSchedule) -> int:
     return round(period.limit)
 
 
+def _at_least(value: int, minimum: int, path: str) -> None:
+    """Refuse (PropertyConstraintViolation, never "retry later") what the tables cannot hold."""
+    if value < minimum:
+        raise PayloadError(ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
+                           f"must be {minimum} or more", path)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -82,12 +89,16 @@ class SmartChargingHandlers:
 
     async def report_profiles(self, station_id: str, req: v201.ReportChargingProfilesRequest
                               ) -> v201.ReportChargingProfilesResponse:
+        _at_least(req.evse_id, 0, "$.evseId")
+        for i, profile in enumerate(req.charging_profile):
+            _at_least(profile.stack_level, 0, f"$.chargingProfile[{i}].stackLevel")
         await self._store.reported(station_id, req.evse_id, req.charging_limit_source.value,
                                    req.charging_profile, self._clock())
         return v201.ReportChargingProfilesResponse()
 
     async def charging_limit(self, station_id: str, req: v201.NotifyChargingLimitRequest
                              ) -> v201.NotifyChargingLimitResponse:
+        _at_least(req.evse_id or 0, 0, "$.evseId")
         schedules = req.charging_schedule
         await self._store.external_limit(
             station_id, req.evse_id or 0, req.charging_limit.charging_limit_source.value,
@@ -106,9 +117,7 @@ class SmartChargingHandlers:
 
     async def ev_schedule(self, station_id: str, req: v201.NotifyEVChargingScheduleRequest
                           ) -> v201.NotifyEVChargingScheduleResponse:
-        if req.evse_id < 1:  # a car is on an EVSE: 0 (the station) is refused, not retried
-            raise PayloadError(ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
-                               "evseId must be 1 or more", "$.evseId")
+        _at_least(req.evse_id, 1, "$.evseId")  # a car is on an EVSE, not the station (0)
         await self._store.ev_schedule(station_id, req.evse_id, req.time_base,
                                       msgspec.to_builtins(req.charging_schedule))
         return v201.NotifyEVChargingScheduleResponse(status=v201.GenericStatusEnum.ACCEPTED)
