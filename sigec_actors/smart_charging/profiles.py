@@ -66,6 +66,10 @@ def validate(evse_id: int, profile: v201.ChargingProfile, limits: StationLimits)
         raise ProfileInvalid(f"{at}.transactionId", "only a TxProfile names a transaction")
     if purpose is Purpose.CHARGING_STATION_MAX_PROFILE and evse_id != 0:
         raise ProfileInvalid("evseId", "a ChargingStationMaxProfile is for the station (0)")
+    if profile.id < 1:
+        raise ProfileInvalid(f"{at}.id", "must be 1 or more")
+    if profile.stack_level < 0:
+        raise ProfileInvalid(f"{at}.stackLevel", "must be 0 or more")
     if profile.stack_level > limits.max_stack_level:
         raise ProfileInvalid(f"{at}.stackLevel",
                              f"the station takes stack levels up to {limits.max_stack_level}")
