@@ -126,8 +126,10 @@ def listeners(pids: set[int]) -> dict[int, list[tuple[str, int]]]:
 
 @pytest.fixture
 def cluster_env(pg_dsn: str, nats_url: str) -> dict[str, str]:
-    """External data plane for serve: nodes never start embedded services."""
-    return {"DATABASE_URL": pg_dsn, "NATS_URL": nats_url}
+    """External data plane for serve: nodes never start embedded services. No first-boot
+    GetBaseReport: tests read a station actor's few recent messages for its BootNotification."""
+    return {"DATABASE_URL": pg_dsn, "NATS_URL": nats_url,
+            "SIGEC_DEVICE_MODEL__FULL_INVENTORY_ON_FIRST_BOOT": "false"}
 
 
 @pytest.fixture

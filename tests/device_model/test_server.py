@@ -29,6 +29,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, pg_dsn: str,
     proc = ServerProcess(tmp / "data", server_env(
         tmp / "data", DATABASE_URL=pg_dsn, NATS_URL=nats_url,
         SIGEC_DEVICE_MODEL__LOG_UPLOAD_MAX_BYTES=str(MAX_UPLOAD),
+        SIGEC_DEVICE_MODEL__FULL_INVENTORY_ON_FIRST_BOOT="true",  # off in server_env
         SIGEC_DEVICE_MODEL__EVENT_ALERT_COMPONENTS="TamperCtrlr"), tmp / "server.log")
     proc.start()
     yield proc

@@ -62,7 +62,10 @@ def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env.update(SIGEC_DATA_DIR=str(data_dir), SIGEC_HTTP_PORT="0", SIGEC_OCPP_PORT="0",
                SIGEC_LOG__FORMAT="json", SIGEC_ADMIN_PASSWORD=ADMIN_PASSWORD,
                SIGEC_ADMIN_EMAIL=ADMIN_EMAIL, SIGEC_WORKERS="0",
-               SIGEC_SERVER__GRAPHQL_PORT="0", SIGEC_SERVER__GRPC_PORT="0")
+               SIGEC_SERVER__GRAPHQL_PORT="0", SIGEC_SERVER__GRPC_PORT="0",
+               # test stations that take the next frame for their answer would read the node's
+               # own first-boot GetBaseReport; tests/device_model turns it on
+               SIGEC_DEVICE_MODEL__FULL_INVENTORY_ON_FIRST_BOOT="false")
     env.update(extra)
     return env
 
