@@ -27,7 +27,17 @@ EXPECTED_TABLES = {
     "v2g_compensations", "v2g_grid_prices", "v2g_capabilities", "iso15118_certificates",
     "firmware_updates", "event_outbox", "audit_log", "alerts", "schema_migrations",
     "rate_counters", "denied_keys", "remote_starts", "v2g_price_fetches", "payment_refunds", "v2g_plans",
+    "firmware_campaigns", "firmware_publications",  # 0017 (firmware jobs)
+    "device_requests", "device_report_parts", "device_variables", "device_monitors",
+    "device_events", "device_logs",  # 0018 (device model, diagnostics)
+    "station_local_lists", "station_display_messages", "display_message_queries",
+    "station_meter_values",  # 0019 (local lists, display messages, meter values)
+    "charging_profiles", "site_limits", "external_charging_limits",
+    "ev_charging_schedules",  # 0020 (smart charging)
     "node_status", "node_starts",  # 0021 (operator surface)
+    "reports", "station_status_log",  # 0022 (reports)
+    "station_certificates", "pki_trusted_roots",  # 0023 (PKI)
+    "voice_commands",  # 0024 (voice assistant)
 }
 
 
