@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from api.commands import CommandOffline
 from api.testing import FakeCommander
@@ -197,3 +199,25 @@ async def test_prune_keeps_the_retention_window() -> None:
     assert await b.prune(90) == 1
     assert [s.value for s in await b.store.samples("CP-1", NOW - timedelta(days=100), NOW,
                                                    None, 10)] == [89.0, 1.0]
+
+
+TOKEN_IDS = st.sampled_from(["A", "B", "C", "D"])
+UPDATES = st.lists(st.tuples(st.sampled_from(list(m.UpdateEnum)),
+                             st.lists(st.tuples(TOKEN_IDS, st.booleans()), max_size=4)),
+                   max_size=6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(UPDATES)
+def test_the_stored_entries_follow_the_updates(updates: list) -> None:  # type: ignore[type-arg]
+    held: set[str] = set()
+    stored = None
+    for version, (kind, items) in enumerate(updates, 1):
+        stored = apply(stored, kind, [entry(t, info) for t, info in items], version, NOW)
+        if kind is m.UpdateEnum.FULL:
+            held = {t for t, _ in items}
+        else:
+            for token, info in items:
+                (held.add if info else held.discard)(token)
+        assert {key for key, _ in stored.entries} == held and stored.size == len(held)
+        assert stored.version == version
