@@ -61,6 +61,8 @@ class StationSide:
         rows = model.report_rows(req.report_data or ())
         await self._store.put_variables(station_id, rows, self._clock())
         await self._store.add_part(station_id, model.report_part(req))
+        if not req.tbc:
+            await self._replace(station_id, RequestKind.REPORT, req.request_id)
         return m.NotifyReportResponse()
 
     async def notify_monitoring_report(
@@ -69,7 +71,22 @@ class StationSide:
         rows = model.monitor_rows(req.monitor or ())
         await self._store.put_monitors(station_id, rows, self._clock())
         await self._store.add_part(station_id, model.monitoring_part(req))
+        if not req.tbc:
+            await self._replace(station_id, RequestKind.MONITORING, req.request_id)
         return m.NotifyMonitoringReportResponse()
+
+    async def _replace(self, station_id: str, kind: RequestKind, request_id: int) -> None:
+        """A complete FullInventory (or unfiltered monitoring report) replaces what was
+        stored: variables and monitors it does not name are dropped."""
+        view = await self._store.request(station_id, kind, request_id)
+        if (view is None or not model.names_everything(kind, view.params)
+                or not model.complete(view.parts)):
+            return
+        if kind is RequestKind.REPORT:
+            await self._store.keep_only(station_id, keys=model.reported_keys(view.parts))
+        else:
+            await self._store.keep_only(station_id,
+                                        monitor_ids=model.reported_monitors(view.parts))
 
     async def notify_event(self, station_id: str,
                            req: m.NotifyEventRequest) -> m.NotifyEventResponse:

@@ -210,6 +210,28 @@ def customer_part(req: m.NotifyCustomerInformationRequest) -> Part:
                 tbc=bool(req.tbc), generated_at=req.generated_at, items=1, data=req.data)
 
 
+def names_everything(kind: RequestKind, params: dict[str, Any]) -> bool:
+    """Whether a request's complete answer names all the station has: FullInventory, or a
+    monitoring report without criteria (what it does not name is gone from the station)."""
+    if kind is RequestKind.REPORT:
+        return params.get("reportBase") == m.ReportBaseEnum.FULL_INVENTORY.value
+    if kind is RequestKind.MONITORING:
+        return not params.get("monitoringCriteria") and not params.get("componentVariable")
+    return False
+
+
+def reported_keys(parts: Iterable[Part]) -> set[str]:
+    """The variable keys the parts of a NotifyReport answer name."""
+    return {row.key for part in parts
+            for row in report_rows(msgspec.convert(part.data, list[m.ReportData]))}
+
+
+def reported_monitors(parts: Iterable[Part]) -> set[int]:
+    """The monitor ids the parts of a NotifyMonitoringReport answer name."""
+    return {row.id for part in parts
+            for row in monitor_rows(msgspec.convert(part.data, list[m.MonitoringData]))}
+
+
 def complete(parts: Iterable[Part | tuple[int, bool]]) -> bool:
     """True when the parts run 0..n without a gap and the last one has tbc false."""
     seen = sorted((p.seq_no, p.tbc) if isinstance(p, Part) else p for p in parts)

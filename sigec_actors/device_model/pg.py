@@ -106,6 +106,16 @@ class PgDeviceModel:
                                    r.variable_instance, r.type, r.value, r.severity,
                                    r.transaction, now)
 
+    async def keep_only(self, station_id: str, *, keys: set[str] | None = None,
+                        monitor_ids: set[int] | None = None) -> None:
+        if keys is not None:
+            await self._q("execute", "DELETE FROM device_variables WHERE charge_point_id = $1"
+                          " AND NOT key = ANY($2::text[])", station_id, sorted(keys))
+        if monitor_ids is not None:
+            await self._q("execute", "DELETE FROM device_monitors WHERE charge_point_id = $1"
+                          " AND NOT monitor_id = ANY($2::int[])", station_id,
+                          sorted(monitor_ids))
+
     async def drop_monitors(self, station_id: str, ids: list[int]) -> None:
         await self._q("execute",
             "DELETE FROM device_monitors WHERE charge_point_id = $1"

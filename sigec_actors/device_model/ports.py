@@ -60,6 +60,12 @@ class DeviceModelStore(Protocol):
 
     async def drop_monitors(self, station_id: str, ids: list[int]) -> None: ...
 
+    async def keep_only(self, station_id: str, *, keys: set[str] | None = None,
+                        monitor_ids: set[int] | None = None) -> None:
+        """After a complete unfiltered report: drop the variables whose key (or the monitors
+        whose id) it did not name."""
+        ...
+
     async def add_events(self, station_id: str, rows: list[EventRow]) -> list[EventRow]:
         """Store the events not stored before, with their monitor's severity; return every
         event of `rows` as stored (a retried message gets its first storing's rows)."""

@@ -61,8 +61,11 @@ class DeviceModelService:
         else:
             raise RequestIdTaken(f"no free requestId for {station_id}")
         answer = await self.send(station_id, request)
-        await self.store.answered(station_id, kind, request_id,
-                                  str(getattr(answer, "status", "")))
+        status = str(getattr(answer, "status", ""))
+        await self.store.answered(station_id, kind, request_id, status)
+        if status == m.GenericDeviceModelStatusEnum.EMPTY_RESULT_SET.value and (
+                kind is RequestKind.MONITORING and model.names_everything(kind, params)):
+            await self.store.keep_only(station_id, monitor_ids=set())  # it has none left
         return request_id, answer
 
     async def get_variables(self, station_id: str, items: list[m.GetVariableData]

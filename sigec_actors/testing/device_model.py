@@ -46,6 +46,15 @@ class InMemoryDeviceModel:
         for row in rows:
             self.monitors_[(station_id, row.id)] = row
 
+    async def keep_only(self, station_id: str, *, keys: set[str] | None = None,
+                        monitor_ids: set[int] | None = None) -> None:
+        if keys is not None:
+            self.variables_ = {k: v for k, v in self.variables_.items()
+                               if k[0] != station_id or k[1] in keys}
+        if monitor_ids is not None:
+            self.monitors_ = {k: v for k, v in self.monitors_.items()
+                              if k[0] != station_id or k[1] in monitor_ids}
+
     async def drop_monitors(self, station_id: str, ids: list[int]) -> None:
         for monitor_id in ids:
             self.monitors_.pop((station_id, monitor_id), None)

@@ -50,6 +50,9 @@ async def test_report_rows_upsert_and_parts_once(store: PgDeviceModel) -> None:
                                      "supportsMonitoring": True}
     assert [r.key for r in await store.variables("CP-1", "EVSE", None)] == ["EVSE@1/Power:Actual"]
 
+    await store.keep_only("CP-1", keys={"EVSE@1/Power:Actual"})  # after a FullInventory
+    assert [r.key for r in await store.variables("CP-1", None, None)] == ["EVSE@1/Power:Actual"]
+
     part = model.Part(kind=RequestKind.REPORT, request_id=7, seq_no=0, tbc=True,
                       generated_at=T0, items=2, data=[{"a": 1}])
     assert await store.add_part("CP-1", part) is True
@@ -78,7 +81,9 @@ async def test_events_once_with_monitor_severity(store: PgDeviceModel) -> None:
     req = m.NotifyEventRequest(generated_at=T0, seq_no=0, event_data=(data,))
     [new] = await store.add_events("CP-1", model.event_rows(req))
     assert new.severity == 1
-    await store.drop_monitors("CP-1", [5])
+    await store.keep_only("CP-1", monitor_ids={5})
+    assert [x.id for x in await store.monitors("CP-1")] == [5]
+    await store.keep_only("CP-1", monitor_ids=set())  # an empty unfiltered report
     assert await store.add_events("CP-1", model.event_rows(req)) == [new]  # as first stored
     rows, total = await store.events("CP-1", 10, 0)
     assert total == 1 and rows[0].data["actualValue"] == "91"
