@@ -43,6 +43,9 @@ class BenchStore:
     async def external_limits_w(self, location_id: UUID) -> int:
         return 0
 
+    async def online_stations(self, location_id: UUID) -> list[str]:
+        return []
+
 
 class Sender:
     def __init__(self, delay_s: float) -> None:

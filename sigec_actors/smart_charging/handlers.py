@@ -43,6 +43,7 @@ class SiteHooks(Protocol):
 
     async def limits_changed(self, location_id: UUID) -> None: ...
     def ev_maximum(self, station_id: str, evse_id: int, max_w: int) -> None: ...
+    def presence(self, station_id: str, online: bool) -> None: ...
 
 
 Prices = Callable[[str, datetime, datetime], Awaitable[dict[datetime, int]]]
@@ -86,6 +87,9 @@ class SmartChargingHandlers:
         handlers.handle(v201.ClearedChargingLimitRequest, self.limit_cleared)
         handlers.handle(v201.NotifyEVChargingScheduleRequest, self.ev_schedule)
         handlers.handle(v201.NotifyEVChargingNeedsRequest, self.ev_needs)
+        # a station takes commands once booted: its site sends what it should hold again
+        handlers.watch(v201.BootNotificationRequest,
+                       lambda station_id, _req: self._sites.presence(station_id, True))
 
     async def report_profiles(self, station_id: str, req: v201.ReportChargingProfilesRequest
                               ) -> v201.ReportChargingProfilesResponse:

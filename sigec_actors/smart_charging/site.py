@@ -98,6 +98,8 @@ class SiteState(msgspec.Struct, frozen=True, kw_only=True):
     offline: frozenset[str] = frozenset()
     sent: dict[EvseKey, int] = msgspec.field(default_factory=dict)
     next_order: int = 0
+    defaults: dict[str, int] = msgspec.field(default_factory=dict)
+    """Station -> the TxDefaultProfile (W) it holds from this site."""
 
     def demands(self) -> list[Demand]:
         """The allocation's input: a discharge is negative load, an offline station keeps
@@ -184,11 +186,13 @@ def _apply(state: SiteState, event: SiteEvent) -> SiteState:  # noqa: PLR0911 --
             evse = replace(state.evses[at], export_w=exp)
             return replace(state, evses={**state.evses, at: evse})
         case Presence(station_id=sid, online=online):
+            # online (connected, or booted: only then may the CSMS send it anything): what
+            # it holds is sent again; offline: its last allocation is assumed in use
             offline = state.offline - {sid} if online else state.offline | {sid}
-            if offline == state.offline:
-                return state
             sent = state.sent if not online else {
-                k: w for k, w in state.sent.items() if k[0] != sid}  # back: send again
+                k: w for k, w in state.sent.items() if k[0] != sid}
+            if offline == state.offline and sent == state.sent:
+                return state
             return replace(state, offline=offline, sent=sent)
         case EvMaximum(station_id=sid, evse_id=evse_id, max_w=max_w):
             old = state.evses.get((sid, evse_id))
@@ -211,3 +215,33 @@ def observe(state: SiteState, event: Metered) -> SiteState:
         return state
     evse = replace(state.evses[key], import_w=event.import_w)
     return replace(state, evses={**state.evses, key: evse})
+
+
+class SendDefault(msgspec.Struct, frozen=True):
+    """Send the station the site's TxDefaultProfile: a new session starts at `watts` (the
+    floor) instead of the car's maximum until its first allocation arrives."""
+
+    station_id: str
+    watts: int
+
+
+def defaults_step(state: SiteState, event: SiteEvent) -> tuple[SiteState, list[SendDefault]]:
+    """The TxDefaultProfiles to send: to a station seen online or with a session that does not
+    hold the site's floor (a reconnect sends it again), to every station when the floor moves.
+    """
+    floor = event.policy.floor_w if isinstance(event, LimitsChanged) else state.policy.floor_w
+    match event:
+        case Presence(station_id=sid, online=True):
+            stations = [sid]
+        case SessionSeen(station_id=sid) if state.defaults.get(sid) != floor:
+            stations = [sid]
+        case LimitsChanged():
+            stations = [sid for sid, w in state.defaults.items() if w != floor]
+        case _:
+            return state, []
+    stations = [sid for sid in stations if sid not in state.offline or isinstance(
+        event, Presence)]
+    if not stations:
+        return state, []
+    defaults = {**state.defaults, **dict.fromkeys(stations, floor)}
+    return replace(state, defaults=defaults), [SendDefault(sid, floor) for sid in stations]

@@ -9,17 +9,20 @@ from typing import Any, Protocol
 from uuid import UUID
 
 import msgspec
+from msgspec.structs import replace
 
 from sigec_actors.runtime import Actor
 from sigec_actors.smart_charging.site import (
     LimitsChanged,
     Presence,
     ProfileRefused,
+    SendDefault,
     SendLimit,
     SessionSeen,
     SiteEvent,
     SiteState,
     decide,
+    defaults_step,
 )
 from sigec_actors.smart_charging.store import ActiveSession, SiteLimits
 
@@ -62,6 +65,7 @@ class SiteStore(Protocol):
     async def site(self, location_id: UUID) -> SiteLimits | None: ...
     async def active_sessions(self, location_id: UUID) -> list[ActiveSession]: ...
     async def external_limits_w(self, location_id: UUID) -> int: ...
+    async def online_stations(self, location_id: UUID) -> list[str]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +75,8 @@ class SiteDeps:
     """Send one EVSE's site TxProfile; True when the station accepted it."""
     record: Callable[[list[SendLimit]], Awaitable[None]] | None = None
     """Store what a re-allocation's stations accepted, in one go (after its sends)."""
+    send_default: Callable[[SendDefault], Awaitable[bool]] | None = None
+    """Send a station the site's TxDefaultProfile (the floor); True when accepted."""
 
 
 def view_of(state: SiteState) -> LoadView:
@@ -107,6 +113,8 @@ class Site(Actor[SiteMsg]):
         external = await self._deps.store.external_limits_w(self._location_id)
         self._state = SiteState(policy=limits.policy, max_per_evse_w=limits.max_per_evse_w,
                                 external_w=external)
+        for station_id in await self._deps.store.online_stations(self._location_id):
+            await self._handle(Presence(station_id, True))  # gets the floor as its default
         for session in await self._deps.store.active_sessions(self._location_id):
             await self._handle(SessionSeen(session.charge_point_id, session.evse_id,
                                            session.transaction_id))
@@ -137,6 +145,13 @@ class Site(Actor[SiteMsg]):
 
     async def _handle(self, event: SiteEvent) -> None:
         assert self._state is not None
+        self._state, defaults = defaults_step(self._state, event)
+        if defaults and self._deps.send_default is not None:
+            answers = await asyncio.gather(*(self._deps.send_default(d) for d in defaults))
+            refused = {d.station_id for d, ok in zip(defaults, answers, strict=True) if not ok}
+            if refused:  # sent again at its next session or reconnect
+                self._state = replace(self._state, defaults={
+                    k: w for k, w in self._state.defaults.items() if k not in refused})
         self._state, sends = decide(self._state, event)
         if not sends:
             return

@@ -233,6 +233,13 @@ class PgSmartCharging:
                 " ORDER BY t.started_at NULLS LAST", location_id)
         return [msgspec.convert(dict(r), ActiveSession) for r in rows]
 
+    async def online_stations(self, location_id: UUID) -> list[str]:
+        """The location's stations connected now (as the nodes last recorded it)."""
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch("SELECT id FROM charge_points WHERE location_id = $1"
+                                    " AND online ORDER BY id", location_id)
+        return [str(r["id"]) for r in rows]
+
     async def external_limits_w(self, location_id: UUID) -> int:
         """The site's budget taken by external limits (sum of their W, one per station)."""
         async with self._pool.acquire() as conn:

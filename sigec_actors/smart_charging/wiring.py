@@ -16,7 +16,7 @@ from sigec_actors.smart_charging.allocation import EvseKey
 from sigec_actors.smart_charging.handlers import SmartChargingHandlers
 from sigec_actors.smart_charging.owners import SiteLocks
 from sigec_actors.smart_charging.schedule import EvPlan, ev_profile
-from sigec_actors.smart_charging.site import SendLimit
+from sigec_actors.smart_charging.site import SendDefault, SendLimit
 from sigec_actors.smart_charging.site_actor import SiteDeps
 from sigec_actors.smart_charging.sites import LocationIndex, Sites
 from sigec_actors.smart_charging.store import PgSmartCharging
@@ -45,6 +45,18 @@ def site_profile(limit: SendLimit) -> v201.ChargingProfile:
                 start_period=0, limit=float(limit.watts)),)),))
 
 
+def default_profile(default: SendDefault) -> v201.ChargingProfile:
+    """The site's TxDefaultProfile: what a new session may draw before its allocation."""
+    return v201.ChargingProfile(
+        id=SITE_PROFILE_ID_BASE, stack_level=SITE_STACK_LEVEL,
+        charging_profile_purpose=v201.ChargingProfilePurposeEnum.TX_DEFAULT_PROFILE,
+        charging_profile_kind=v201.ChargingProfileKindEnum.RELATIVE,
+        charging_schedule=(v201.ChargingSchedule(
+            id=1, charging_rate_unit=v201.ChargingRateUnitEnum.W,
+            charging_schedule_period=(v201.ChargingSchedulePeriod(
+                start_period=0, limit=float(default.watts)),)),))
+
+
 class SmartChargingWiring:
     """The node's smart-charging objects; `commander` is looked up at each use (the node
     builds its router after the charge points)."""
@@ -58,7 +70,8 @@ class SmartChargingWiring:
         self.store = PgSmartCharging(pool)
         self._commander = commander
         self._grid, self._submarket, self._default = prices, submarket, default_submarket
-        self.sites = Sites(supervisor, SiteDeps(self.store, self.send_limit, self.record),
+        self.sites = Sites(supervisor, SiteDeps(self.store, self.send_limit, self.record,
+                                                self.send_default),
                            LocationIndex(self.store.location_of), ended=self._ended,
                            bus=bus, locks=None if bus is None else SiteLocks(
                                pool, lambda: self.sites.given_up()))  # noqa: PLW0108 -- built here
@@ -92,6 +105,10 @@ class SmartChargingWiring:
         else:
             self._accepted[(station_id, evse_id)] = (profile, source)
         return True
+
+    async def send_default(self, default: SendDefault) -> bool:
+        """The site's TxDefaultProfile for the whole station (EVSE 0) at the floor."""
+        return await self.send_profile(default.station_id, 0, default_profile(default), "site")
 
     async def record(self, limits: list[SendLimit]) -> None:
         """Store what a site's stations accepted in one transaction (a 200-EVSE site changes

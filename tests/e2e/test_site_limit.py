@@ -149,12 +149,19 @@ async def test_twenty_stations_stay_under_the_site_limit(world: World) -> None:
     site = await _site(admin)
     stations = [await _site_station(server, admin, site, i, rng) for i in range(STATIONS)]
     try:
+
+        async def defaults() -> bool:  # each booted station holds the site's floor
+            return all(s.profiles.limit_w(1, "next", s._now()) == FLOOR_W for s in stations)
+
+        await _until(defaults)
         peak = 0
         for _ in range(STEPS):
             station = rng.choice(stations)
             if station.transactions:
                 await station.end_transaction(1)
-            else:
+            else:  # a new session starts at the site's floor (its TxDefaultProfile), not at
+                # the car's maximum, until its own allocation arrives
+                assert station.profiles.limit_w(1, "next", station._now()) == FLOOR_W
                 await station.start_transaction(None)
             load = await _settled(admin, site, stations)
             drawn = {s.config.station_id: s.power_now()[1] for s in stations if s.transactions}

@@ -12,12 +12,14 @@ from sigec_actors.smart_charging.site import (
     Metered,
     Presence,
     ProfileRefused,
+    SendDefault,
     SendLimit,
     SessionEnded,
     SessionSeen,
     SiteEvent,
     SiteState,
     decide,
+    defaults_step,
 )
 
 POLICY = SitePolicy(limit_w=30_000, floor_w=4_000)
@@ -115,3 +117,30 @@ def test_what_was_sent_never_exceeds_the_limit(steps: list[tuple[str, int]]) -> 
         fixed = sum(-e.export_w for e in state.evses.values() if e.export_w)
         charging = sum(w for k, w in state.sent.items() if not state.evses[k].export_w)
         assert charging + fixed <= 50_000
+
+
+def test_a_station_gets_the_floor_as_its_default_once_and_again_when_it_moves() -> None:
+    state = SiteState(policy=POLICY)
+    state, sends = defaults_step(state, Presence("A", True))
+    assert sends == [SendDefault("A", 4_000)]
+    state, sends = defaults_step(state, SessionSeen("A", 1, "t1"))
+    assert sends == []  # it holds it already
+    state, sends = defaults_step(state, SessionSeen("B", 1, "t2"))
+    assert sends == [SendDefault("B", 4_000)]  # online before the site knew of it
+    state, sends = defaults_step(state, Presence("A", True))
+    assert sends == [SendDefault("A", 4_000)]  # a reconnect: sent again
+    state, sends = defaults_step(state, LimitsChanged(SitePolicy(limit_w=30_000, floor_w=6_000),
+                                                      22_000))
+    assert sorted(sends, key=lambda s: s.station_id) == [SendDefault("A", 6_000),
+                                                         SendDefault("B", 6_000)]
+    assert defaults_step(state, Metered("A", "t1", 5_000, None)) == (state, [])
+
+
+def test_a_boot_of_an_online_station_sends_its_allocation_again() -> None:
+    state, _ = run(SiteState(policy=POLICY), SessionSeen("A", 1, "t1"))
+    state, sends = decide(state, Presence("A", True))  # booted: it may have lost it
+    assert sends == [SendLimit("A", 1, "t1", 22_000, 22_000)]
+    _again, sends = decide(state, Presence("A", True))
+    assert sends == [SendLimit("A", 1, "t1", 22_000, 22_000)]
+    quiet, sends = decide(SiteState(policy=POLICY), Presence("B", True))
+    assert sends == [] and quiet == SiteState(policy=POLICY)

@@ -31,6 +31,9 @@ class Store:
     async def external_limits_w(self, location_id: uuid.UUID) -> int:
         return 0
 
+    async def online_stations(self, location_id: uuid.UUID) -> list[str]:
+        return []
+
 
 def started(tx: str) -> TransactionEventRequest:
     return msgspec.convert({
