@@ -228,12 +228,22 @@ class Sites:
     def start(self) -> None:
         if self._worker is None:
             self._worker = asyncio.get_running_loop().create_task(self._route())
+            self._worker.add_done_callback(self._worker_done)
+
+    def _worker_done(self, task: asyncio.Task[None]) -> None:
+        """The routing task died of an error nobody expected (e.g. the bus failing to
+        publish): log it and start another, so the sites keep hearing their stations."""
+        if task.cancelled() or task is not self._worker:
+            return
+        log.error("sites.router_crashed", error=repr(task.exception()))
+        self._worker = None
+        self.start()
 
     async def aclose(self) -> None:
         if self._worker is not None:
-            self._worker.cancel()
-            await asyncio.gather(self._worker, return_exceptions=True)
-            self._worker = None
+            worker, self._worker = self._worker, None
+            worker.cancel()
+            await asyncio.gather(worker, return_exceptions=True)
         for location_id in list(self._subs):
             await self._unserve(location_id)
         if self._locks is not None:

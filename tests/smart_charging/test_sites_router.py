@@ -98,3 +98,52 @@ async def test_a_station_location_is_read_again_after_its_ttl() -> None:
     assert await index.of("CP-1") is None and calls == ["CP-1"]  # cached
     now[0] = 30.0  # linked through another node meanwhile
     assert await index.of("CP-1") == LOCATION and calls == ["CP-1", "CP-1"]
+
+
+async def test_the_router_survives_a_bus_that_fails() -> None:
+    class NatsDown(Exception):  # like nats.errors.ConnectionClosedError: not an OSError
+        pass
+
+    class BrokenBus:
+        async def publish(self, subject: str, data: bytes, headers: Any = None) -> None:
+            raise NatsDown
+
+    class ElsewhereLocks:  # another node holds every site
+        def held(self, location_id: uuid.UUID) -> bool:
+            return False
+
+        async def claim(self, location_id: uuid.UUID) -> bool:
+            return False
+
+        async def aclose(self) -> None:
+            return None
+
+    seen: list[str] = []
+
+    async def location_of(station_id: str) -> uuid.UUID | None:
+        seen.append(station_id)
+        return LOCATION
+
+    async def send(limit: SendLimit) -> bool:
+        return True
+
+    system = ActorSystem(name="node-1")
+    tree = await NodeTree.start(system)
+    sites = Sites(tree.sites, SiteDeps(Store(), send), LocationIndex(location_of),
+                  bus=BrokenBus(), locks=ElsewhereLocks())  # type: ignore[arg-type]
+    sites.start()
+    try:
+        sites.transaction_event("CP-1", started("tx-1"))  # its publish fails
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if seen:
+                break
+        sites.transaction_event("CP-2", started("tx-2"))  # still routed by a new task
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if "CP-2" in seen:
+                break
+        assert seen == ["CP-1", "CP-2"]
+    finally:
+        await sites.aclose()
+        await system.shutdown()
