@@ -46,8 +46,9 @@ class SiteHooks(Protocol):
     def presence(self, station_id: str, online: bool) -> None: ...
 
 
-Prices = Callable[[str, datetime, datetime], Awaitable[dict[datetime, int]]]
-"""(station id, from, to) -> hour start -> grid price (any unit: only the order counts)."""
+Prices = Callable[[str, int, datetime, datetime], Awaitable[dict[datetime, int]]]
+"""(station id, EVSE, from, to) -> hour start -> its cost (grid price and tariff; any unit:
+only the order counts)."""
 SendPlan = Callable[[str, int, EvPlan], Awaitable[bool]]
 """(station id, EVSE, plan) -> the plan's TxProfile was accepted (and stored)."""
 
@@ -138,7 +139,7 @@ class SmartChargingHandlers:
         periods = None
         if transaction is not None and needs.departure is not None:
             now = self._clock()
-            prices = await self._prices(station_id, now, needs.departure)
+            prices = await self._prices(station_id, req.evse_id, now, needs.departure)
             periods = plan(now, needs, DEFAULT_MAX_PER_EVSE_W, prices,
                            max_periods=req.max_schedule_tuples or 24)
         if periods is None or transaction is None:

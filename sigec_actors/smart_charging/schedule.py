@@ -76,6 +76,29 @@ def plan(now: datetime, needs: Needs, cap_w: int, prices: Mapping[datetime, int]
     return periods if len(periods) <= max_periods else None
 
 
+class TariffWindow(msgspec.Struct, frozen=True, kw_only=True):
+    """A tariff of the station over its validity (`specificity`: 0 network, 1 station, 2 EVSE)."""
+
+    valid_from: datetime
+    valid_to: datetime | None
+    price_per_kwh_centavos: int
+    specificity: int = 0
+
+
+def hour_costs(grid: Mapping[datetime, int], tariffs: Sequence[TariffWindow]
+               ) -> dict[datetime, int]:
+    """What each hour with a grid price costs, in centavos/MWh: the grid price plus the tariff
+    in force at the hour's start (the most specific, then the latest to start), so a cheaper
+    tariff window is planned first like a cheaper grid hour."""
+    costs = {}
+    for hour, price in grid.items():
+        live = [t for t in tariffs
+                if t.valid_from <= hour and (t.valid_to is None or hour < t.valid_to)]
+        tariff = max(live, key=lambda t: (t.specificity, t.valid_from), default=None)
+        costs[hour] = price + (tariff.price_per_kwh_centavos * 1000 if tariff else 0)
+    return costs
+
+
 class EvPlan(msgspec.Struct, frozen=True, kw_only=True):
     """A plan sent for a car's transaction: `periods` from `start` until `departure`."""
 

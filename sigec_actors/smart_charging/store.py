@@ -14,6 +14,7 @@ from sigec_actors.ocpp.generated import v201
 from sigec_actors.ports import DbPool
 from sigec_actors.smart_charging.allocation import SitePolicy, Strategy
 from sigec_actors.smart_charging.profiles import StationLimits, limits_of
+from sigec_actors.smart_charging.schedule import TariffWindow
 
 
 class StoredProfile(msgspec.Struct, frozen=True, kw_only=True):
@@ -277,6 +278,19 @@ class PgSmartCharging:
                 " schedule) VALUES ($1, $2, $3, $4) ON CONFLICT (charge_point_id, evse_id)"
                 " DO UPDATE SET time_base = $3, schedule = $4, received_at = now()",
                 station_id, evse_id, time_base, schedule)
+
+    async def tariff_windows(self, station_id: str, evse_id: int, start: datetime,
+                             end: datetime) -> list[TariffWindow]:
+        """The per-kWh tariffs that may apply to the EVSE between `start` and `end`."""
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT valid_from, valid_to, price_per_kwh_centavos,"
+                " (charge_point_id IS NOT NULL)::int + (evse_id IS NOT NULL)::int AS specificity"
+                " FROM tariffs WHERE (charge_point_id IS NULL OR charge_point_id = $1)"
+                " AND (evse_id IS NULL OR evse_id = $2) AND connector_id IS NULL"
+                " AND valid_from < $4 AND (valid_to IS NULL OR valid_to > $3)",
+                station_id, evse_id, start, end)
+        return [msgspec.convert(dict(r), TariffWindow) for r in rows]
 
     async def running_transaction(self, station_id: str, evse_id: int) -> str | None:
         """The station's transaction id active on the EVSE, if any."""

@@ -15,7 +15,7 @@ from sigec_actors.runtime import ActorDead, MailboxFull, SupervisorAt
 from sigec_actors.smart_charging.allocation import EvseKey
 from sigec_actors.smart_charging.handlers import SmartChargingHandlers
 from sigec_actors.smart_charging.owners import SiteLocks
-from sigec_actors.smart_charging.schedule import EvPlan, ev_profile
+from sigec_actors.smart_charging.schedule import EvPlan, ev_profile, hour_costs
 from sigec_actors.smart_charging.site import SendDefault, SendLimit
 from sigec_actors.smart_charging.site_actor import SiteDeps
 from sigec_actors.smart_charging.sites import LocationIndex, Sites
@@ -153,12 +153,14 @@ class SmartChargingWiring:
                 del self._site_w[key]
         await self.store.end_transaction(station_id, transaction_id)
 
-    async def _prices(self, station_id: str, start: datetime, end: datetime
+    async def _prices(self, station_id: str, evse_id: int, start: datetime, end: datetime
                       ) -> dict[datetime, int]:
+        """Each hour's cost for an EV plan: the grid price plus the EVSE's tariff."""
         submarket = await self._submarket(station_id) or self._default
         first = start.replace(minute=0, second=0, microsecond=0)
-        return {h.hour_start: h.pld_centavos_per_mwh
+        grid = {h.hour_start: h.pld_centavos_per_mwh
                 for h in await self._grid.hours(submarket, first, end)}
+        return hour_costs(grid, await self.store.tariff_windows(station_id, evse_id, first, end))
 
     def start(self) -> None:
         self.sites.start()

@@ -7,7 +7,13 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sigec_actors.smart_charging.schedule import Needs, capped, plan
+from sigec_actors.smart_charging.schedule import (
+    Needs,
+    TariffWindow,
+    capped,
+    hour_costs,
+    plan,
+)
 
 NOW = datetime(2026, 12, 2, 10, 30, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -50,3 +56,18 @@ def test_a_plan_capped_at_the_site_share_merges_equal_periods() -> None:
         (0, 5_000), (3600, 4_000), (7200, 0)]
     assert capped([(0, 11_000), (3600, 9_000)], 5_000) == [(0, 5_000)]
     assert capped([(0, 11_000)], None) == [(0, 11_000)]
+
+
+
+def test_a_cheaper_tariff_window_is_planned_first_like_a_cheaper_grid_hour() -> None:
+    start = NOW.replace(minute=0)  # 10:00; hours 10, 11, 12, 13 at a flat grid price
+    grid = {start + i * H: 30_000 for i in range(4)}
+    tariffs = [TariffWindow(valid_from=start - 9 * H, valid_to=start + 2 * H,
+                            price_per_kwh_centavos=120),
+               TariffWindow(valid_from=start + 2 * H, valid_to=None, price_per_kwh_centavos=80),
+               TariffWindow(valid_from=start + 3 * H, valid_to=None, price_per_kwh_centavos=100,
+                            specificity=1)]  # the station's own beats the network's
+    costs = hour_costs(grid, tariffs)
+    assert [costs[start + i * H] for i in range(4)] == [150_000, 150_000, 110_000, 130_000]
+    needs = Needs(energy_wh=11_000, max_w=11_000, departure=NOW + 3 * H + H / 2)
+    assert plan(NOW, needs, 22_000, costs) == [(0, 0), (5400, 11_000), (9000, 0)]
