@@ -379,6 +379,8 @@ def _set(raw: dict[str, Any], dotted: str, value: Any) -> None:
         raise ConfigError(dotted, "unknown configuration key")
     if isinstance(raw[section][key], dict) and isinstance(value, str):  # a table from the env
         value = {**raw[section][key], **_table_entries(dotted, value)}
+    elif isinstance(raw[section][key], list) and isinstance(value, str):  # "A,B" from the env
+        value = [part.strip() for part in value.split(",") if part.strip()]
     raw[section][key] = value
 
 

@@ -43,9 +43,12 @@ def test_no_worker_ratio_without_one_worker() -> None:
 def test_suite_covers_every_target_and_micro_benchmark() -> None:
     assert SUITE_TARGETS[:4] == ("bare", "ocpp-lib", "sigec-w0", "sigec-w1")
     assert SUITE_TARGETS[-1].startswith("sigec-w")
-    assert [m[0] for m in MICRO] == ["codec", "actors", "cluster", "txevents", "v2g"]
-    assert MICRO[-2][1] == ("bench.txevents", "--short")
-    assert MICRO[-1][1] == ("bench.v2g", "--short")
+    assert [m[0] for m in MICRO] == ["codec", "actors", "cluster", "txevents", "v2g",
+                                     "firmware"]
+    by_name = {m[0]: m[1] for m in MICRO}
+    assert by_name["txevents"] == ("bench.txevents", "--short")
+    assert by_name["v2g"] == ("bench.v2g", "--short")
+    assert by_name["firmware"] == ("bench.firmware",)
 
 
 def test_parse_json_indented_first_or_one_line_last() -> None:

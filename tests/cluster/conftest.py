@@ -114,12 +114,14 @@ def cluster_pids(serve: Serve) -> set[int]:
 
 
 def listeners(pids: set[int]) -> dict[int, list[tuple[str, int]]]:
-    """Every LISTEN socket (IPv4 and IPv6) of `pids`, as (address, port) per pid."""
+    """Every LISTEN socket (IPv4 and IPv6) of `pids`, as (address, port) per pid. An
+    IPv4-mapped address (gRPC's socket for 127.0.0.1 is `::ffff:127.0.0.1`) is given as the
+    IPv4 address it is: such a socket accepts connections to that address only."""
     found: dict[int, list[tuple[str, int]]] = {}
     for pid in pids:
         with contextlib.suppress(psutil.NoSuchProcess):
             conns = psutil.Process(pid).net_connections(kind="inet")
-            found[pid] = [(c.laddr.ip, c.laddr.port) for c in conns
+            found[pid] = [(c.laddr.ip.removeprefix("::ffff:"), c.laddr.port) for c in conns
                           if c.status == psutil.CONN_LISTEN]
     return found
 

@@ -13,6 +13,7 @@ import msgspec
 import nats
 import nats.aio.subscription
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from sigec_actors.simulator.handlers import SimConfig
 from sigec_actors.simulator.station import SimulatedStation
@@ -76,11 +77,15 @@ async def test_station_lifecycle_through_the_real_server(server: ServerProcess, 
             # the node's metrics count this traffic
             async with http.get(f"{server.http}/metrics") as resp:
                 text = await resp.text()
-            assert "sigec_connected_stations 1.0" in text
-            assert 'sigec_ocpp_messages_total{action="BootNotification",direction="in"} 1.0' in text
-            assert 'sigec_ocpp_messages_total{action="Reset",direction="out"} 10.0' in text
-            assert 'sigec_ocpp_call_latency_seconds_count{action="Reset"} 10.0' in text
-            assert 'sigec_actor_restarts{kind="ChargePoint"}' in text
+            samples = _samples(text)  # each node's samples carry a `node` label
+            assert samples[("sigec_connected_stations", ())] == 1.0
+            assert samples[("sigec_ocpp_messages_total",
+                            (("action", "BootNotification"), ("direction", "in")))] == 1.0
+            assert samples[("sigec_ocpp_messages_total",
+                            (("action", "Reset"), ("direction", "out")))] == 10.0
+            assert samples[("sigec_ocpp_call_latency_seconds_count",
+                            (("action", "Reset"),))] == 10.0
+            assert ("sigec_actor_restarts", (("kind", "ChargePoint"),)) in samples
 
             # the boot event went through the outbox to NATS (other servers may share it)
             await _wait_for_event(boots, station_id)
@@ -120,3 +125,14 @@ async def test_unknown_station_is_refused_before_upgrade(server: ServerProcess) 
             "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Protocol": "ocpp2.0.1",
         }) as resp:
             assert resp.status == 404
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Prometheus samples by name and labels (the `node` label left out), summed over nodes."""
+    out: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = tuple(sorted((k, v) for k, v in sample.labels.items() if k != "node"))
+            key = (sample.name, labels)
+            out[key] = out.get(key, 0.0) + sample.value
+    return out

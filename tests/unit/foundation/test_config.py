@@ -58,6 +58,14 @@ def test_generic_section_key_override() -> None:
     assert s.ocpp.auto_register is True
 
 
+def test_a_list_from_the_env_is_comma_separated() -> None:
+    settings = load_settings({"SIGEC_PKI__CSR_KEY_TYPES": "EC",
+                              "SIGEC_PKI__OCSP_RESPONDERS": "http://a.example/ocsp, http://b"})
+    assert settings.pki.csr_key_types == ["EC"]
+    assert settings.pki.ocsp_responders == ["http://a.example/ocsp", "http://b"]
+    assert load_settings({"SIGEC_PKI__OCSP_RESPONDERS": ""}).pki.ocsp_responders == []
+
+
 def test_every_toml_key_is_overridable_by_generic_env() -> None:
     import tomllib
 
@@ -65,6 +73,7 @@ def test_every_toml_key_is_overridable_by_generic_env() -> None:
     for section, values in raw.items():
         for key, value in values.items():
             text = (",".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, dict)
+                    else ",".join(map(str, value)) if isinstance(value, list)
                     else str(value).lower() if isinstance(value, bool) else str(value))
             env = {f"SIGEC_{section.upper()}__{key.upper()}": text}
             load_settings(env)  # must not raise

@@ -24,7 +24,7 @@ from sigec_actors.domain.rules import rotation_failure
 
 def test_every_documented_subject_has_a_stream() -> None:
     subjects = [v for k, v in vars(events).items() if k.isupper() and isinstance(v, str)]
-    assert len(subjects) == 25
+    assert len(subjects) == 27  # 25 + payment.disputed and voice.command.processed
     for subject in subjects:
         assert events.stream_for(subject) is not None, subject
     assert events.stream_for("sigec.cp.X.cmd") is None
