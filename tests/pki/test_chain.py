@@ -23,6 +23,14 @@ EMAID = "BRXXXC12345678X"
 NOW = datetime.datetime.now(datetime.UTC)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _now() -> None:
+    """NOW is when this module's tests run, not when the suite was collected: certificates
+    issued here start 5 minutes before their creation, and a whole suite runs longer."""
+    global NOW  # noqa: PLW0603
+    NOW = datetime.datetime.now(datetime.UTC)
+
+
 @pytest.fixture(scope="module")
 def mo() -> ContractPki:
     return make_contract_pki("http://127.0.0.1:9/ocsp")
