@@ -135,13 +135,31 @@ def browser(site: Site) -> Iterator[Any]:
 
 
 def wait(driver: Any, check: Callable[[Any], Any], what: str) -> Any:
-    from selenium.common.exceptions import TimeoutException
+    """Poll `check` until it is truthy. The page re-renders its tables while it refreshes, so
+    an element found a moment ago may be gone (stale): that is a retry, not a failure."""
+    from selenium.common.exceptions import (
+        NoSuchElementException,
+        StaleElementReferenceException,
+        TimeoutException,
+    )
     from selenium.webdriver.support.ui import WebDriverWait
 
     try:
-        return WebDriverWait(driver, WAIT_S, poll_frequency=0.1).until(check)
+        return WebDriverWait(driver, WAIT_S, poll_frequency=0.1, ignored_exceptions=(
+            NoSuchElementException, StaleElementReferenceException)).until(check)
     except TimeoutException:
         raise AssertionError(f"timed out waiting for {what}") from None
+
+
+def click(driver: Any, xpath: str, what: str) -> None:
+    """Find and click in one retried step (the row may be re-rendered in between)."""
+    from selenium.webdriver.common.by import By
+
+    def clicked(d: Any) -> bool:
+        d.find_element(By.XPATH, xpath).click()
+        return True
+
+    wait(driver, clicked, what)
 
 
 def text_of(driver: Any, css: str) -> str:
@@ -179,30 +197,37 @@ def test_operator_page_in_chromium(site: Site, browser: Any) -> None:
 
     # dashboard figures from GET /api/v1/admin/dashboard, refreshed every 5 s
     wait(d, lambda d: "Stations" in text_of(d, "#figures"), "dashboard figures")
-    figures = {f.find_element(By.TAG_NAME, "span").text: f.find_element(By.TAG_NAME, "b").text
-               for f in d.find_elements(By.CSS_SELECTOR, "#figures .figure")}
+    figures = wait(d, lambda d: {
+        f.find_element(By.TAG_NAME, "span").text: f.find_element(By.TAG_NAME, "b").text
+        for f in d.find_elements(By.CSS_SELECTOR, "#figures .figure")}, "the figures")
     assert figures["Stations"] == "2" and figures["Online"] == "1", figures
     assert not d.find_element(By.ID, "dash-note").is_displayed()
 
     # stations with their status and a command menu
-    row = wait(d, lambda d: d.find_element(By.CSS_SELECTOR, 'tr[data-station="WEB-1"]'), "WEB-1")
-    assert "online" in row.text and "Acme / Wallbox 22" in row.text
-    assert "offline" in d.find_element(By.CSS_SELECTOR, 'tr[data-station="WEB-2"]').text
+    row_text = wait(d, lambda d: d.find_element(By.CSS_SELECTOR, 'tr[data-station="WEB-1"]').text,
+                    "WEB-1")
+    assert "online" in row_text and "Acme / Wallbox 22" in row_text
+    wait(d, lambda d: "offline" in d.find_element(By.CSS_SELECTOR,
+                                                  'tr[data-station="WEB-2"]').text, "WEB-2")
     Select(d.find_element(By.ID, "stations-filter")).select_by_value("offline")
     wait(d, lambda d: not d.find_elements(By.CSS_SELECTOR, 'tr[data-station="WEB-1"]'),
          "the offline filter")
     assert "1 offline" in text_of(d, "#stations-count")
     Select(d.find_element(By.ID, "stations-filter")).select_by_value("")
-    row = wait(d, lambda d: d.find_element(By.CSS_SELECTOR, 'tr[data-station="WEB-1"]'), "all")
-    Select(row.find_element(By.TAG_NAME, "select")).select_by_value("heartbeat")
+    def heartbeat(d: Any) -> bool:  # re-found each try: the table is re-rendered on refresh
+        row = d.find_element(By.CSS_SELECTOR, 'tr[data-station="WEB-1"]')
+        Select(row.find_element(By.TAG_NAME, "select")).select_by_value("heartbeat")
+        return True
+
+    wait(d, heartbeat, "WEB-1's command menu")
     wait(d, lambda d: "Trigger Heartbeat → WEB-1: Accepted" in text_of(d, "#command-result"),
          "the command's answer")
 
     # the actor tree with mailbox depths and restarts; the station's actor is in it
-    station = wait(d, lambda d: [e for e in d.find_elements(By.CSS_SELECTOR, "#actor-tree li")
+    station = wait(d, lambda d: [e.text for e in d.find_elements(By.CSS_SELECTOR, "#actor-tree li")
                                  if e.get_attribute("data-path").endswith(
                                      "/charge-points/WEB-1")], "WEB-1's actor")[0]
-    assert "mbox 0" in station.text and "restarts 0" in station.text
+    assert "mbox 0" in station and "restarts 0" in station
     assert any(e.get_attribute("data-path").endswith("/reports")
                for e in d.find_elements(By.CSS_SELECTOR, "#actor-tree li"))
 
@@ -215,14 +240,15 @@ def test_operator_page_in_chromium(site: Site, browser: Any) -> None:
     assert d.find_elements(By.CSS_SELECTOR, "#report-list li button")
 
     # open alerts: acknowledge, then resolve
-    alert = wait(d, lambda d: d.find_element(By.CSS_SELECTOR, "#alerts-body tr"), "the alert")
-    assert "Connector 1 reported Faulted" in alert.text and "critical" in alert.text
+    alert = wait(d, lambda d: d.find_element(By.CSS_SELECTOR, "#alerts-body tr").text,
+                 "the alert")
+    assert "Connector 1 reported Faulted" in alert and "critical" in alert
     screenshot = os.environ.get("SIGEC_SCREENSHOT")
     if screenshot:
         d.save_screenshot(str(Path(screenshot)))
-    alert.find_element(By.XPATH, ".//button[text()='Acknowledge']").click()
+    click(d, "//tbody[@id='alerts-body']//button[text()='Acknowledge']", "acknowledge")
     wait(d, lambda d: "acknowledged" in text_of(d, "#alerts-body tr"), "acknowledged")
-    d.find_element(By.XPATH, "//tbody[@id='alerts-body']//button[text()='Resolve']").click()
+    click(d, "//tbody[@id='alerts-body']//button[text()='Resolve']", "resolve")
     wait(d, lambda d: not d.find_elements(By.CSS_SELECTOR, "#alerts-body tr"), "resolved")
     rows = site.loop.run(site.sql("SELECT acknowledged_by, resolved_at FROM alerts"
                                   " WHERE dedupe_key = 'browser-test'"))
