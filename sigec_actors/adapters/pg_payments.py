@@ -17,6 +17,7 @@ from sigec_actors.adapters.pg_ledger import post_on
 from sigec_actors.domain.errors import InsufficientFunds
 from sigec_actors.domain.events import (
     PAYMENT_COMPLETED,
+    PAYMENT_DISPUTED,
     PAYMENT_FAILED,
     WALLET_CREDITED,
     WALLET_DEBITED,
@@ -207,6 +208,11 @@ async def _locked(conn: DbConn, payment_id: UUID) -> Payment:
     return to_record(row, Payment)
 
 
+DISPUTE_OPENED = "charge.dispute.created"
+"""Stripe's event for a chargeback: `payment.disputed` is published (the operator alert rule
+opens a critical alert); the wallet is not debited automatically."""
+
+
 def _event_for(status: PaymentStatus) -> str:
     return {PaymentStatus.SUCCEEDED: "payment_intent.succeeded",
             PaymentStatus.FAILED: "payment_intent.payment_failed",
@@ -218,6 +224,12 @@ def _event_for(status: PaymentStatus) -> str:
 async def _apply_locked(conn: DbConn, payment_id: UUID, event: ProviderEvent,
                         legs: tuple[UUID, UUID]) -> Applied:
     payment = await _locked(conn, payment_id)
+    if event.type == DISPUTE_OPENED:  # the operator decides: an alert, no money moves here
+        await write_events(conn, [OutboxMessage(PAYMENT_DISPUTED, {
+            **_payment_event(payment, payment.status), "disputeId": event.payload.get("id"),
+            "disputedCentavos": event.payload.get("amount"),
+            "reason": event.payload.get("reason")})])
+        return Applied(duplicate=False, payment=payment)
     target = after_event(payment.status, event.type)
     if target is None:  # stale or repeated news: recorded, nothing changes
         return Applied(duplicate=False, payment=payment)

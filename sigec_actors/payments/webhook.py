@@ -16,7 +16,8 @@ SIGNATURE_HEADER = "Stripe-Signature"
 
 def verify(payload: bytes, header: str | None, secret: str,
            tolerance_s: int) -> ProviderEvent | None:
-    """The PaymentIntent event a correctly signed `payload` carries (None for other objects).
+    """The PaymentIntent event a correctly signed `payload` carries, or a dispute of one (its
+    `charge.dispute.*` event, found by the disputed PaymentIntent); None for other objects.
 
     stripe's own verification: HMAC-SHA256 over "t.payload" with `secret`, and the timestamp
     within `tolerance_s` of now; BadSignature otherwise.
@@ -29,6 +30,10 @@ def verify(payload: bytes, header: str | None, secret: str,
         raise BadSignature("the body is not a JSON event") from exc
     event: dict[str, Any] = json.loads(payload)
     obj = (event.get("data") or {}).get("object") or {}
+    if obj.get("object") == "dispute" and obj.get("payment_intent"):
+        return ProviderEvent(event_id=str(event["id"]), type=str(event["type"]),
+                             provider_payment_id=str(obj["payment_intent"]), payment_id=None,
+                             payload=obj)
     if obj.get("object") != "payment_intent" or not obj.get("id"):
         return None
     return ProviderEvent(event_id=str(event["id"]), type=str(event["type"]),

@@ -89,3 +89,26 @@ async def test_another_users_payment_is_404(pay: PayEnv) -> None:
     assert mine["pix"]["copyPaste"].startswith("000201") and mine["pix"]["qrPng"]
     history = await pay.api.json("GET", "/api/v1/payments/history", "other")
     assert history == {"items": [], "total": 0}
+
+
+async def test_a_dispute_is_published_once_and_moves_no_money(pay: PayEnv) -> None:
+    payment = await pay.topup(1500)
+    assert await pay.send(pay.event(payment, "succeeded")) == 200
+    dispute = {"id": "dp_test1", "object": "dispute", "amount": 1500, "currency": "brl",
+               "charge": "ch_test1", "payment_intent": payment["providerPaymentId"],
+               "reason": "fraudulent", "status": "needs_response"}
+    event = pay.fake.event("charge.dispute.created", dispute)
+    assert [await pay.send(event) for _ in range(3)] == [200, 200, 200]  # retried delivery
+    stranger = pay.fake.event("charge.dispute.created", {**dispute, "payment_intent": "pi_x"})
+    assert await pay.send(stranger) == 200  # not one of ours: acknowledged, nothing recorded
+    async with pay.pool.acquire() as conn:
+        rows = await conn.fetch("SELECT payload FROM event_outbox"
+                                " WHERE subject = 'payment.disputed'")
+    assert [dict(r["payload"]) for r in rows] == [{
+        "paymentId": payment["id"], "userId": rows[0]["payload"]["userId"],
+        "amountCentavos": 1500, "method": "pix", "provider": payment["provider"],
+        "status": "succeeded", "disputeId": "dp_test1", "disputedCentavos": 1500,
+        "reason": "fraudulent"}]
+    assert (await pay.balance())["balanceCentavos"] == 1500  # the operator decides
+    got = await pay.api.json("GET", f"/api/v1/payments/{payment['id']}", "user")
+    assert got["status"] == "succeeded"
