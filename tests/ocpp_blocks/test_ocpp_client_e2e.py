@@ -32,12 +32,6 @@ from tests.ocpp_blocks.station_calls import BOOT, STATION_CALLS, STATION_ID
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 DEV = f"/api/v1/devices/{STATION_ID}"
 
-NOT_ANSWERED_YET: dict[str, str] = {
-    # action -> what it gets today; owned by other issues. Each is an xfail(strict=True) below,
-    # so the test fails (asking to shorten this list) as soon as the action is answered.
-}
-
-
 @dataclass
 class World:
     server: ServerProcess
@@ -73,13 +67,7 @@ async def world(server: ServerProcess, pg_dsn: str) -> AsyncIterator[World]:
         await station._connection.close()
 
 
-def _params() -> list[Any]:
-    return [pytest.param(action, marks=pytest.mark.xfail(
-        strict=True, reason=NOT_ANSWERED_YET[action]))
-        if action in NOT_ANSWERED_YET else action for action in sorted(STATION_CALLS)]
-
-
-@pytest.mark.parametrize("action", _params())
+@pytest.mark.parametrize("action", sorted(STATION_CALLS))
 async def test_every_station_message_gets_a_schema_valid_answer(world: World,
                                                                 action: str) -> None:
     try:  # the ocpp client validates a CALLRESULT against the official schema
