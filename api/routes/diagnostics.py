@@ -26,6 +26,7 @@ from api.routes.device_model import (
 )
 from api.routing import Call, Resource, json_response
 from api.schemas import device_model as b
+from api.schemas.base import PageQuery
 from api.security import authenticate
 from api.services import services_of
 from sigec_actors.device_model.model import RequestKind, complete
@@ -229,10 +230,10 @@ async def get_monitoring_report(call: Call) -> web.Response:
 
 
 @resource.get(f"{BASE}/events", "Stored NotifyEvent events, newest first", role=Role.OPERATOR,
-              query=b.EventsQuery, response=b.EventPage, errors=(404,))
+              query=PageQuery, response=b.EventPage, errors=(404,))
 async def list_events(call: Call) -> web.Response:
     station_id = await station_of(call)
-    query = call.query(b.EventsQuery)
+    query = call.query(PageQuery)
     rows, total = await ports_of(call).store.events(station_id, query.limit, query.offset)
     fields = b.EventOut.__struct_fields__
     return json_response(b.EventPage(

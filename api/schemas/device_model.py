@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from api.schemas.base import Body, Limit, Offset, Out
+from api.schemas.base import Body, Out
 from sigec_actors.ocpp.generated import v201
 
 Items = Annotated[int, msgspec.Meta(ge=1, le=100)]
@@ -207,11 +207,6 @@ class MonitorOut(Out, frozen=True, kw_only=True):
     value: float
     severity: int
     transaction: bool
-
-
-class EventsQuery(Body, frozen=True, kw_only=True):
-    limit: Limit = 50
-    offset: Offset = 0
 
 
 class EventOut(Out, frozen=True, kw_only=True):
