@@ -22,10 +22,10 @@ import msgspec
 from aiohttp import WSMsgType, web
 
 from api.context import ctx_of
-from api.errors import InvalidInput
+from api.errors import InvalidInput, Unauthenticated
 from api.problems import problem_for
 from api.routes.voice import check_text, loopback, out_of, refusal, voice_of
-from api.security import verify
+from api.security import bearer_token, verify
 from api.services import services_of
 from sigec_actors.domain.records import Role
 from sigec_actors.errors import SigecError
@@ -48,8 +48,10 @@ async def _error(ws: web.WebSocketResponse, status: int, title: str, detail: str
 
 
 async def _authorize(request: web.Request, ws: web.WebSocketResponse) -> tuple[UUID, str] | None:
-    header = request.headers.get("Authorization", "")
-    token = header.partition(" ")[2].strip() if header.lower().startswith("bearer ") else ""
+    try:
+        token = bearer_token(request)
+    except Unauthenticated:  # browsers cannot set headers: the first message may carry it
+        token = ""
     if not token:
         try:
             first = await ws.receive_json(timeout=AUTH_TIMEOUT_S)
