@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import asyncpg
@@ -43,15 +42,6 @@ async def _wipe(dsn: str) -> None:
         await conn.close()
 
 
-async def _until(api: Api, path: str, ok: Any) -> Any:
-    for _ in range(100):
-        status, body = await api.call("GET", path)
-        if status == 200 and ok(body):
-            return body
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{path}: {status} {body}")
-
-
 async def test_operator_surface_on_a_real_node(server: ServerProcess) -> None:
     async with aiohttp.ClientSession() as http:
         api = Api(server.http, http)
@@ -62,13 +52,13 @@ async def test_operator_surface_on_a_real_node(server: ServerProcess) -> None:
         try:
             assert (await station.boot()).status == "Accepted"
             await station.status(1, 1, "Faulted")
-            board = await _until(api, "/api/v1/admin/dashboard", lambda b: (
+            board = await api.until("/api/v1/admin/dashboard", lambda b: (
                 b["stations"]["faulted"] == 1 and [n["stations"] for n in b["nodes"]] == [1]))
             assert board["stations"]["online"] == 1 and board["connectors"]["faulted"] == 1
-            alerts = await _until(api, "/api/v1/admin/alerts?kind=connector_faulted",
+            alerts = await api.until("/api/v1/admin/alerts?kind=connector_faulted",
                                   lambda b: b["total"] >= 1)
             await asyncio.sleep(1.2)  # two more sweeps: still one alert
-            again = await _until(api, "/api/v1/admin/alerts?kind=connector_faulted",
+            again = await api.until("/api/v1/admin/alerts?kind=connector_faulted",
                                  lambda b: True)
             assert again["total"] == alerts["total"] == 1
             status, _ = await api.call("DELETE", "/api/v1/admin/stations/CP-OPS-1")

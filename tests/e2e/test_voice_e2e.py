@@ -4,7 +4,6 @@ another user's session is out of reach; audio without speech-to-text is a 501.""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import uuid
 from collections.abc import Iterator
@@ -36,10 +35,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, pg_dsn: str,
 
 async def _user(server: ServerProcess, http: aiohttp.ClientSession, name: str) -> Api:
     api = Api(server.http, http)
-    email = f"{name}-{uuid.uuid4().hex[:6]}@example.com"
-    await api.call("POST", "/api/v1/auth/register", {
-        "name": name, "email": email, "password": f"{name}'s long passphrase"})
-    await api.login(email, f"{name}'s long passphrase")
+    await api.register(name, f"{name}-{uuid.uuid4().hex[:6]}@example.com",
+                       f"{name}'s long passphrase")
     return api
 
 
@@ -55,16 +52,6 @@ async def _station(server: ServerProcess, http: aiohttp.ClientSession, number: i
     return station
 
 
-async def _until(api: Api, path: str, ok: Any, tries: int = 60) -> Any:
-    body = None
-    for _ in range(tries):
-        status, body = await api.call("GET", path)
-        if status == 200 and ok(body):
-            return body
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{path}: {body}")
-
-
 async def test_start_and_stop_a_real_session_by_voice_over_rest(server: ServerProcess) -> None:
     async with aiohttp.ClientSession() as http:
         ana, bob = await _user(server, http, "ana"), await _user(server, http, "bob")
@@ -77,7 +64,7 @@ async def test_start_and_stop_a_real_session_by_voice_over_rest(server: ServerPr
                                       "slots": {"station": station.config.station_id}}
             assert said["outcome"] == "done" and said["language"] == "pt-BR", said
             assert said["result"]["accepted"] is True and "Iniciando" in said["reply"]
-            active = await _until(ana, "/api/v1/transactions/active", bool)
+            active = await ana.until("/api/v1/transactions/active", bool)
             tx_id = active[0]["id"]
             # Bob asks to stop "his" charging: he has none; Ana's goes on
             _, bobs = await bob.call("POST", VOICE, {"text": "stop my charging"})
@@ -91,7 +78,7 @@ async def test_start_and_stop_a_real_session_by_voice_over_rest(server: ServerPr
             assert tx["status"].lower() == "active"  # nothing sent before the yes
             _, done = await ana.call("POST", VOICE, {"text": "sim"})
             assert done["outcome"] == "done" and done["result"]["accepted"] is True, done
-            await _until(ana, f"/api/v1/transactions/{tx_id}", lambda b: b["endedAt"])
+            await ana.until(f"/api/v1/transactions/{tx_id}", lambda b: b["endedAt"])
             _, again = await ana.call("POST", VOICE, {"text": "sim"})
             assert again["outcome"] == "clarify"  # a second yes runs nothing
         status, history = await ana.call("GET", "/api/v1/voice/history?limit=10")
@@ -137,7 +124,7 @@ async def test_the_websocket_starts_and_stops_with_a_confirmation(
             assert intent["intent"]["name"] == "start_charging" and intent["language"] == "en"
             result = await _until_type(ws, "result")
             assert result["outcome"] == "done" and result["result"]["accepted"], result["reply"]
-            await _until(cris, "/api/v1/transactions/active", bool)
+            await cris.until("/api/v1/transactions/active", bool)
             await ws.send_json({"type": "text", "text": "stop charging"})
             confirm = await _until_type(ws, "confirm")
             assert "yes or no" in confirm["question"]
@@ -145,7 +132,7 @@ async def test_the_websocket_starts_and_stops_with_a_confirmation(
             await ws.send_json({"type": "text", "text": "yes"})
             result = await _until_type(ws, "result")
             assert result["outcome"] == "done", result
-            await _until(cris, "/api/v1/transactions/history",
+            await cris.until("/api/v1/transactions/history",
                          lambda b: b["items"] and b["items"][0]["endedAt"])
             await ws.send_bytes(b"not json")
             error = await _until_type(ws, "error")

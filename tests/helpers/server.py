@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
@@ -10,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +141,23 @@ class Api:
                                        {"email": email, "password": password})
         assert status == 200, body
         self.token = body["accessToken"]
+
+    async def register(self, name: str, email: str, password: str) -> None:
+        """Create a user account (role user) and sign in as it."""
+        status, body = await self.call("POST", "/api/v1/auth/register", {
+            "name": name, "email": email, "password": password})
+        assert status == 201, body
+        await self.login(email, password)
+
+    async def until(self, path: str, ok: Callable[[Any], Any], tries: int = 100) -> Any:
+        """GET `path` every 0.1 s until it answers 200 with a body `ok` accepts."""
+        status, body = None, None
+        for _ in range(tries):
+            status, body = await self.call("GET", path)
+            if status == 200 and ok(body):
+                return body
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"{path}: {status} {body}")
 
     async def add_station(self, station_id: str, profile: int = 1) -> str:
         """Register a station as an admin; returns its one-time password."""
