@@ -79,8 +79,9 @@ class PlanInputs(Protocol):
 
 class OptimizeBody(Body, frozen=True, kw_only=True):
     """Plan discharge windows for the car on `chargePointId` until `departureAt` (at most 7
-    days ahead), never below `minSoc` (%). The SoC used is the station's last reported one,
-    else `currentSoc`, else 80; the capacity `batteryCapacityWh`, else 60000 Wh."""
+    days ahead), never below `minSoc` (%) nor the caller's `preserveSoc`. The SoC used is the
+    station's last reported one, else `currentSoc`, else 80; the capacity
+    `batteryCapacityWh`, else 60000 Wh."""
 
     charge_point_id: StationId
     departure_at: Annotated[datetime, msgspec.Meta(tz=True)]
@@ -151,7 +152,15 @@ def plans_of(ctx: AppContext) -> PlanStore:
     return cast(PlanStore, store)
 
 
-async def _car(body: OptimizeBody, capabilities: Capabilities) -> Car:
+async def _floor(call: Call, min_soc: float) -> float:
+    """The planning floor: `minSoc`, raised to the caller's `preserveSoc` as a session's is."""
+    queries = getattr(call.ctx.extras.get(SESSIONS_KEY), "queries", None)
+    if not isinstance(queries, PlanInputs):
+        return min_soc
+    return max(min_soc, (await queries.preferences(UUID(call.caller.sub))).preserve_soc)
+
+
+async def _car(body: OptimizeBody, capabilities: Capabilities, floor: float) -> Car:
     cap = await capabilities.capability(body.charge_point_id)
     if cap is None:
         raise NotFound("station", body.charge_point_id)
@@ -160,7 +169,7 @@ async def _car(body: OptimizeBody, capabilities: Capabilities) -> Car:
     soc = reported[0] if reported else given if given is not None else DEFAULT_SOC
     capacity = (DEFAULT_BATTERY_WH if isinstance(body.battery_capacity_wh, UnsetType)
                 else body.battery_capacity_wh)
-    return Car(soc=float(soc), min_soc=body.min_soc, capacity_wh=capacity,
+    return Car(soc=float(soc), min_soc=floor, capacity_wh=capacity,
                max_discharge_w=cap.max_discharge_w or DEFAULT_MAX_DISCHARGE_W)
 
 
@@ -174,7 +183,7 @@ async def optimize(call: Call) -> web.Response:
     except PlanRefused as exc:
         raise InvalidInput(exc.field, exc.problem) from None
     ports, capabilities = _ports(call)
-    car = await _car(body, capabilities)
+    car = await _car(body, capabilities, await _floor(call, body.min_soc))
     try:
         submarket = await ports.stations.station_submarket(body.charge_point_id)
     except UnknownStation:

@@ -157,6 +157,6 @@ class DischargeService:
             station_transaction_id=tx.station_transaction_id, mode=cap.mode,
             profile_id=secrets.randbelow(2**30) + 1,
             max_discharge_w=cap.max_discharge_w or DEFAULT_MAX_DISCHARGE_W,
-            min_soc=req.min_soc,
+            min_soc=max(req.min_soc, prefs.preserve_soc),  # preserveSoc: the user's own floor
             max_energy_wh=req.max_energy_wh or prefs.max_discharge_wh, until=req.until,
             min_price_centavos_mwh=prefs.min_grid_price_centavos_mwh, policy=self._policy)

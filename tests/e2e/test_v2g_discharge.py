@@ -5,6 +5,7 @@ and a station that rejects the profile (502, the session failed)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -13,7 +14,9 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+import nats
 import pytest
+from nats.aio.msg import Msg
 
 from sigec_actors.simulator.handlers import SimConfig
 from sigec_actors.simulator.station import SimulatedStation
@@ -26,6 +29,9 @@ POLICY = RetailPolicy("2026-1", 1_000_000, 0, 1000)  # the [v2g] defaults
 # 60 kWh car from 80 % to 60 %: 12 kWh at 7 kW is 103 simulated minutes (always crosses an
 # hour); 600x simulated time makes it about 10 s of wall time.
 CAR = V2GOptions(soc=80.0, battery_wh=60_000, meter_interval_s=120.0, time_scale=600.0)
+# the same car at 60x with a sample every simulated minute (1 s): 80 % to 70 % takes ~50 s, so
+# a stop by the user comes first
+SLOW = V2GOptions(soc=80.0, battery_wh=60_000, meter_interval_s=60.0, time_scale=60.0)
 
 
 @pytest.fixture
@@ -53,7 +59,7 @@ async def _prices(dsn: str) -> dict[datetime, HourPrice]:
 
 
 async def _owner_with_transaction(server: ServerProcess, http: aiohttp.ClientSession,
-                                  refuse: frozenset[str] = frozenset()
+                                  refuse: frozenset[str] = frozenset(), car: V2GOptions = CAR
                                   ) -> tuple[Api, Api, SimulatedStation, str]:
     station_id = f"CP-V2G-{uuid.uuid4().hex[:6]}"
     admin = Api(server.http, http)
@@ -69,7 +75,7 @@ async def _owner_with_transaction(server: ServerProcess, http: aiohttp.ClientSes
     await ana.login(email, "a long passphrase")
     await ana.call("POST", "/api/v1/users/me/id-tokens", {"idToken": f"RFID-{station_id}"})
     station = await SimulatedStation.connect(
-        server.ocpp, SimConfig(station_id, v2g=CAR, refuse=refuse), password=password)
+        server.ocpp, SimConfig(station_id, v2g=car, refuse=refuse), password=password)
     assert (await station.boot()).status == "Accepted"
     await station.start_transaction(f"RFID-{station_id}")
     return admin, ana, station, station_id
@@ -148,3 +154,81 @@ async def test_rejected_profile_answers_502_and_the_session_fails(
             assert failed["stopReason"].startswith("rejected")
             # the EVSE is free again: no live session holds it
             assert (await ana.call("GET", f"/api/v1/v2g/session/active/{station_id}"))[0] == 404
+
+
+async def test_preferences_capability_user_stop_and_events_through_rest(
+        server: ServerProcess, nats_url: str) -> None:
+    """The routes a newcomer uses around a session, each checked against what it did: the
+    preferences round-trip (preserveSoc raises the session's floor, maxDischargeWh caps it),
+    the capability with the car's SoC, the live session, a stop by the user, stats by period,
+    and the session's six-subject lifecycle on NATS."""
+    await _prices(server.dsn)  # type: ignore[attr-defined]
+    seen: list[tuple[str, dict[str, Any]]] = []
+    nc = await nats.connect(nats_url, allow_reconnect=False, connect_timeout=3)
+
+    async def keep(msg: Msg) -> None:
+        seen.append((msg.subject, json.loads(msg.data)))
+
+    sub = await nc.subscribe("v2g.>", cb=keep)
+    try:
+        async with aiohttp.ClientSession() as http:
+            _, ana, station, station_id = await _owner_with_transaction(server, http, car=SLOW)
+            async with station:
+                prefs = {"autoDischarge": False, "minGridPriceCentavosPerKwh": 1,
+                         "maxDischargeWh": 50_000, "preserveSoc": 70,
+                         "notifications": {"onStart": False, "onEnd": True}}
+                status, saved = await ana.call("POST", "/api/v1/v2g/preferences", prefs)
+                assert status == 200 and saved == prefs, saved
+                assert await ana.call("GET", "/api/v1/v2g/preferences") == (200, prefs)
+                cap = await _until(ana, f"/api/v1/v2g/capability/{station_id}",
+                                   lambda c: c["evses"][0]["currentSoc"] is not None)
+                assert cap == {"chargePointId": station_id, "supported": True,
+                               "mode": "v201_negative_limit", "maxDischargeW": 7000,
+                               "evses": [{"evseId": 1, "supported": True, "currentSoc": 80}]}
+                status, started = await ana.call("POST", "/api/v1/v2g/discharge/start",
+                                                 {"chargePointId": station_id, "minSoc": 10})
+                assert status == 201, started
+                sid = started["session"]["id"]
+                assert started["session"]["minSoc"] == 70  # preserveSoc, not 10
+                live = await _until(ana, f"/api/v1/v2g/session/active/{station_id}",
+                                    lambda s: s["exportedWh"] > 0)
+                assert live["id"] == sid and live["status"] == "active"
+                assert live["powerW"] > 0 and live["currentSoc"] <= 80
+                status, stopped = await ana.call("POST", "/api/v1/v2g/discharge/stop",
+                                                 {"sessionId": sid})
+                assert status == 200, stopped
+                assert stopped["id"] == sid and stopped["stopReason"] == "user"
+                assert stopped["status"] in ("stopping", "completed")
+                assert (await ana.call("POST", "/api/v1/v2g/discharge/stop",
+                                       {"sessionId": str(uuid.uuid4())}))[0] == 404
+                done = await _until(ana, f"/api/v1/v2g/session/{sid}",
+                                    lambda s: s["compensation"]["status"] == "paid")
+                assert done["status"] == "completed" and done["currentSoc"] > 70
+                assert station.profiles.power_w(1, station.transactions[1].transaction_id,
+                                                station._now()) == 0  # the profile was cleared
+            net = done["compensation"]["netCentavos"]
+            assert net > 0
+            for period in ("day", "week", "month", "all"):
+                status, stats = await ana.call("GET", f"/api/v1/v2g/stats?period={period}")
+                assert status == 200 and stats["period"] == period
+                assert (stats["sessions"], stats["exportedWh"], stats["earningsCentavos"]) == (
+                    1, done["exportedWh"], net)
+                assert stats["byDay"][0]["earningsCentavos"] == net
+            assert (await ana.call("GET", "/api/v1/v2g/stats?period=year"))[0] == 422
+            mine: dict[str, int] = {}
+            for _ in range(100):
+                mine = {}
+                for subject, payload in seen:
+                    if payload.get("sessionId") == sid:
+                        mine[subject] = mine.get(subject, 0) + 1
+                if "v2g.compensation.paid" in mine:
+                    break
+                await asyncio.sleep(0.1)
+            assert mine.keys() == {"v2g.session.started", "v2g.session.updated",
+                                   "v2g.session.completed", "v2g.compensation.calculated",
+                                   "v2g.compensation.paid"}, mine
+            assert mine["v2g.session.completed"] == mine["v2g.compensation.paid"] == 1
+    finally:
+        await sub.unsubscribe()
+        await nc.close()
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -20,6 +21,7 @@ from sigec_actors.v2g.optimize import Car, PlanRefused, plan
 from sigec_actors.v2g.peak import PeakWindow
 from sigec_actors.v2g.pricing import HourPrice, RetailPolicy, Submarket, hour_floor
 from sigec_actors.v2g.service import GridPriceService
+from sigec_actors.v2g_session.queries import Preferences
 from tests.api.harness import Api, start_api
 
 NOW = datetime(2026, 1, 28, 12, 30, tzinfo=UTC)
@@ -211,6 +213,27 @@ async def test_optimize_without_reported_soc_uses_the_request_and_defaults(api: 
                            json=_body(api, "CP-2", 4, minSoc=80))
     assert (floor["currentSoc"], floor["windows"], floor["expectedEarningsCentavos"]) == (
         80, [], 0)
+
+
+class PreservingQueries(FakeCapabilities):
+    """Capabilities plus the caller's preferences (preserveSoc 70) and no transaction."""
+
+    async def preferences(self, user_id: uuid.UUID) -> Preferences:
+        return Preferences(preserve_soc=70)
+
+    async def active_transaction(self, station_id: str, evse_id: int | None) -> None:
+        return None
+
+
+async def test_the_callers_preserve_soc_raises_the_planning_floor(api: Api) -> None:
+    hour = hour_floor(api.clock())
+    api.ctx.extras[SESSIONS_KEY] = FakeSessions(PreservingQueries({
+        "CP-1": FakeCapability(7_000, [EvseCapability(1, 80)])}))
+    body = await api.json("POST", "/api/v1/v2g/optimize", "user",
+                          json=_body(api, "CP-1", 4, minSoc=65))  # 6 kWh above 70 %, not 9
+    assert (body["minSoc"], body["expectedWh"]) == (70, 6_000)
+    assert [(w["start"], w["expectedWh"]) for w in body["windows"]] == [
+        ((hour + timedelta(hours=3)).isoformat().replace("+00:00", "Z"), 6_000)]
 
 
 async def test_optimize_refusals(api: Api) -> None:
