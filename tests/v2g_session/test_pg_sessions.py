@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 
 import pytest
@@ -108,14 +109,22 @@ async def test_price_gap_fails_the_compensation_and_alerts(world: World) -> None
     _, state = await active(world)
     samples = [MeterSample(H20 + timedelta(minutes=50), 0), MeterSample(H21, 600)]
     await world.store.save(Status.ACTIVE, state, samples)  # type: ignore[arg-type]
-    outcome = await world.settlement().settle(state)  # type: ignore[arg-type]
-    assert outcome.status == "failed"
+    for _ in range(2):  # a retry changes nothing
+        outcome = await world.settlement().settle(state)  # type: ignore[arg-type]
+        assert outcome.status == "failed"
     async with world.pool.acquire() as conn:
         missing = await conn.fetchval("SELECT missing_hours FROM v2g_compensations"
                                       " WHERE session_id = $1", state.session_id)  # type: ignore[attr-defined]
         alerts = await conn.fetchval("SELECT count(*) FROM alerts WHERE kind = 'v2g.price_gap'"
                                      " AND charge_point_id = $1", world.station)
+        events = await conn.fetch("SELECT payload FROM event_outbox WHERE subject ="
+                                  " 'v2g.compensation.failed' AND payload->>'sessionId' = $1",
+                                  str(state.session_id))  # type: ignore[attr-defined]
     assert missing == [H20.isoformat()] and alerts == 1
+    assert [json.loads(e["payload"]) if isinstance(e["payload"], str) else e["payload"]
+            for e in events] == [{"sessionId": str(state.session_id),  # type: ignore[attr-defined]
+                                  "userId": str(world.user), "chargePointId": world.station,
+                                  "reason": "price_gap", "missingHours": [H20.isoformat()]}]
     assert await world.wallet() == 0
 
 
