@@ -176,11 +176,29 @@ def decode_body(kind: type[S], raw: bytes, required: bool = True) -> S:
             raise MalformedBody("a JSON object body is required")
         raw = b"{}"
     try:
-        return msgspec.json.decode(raw, type=kind)
+        body = msgspec.json.decode(raw, type=kind)
     except msgspec.ValidationError as exc:
         raise InvalidInput.from_validation(exc, "body") from None
     except msgspec.DecodeError as exc:
         raise MalformedBody(str(exc)) from None
+    if b"\\u0000" in raw:  # JSON carries a NUL only escaped; PostgreSQL text/jsonb refuse it
+        _refuse_nul(msgspec.json.decode(raw))
+    return body
+
+
+def _refuse_nul(document: Any) -> None:
+    """Raise a 422 naming the first string or key of a JSON body that holds a NUL."""
+    stack: list[tuple[str, Any]] = [("", document)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str) and "\x00" in value:
+            raise InvalidInput(path or "$", _NUL, "body")
+        if isinstance(value, dict):
+            for key, item in reversed(value.items()):
+                where = f"{path}.{key}" if path else key
+                stack += [(where, item), (where, key)]  # a key is a string too: checked first
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", item) for i, item in reversed(list(enumerate(value))))
 
 
 def decode_query(kind: type[S], request: web.Request) -> S:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
+import msgspec
 import pytest
 
+from api.errors import InvalidInput
+from api.routing import decode_body
 from sigec_actors.adapters.migrate import apply_migrations
 from sigec_actors.adapters.pg import create_pool
 from sigec_actors.adapters.pg_alerts import PgAlerts
@@ -97,3 +101,29 @@ async def test_out_of_range_integers_and_nul_are_422_not_500(
 async def test_the_largest_int64_offset_is_accepted(pg_api: Api) -> None:
     page = await pg_api.json("GET", "/api/v1/devices?offset=9223372036854775807", "user")
     assert page["items"] == []
+
+
+async def test_nul_in_a_json_body_is_422_naming_the_field(pg_api: Api) -> None:
+    """A NUL (\\u0000) in a body string reached PostgreSQL and answered 500 (register is public)."""
+    person = {"email": "nul@example.com", "password": "a long passphrase"}
+    problem = await pg_api.json("POST", "/api/v1/auth/register", status=422,
+                                json={"name": "A\u0000B", **person})
+    assert (problem["field"], problem["where"]) == ("name", "body")
+    created = await pg_api.json("POST", "/api/v1/auth/register", status=201,
+                                json={"name": "A\\u0000B", **person})  # the six characters
+    assert created["name"] == "A\\u0000B"
+
+
+class _Nested(msgspec.Struct):
+    items: list[dict[str, Any]]
+
+
+@pytest.mark.parametrize(("raw", "field"), [
+    (rb'{"items":[{"a":"x"},{"b":["ok","y\u0000"]}]}', "items[1].b[1]"),
+    (rb'{"items":[{"k\u0000":1}]}', "items[0].k\x00"),
+])
+def test_a_nul_is_named_by_its_path_in_the_body(raw: bytes, field: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        decode_body(_Nested, raw)
+    assert (refused.value.field, refused.value.where) == (field, "body")
+    assert decode_body(_Nested, rb'{"items":[{"a":"\\u0000"}]}').items == [{"a": "\\u0000"}]
