@@ -36,16 +36,20 @@ async def _send(call: Call, request: msgspec.Struct) -> web.Response:
 async def remote_start(call: Call) -> web.Response:
     commands = services_of(call.request).commands
     request = commands.remote_start(call.body(b.RemoteStartBody))
-    ports = call.ctx.extras.get(TRANSACTIONS_KEY)
-    store = getattr(ports, "store", None)
+    store = getattr(call.ctx.extras.get(TRANSACTIONS_KEY), "store", None)
+    starts = store if isinstance(store, RemoteStarts) else None
+    station_id = call.path("id")
     try:  # stored before it is sent: the Started links to the token on any node
         await remote_starts.remember(
-            store if isinstance(store, RemoteStarts) else None, call.path("id"),
-            (request.id_token.id_token, request.id_token.type.value), None,
+            starts, station_id, (request.id_token.id_token, request.id_token.type.value), None,
             lambda: request.remote_start_id, given=request.remote_start_id)
     except RemoteStartIdTaken as exc:
         raise Conflict("remoteStartId", str(exc.remote_start_id), "is taken") from None
-    return await _send(call, request)
+    answer = await commands.send(station_id, request)
+    if (starts is not None and isinstance(answer, v201.RequestStartTransactionResponse)
+            and answer.status is not v201.RequestStartStopStatusEnum.ACCEPTED):
+        await starts.forget_remote_start(station_id, request.remote_start_id)  # id free again
+    return json_response(answer)
 
 
 @resource.post(f"{BASE}/remote-stop", "RequestStopTransaction", role=Role.OPERATOR,

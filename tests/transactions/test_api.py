@@ -122,3 +122,22 @@ async def test_an_operators_remote_start_gives_the_tokenless_started_to_the_card
     await w.service.handle_event("CP-1", remote(event(E.STARTED, 0, T0, wh=0), 31), T0)
     tx = await w.store.find("CP-1", "tx-1")
     assert tx is not None and (tx.user_id, tx.id_token) == (uuid.UUID(a.ids["user"]), "CARD-OP-1")
+
+
+async def test_a_remote_start_the_station_refuses_is_dropped(api: tuple[Api, World]) -> None:
+    a, w = api
+    a.commander.answers[v201.RequestStartTransactionRequest] = lambda _: (
+        v201.RequestStartTransactionResponse(status=v201.RequestStartStopStatusEnum.REJECTED))
+    body = {"idToken": "CARD-OP-2", "idTokenType": "ISO14443", "remoteStartId": 32}
+    for _ in range(2):  # refused, so the operator may ask again with the same id
+        refused = await a.json("POST", "/api/v1/devices/CP-1/remote-start", "operator", 200,
+                               json=body)
+        assert refused["status"] == "Rejected"
+    assert await w.store.claim_remote_start("CP-1", 32, "tx-any") is None
+    mine = await a.json("POST", "/api/v1/transactions/start", "user",
+                        json={"chargePointId": "CP-1"})
+    assert mine["accepted"] is False
+    assert await w.store.claim_remote_start("CP-1", mine["remoteStartId"], "tx-any") is None
+    del a.commander.answers[v201.RequestStartTransactionRequest]
+    await a.json("POST", "/api/v1/devices/CP-1/remote-start", "operator", 200, json=body)
+    await a.json("POST", "/api/v1/devices/CP-1/remote-start", "operator", 409, json=body)
