@@ -79,7 +79,7 @@ async def start_graphql(ctx: AppContext, feed: EventFeed | None,
     guard = ConnectionGuard(http_connection_cap(server.http_max_connections, raise_fd_limit()),
                             server.http_max_connections_per_ip)
     runner = web.AppRunner(create_graphql_app(ctx, feed), access_log=None, handle_signals=False,
-                           shutdown_timeout=2.0)
+                           shutdown_timeout=2.0, keepalive_timeout=server.http_header_timeout_s)
     await runner.setup()
     site = GuardedSite(runner, server.bind, server.graphql_port, guard)
     await site.start()
