@@ -100,6 +100,32 @@ def test_a_reader_that_goes_away_cuts_nothing_short_and_nothing_is_left(
     assert not held & set(ports.values())
 
 
+def test_ctrl_c_to_a_pipeline_through_tee_leaves_nothing(
+        data_dir: Path, cluster_env: dict[str, str], tmp_path: Path) -> None:
+    """`sigec serve | tee log`, then Ctrl-C: the terminal signals the whole foreground process
+    group at once (serve, the thespian processes it forked, tee), so the reader is gone while
+    serve shuts down: exit 0, no process, no listener."""
+    tee = subprocess.Popen(["tee", str(tmp_path / "tee.log")], stdin=subprocess.PIPE,
+                           stdout=subprocess.DEVNULL, process_group=0)
+    assert tee.stdin is not None
+    try:
+        proc, ports = _serve(data_dir, cluster_env, 2, stdout=tee.stdin,
+                             stderr=subprocess.STDOUT, process_group=tee.pid)
+    finally:
+        tee.stdin.close()  # serve holds the pipe's only write end
+    _wait(lambda: _runtime(data_dir) is not None or proc.poll() is not None, 60, "ready")
+    assert proc.poll() is None, f"serve died before ready: exit {proc.returncode}"
+    family = {p.pid for p in _ours(data_dir)}
+    assert os.getpgid(proc.pid) == tee.pid  # one foreground group, as a shell makes it
+    os.killpg(tee.pid, signal.SIGINT)
+    assert tee.wait(10) != 0  # the reader died of the signal
+    assert proc.wait(30) == 0
+    _wait(lambda: not _ours(data_dir), 5, "every process of this serve gone")
+    held = {port for found in listeners(family).values() for _, port in found}
+    assert not held & set(ports.values())
+    assert "cluster_system_started" in (tmp_path / "tee.log").read_text()
+
+
 def test_runtime_json_lists_the_pid_of_a_restarted_node(
         data_dir: Path, cluster_env: dict[str, str]) -> None:
     proc, _ = _serve(data_dir, cluster_env, 1, stdout=subprocess.DEVNULL,
