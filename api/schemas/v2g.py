@@ -20,7 +20,8 @@ class DischargeStartBody(Body, frozen=True, kw_only=True):
     evse_id: Annotated[int, msgspec.Meta(ge=1, le=1000)] | None = None
     min_soc: Soc
     max_energy_wh: Annotated[int, msgspec.Meta(ge=1, le=10**9)] | None = None
-    until: datetime | None = None
+    until: Annotated[datetime, msgspec.Meta(tz=True)] | None = None
+    """With a UTC offset, in the future (422 otherwise)."""
 
 
 class DischargeStopBody(Body, frozen=True, kw_only=True):

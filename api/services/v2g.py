@@ -6,7 +6,7 @@ from uuid import UUID
 
 from api.commands import caller_of
 from api.context import AppContext
-from api.errors import NotConfigured, NotFound
+from api.errors import InvalidInput, NotConfigured, NotFound
 from api.routing import Principal
 from api.schemas import v2g as s
 from api.services import need
@@ -48,6 +48,8 @@ async def live_on(ctx: AppContext, caller: Principal, station_id: str) -> s.Sess
 
 async def start(ctx: AppContext, caller: Principal, body: s.DischargeStartBody) -> s.SessionOut:
     """Discharge the caller's car on its transaction's EVSE (the session service decides)."""
+    if body.until is not None and body.until <= ctx.clock():
+        raise InvalidInput("until", "must be in the future")  # else it would end at once
     service = v2g_of(ctx).service(need(ctx.commander, "station commander"))
     state = await service.start(StartRequest(
         user_id=UUID(caller.sub), station_id=body.charge_point_id, evse_id=body.evse_id,
