@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
+import json
 import os
 import socket
 import stat
@@ -115,10 +118,11 @@ async def test_an_external_url_without_credentials_is_warned_about(
 
 
 @contextlib.contextmanager
-def _server_with(tmp_path: Path, authorization: str) -> Iterator[int]:
-    """A nats-server (started here, stopped by its pid) whose config has `authorization`."""
+def _server_with(tmp_path: Path, authorization: str = "", config: str = "") -> Iterator[int]:
+    """A nats-server (started here, stopped by its pid) whose config has `authorization`, or
+    is `config`."""
     conf = tmp_path / "auth.conf"
-    conf.write_text(f"authorization {{\n{authorization}\n}}\n")
+    conf.write_text(config or f"authorization {{\n{authorization}\n}}\n")
     port = free_port()
     binary = Path(sys.executable).parent / "nats-server"
     cmd = [str(binary), "-c", str(conf), "-a", "127.0.0.1", "-p", str(port)]
@@ -181,3 +185,78 @@ def test_credential_files_are_checked_before_connecting(tmp_path: Path) -> None:
     assert info.value.key == "nats.nkey_seed_file"
     with pytest.raises(ConfigError, match="not both"):
         credential_options(creds_file=str(creds), nkey_seed_file=str(creds))
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _keys(prefix: int) -> tuple[bytes, nkeys.KeyPair, str]:
+    seed = nkeys.encode_seed(os.urandom(32), prefix)
+    pair = nkeys.from_seed(bytearray(seed))
+    return seed, pair, pair.public_key.decode()
+
+
+def _jwt(issuer: nkeys.KeyPair, subject: str, claims: dict[str, object]) -> str:
+    """A NATS JWT (v2) for `subject` signed by `issuer` (what `nsc` writes)."""
+    body: dict[str, object] = {"iat": int(time.time()), "iss": issuer.public_key.decode(),
+                               "name": subject[:8], "sub": subject, "nats": claims}
+    body["jti"] = base64.b32encode(hashlib.sha256(
+        json.dumps(body, sort_keys=True).encode()).digest()).decode().rstrip("=")
+    signed = (f"{_b64(json.dumps({'typ': 'JWT', 'alg': 'ed25519-nkey'}).encode())}."
+              f"{_b64(json.dumps(body).encode())}")
+    return f"{signed}.{_b64(issuer.sign(signed.encode()))}"
+
+
+def _operator_mode(tmp_path: Path) -> tuple[str, Path]:
+    """A decentralized-auth server config (operator, one account) and a user's .creds file."""
+    _, operator, operator_pub = _keys(nkeys.PREFIX_BYTE_OPERATOR)
+    _, account, account_pub = _keys(nkeys.PREFIX_BYTE_ACCOUNT)
+    user_seed, _, user_pub = _keys(nkeys.PREFIX_BYTE_USER)
+    unlimited = {"subs": -1, "data": -1, "payload": -1, "imports": -1, "exports": -1,
+                 "wildcards": True, "conn": -1, "leaf": -1}
+    operator_jwt = _jwt(operator, operator_pub, {"type": "operator", "version": 2})
+    account_jwt = _jwt(operator, account_pub,
+                       {"limits": unlimited, "type": "account", "version": 2})
+    user_jwt = _jwt(account, user_pub, {"pub": {}, "sub": {}, "subs": -1, "data": -1,
+                                        "payload": -1, "type": "user", "version": 2})
+    creds = tmp_path / "user.creds"
+    creds.write_text(f"-----BEGIN NATS USER JWT-----\n{user_jwt}\n------END NATS USER JWT------"
+                     f"\n\n-----BEGIN USER NKEY SEED-----\n{user_seed.decode()}\n"
+                     "------END USER NKEY SEED------\n")
+    config = (f'operator: "{operator_jwt}"\nresolver: MEMORY\n'
+              f'resolver_preload: {{\n  {account_pub}: "{account_jwt}"\n}}\n')
+    return config, creds
+
+
+@contextlib.contextmanager
+def _credentials_file(tmp_path: Path, kind: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """A server that admits only the holder of a file, and the setting naming that file."""
+    if kind == "creds":
+        config, creds = _operator_mode(tmp_path)
+        with _server_with(tmp_path, config=config) as port:
+            yield port, {"SIGEC_NATS__CREDS_FILE": str(creds)}
+        return
+    seed, _, public = _keys(nkeys.PREFIX_BYTE_USER)
+    seed_file = tmp_path / "user.nk"
+    seed_file.write_bytes(seed)
+    with _server_with(tmp_path, f'  users = [{{ nkey: "{public}" }}]') as port:
+        yield port, {"SIGEC_NATS__NKEY_SEED_FILE": str(seed_file)}
+
+
+@pytest.mark.parametrize("kind", ["creds", "nkey"])
+async def test_data_plane_connects_with_the_configured_credentials_file(
+        kind: str, migrated_pg_dsn: str, tmp_path: Path) -> None:
+    with _credentials_file(tmp_path, kind) as (port, setting):
+        url = f"nats://127.0.0.1:{port}"
+        with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+            await _bare(url)
+        settings = load_settings({"SIGEC_DATA_DIR": str(tmp_path / "data"),
+                                  "DATABASE_URL": migrated_pg_dsn, "NATS_URL": url, **setting})
+        with capture_logs() as logs:
+            services = await start_data_plane(settings)
+        try:
+            assert await _round_trip(services.require_nats()) == b"pong:x"
+            assert not [e for e in logs if e["event"] == "nats_without_credentials"]
+        finally:
+            await services.close()
