@@ -16,7 +16,7 @@ from sigec_actors.charge_point.errors import StationOffline
 from sigec_actors.domain.records import Caller
 from sigec_actors.errors import SigecError
 from sigec_actors.ocpp.generated import v201
-from sigec_actors.v2g_session.queries import PgV2GQueries
+from sigec_actors.v2g_session.queries import PgV2GQueries, Preferences
 from sigec_actors.v2g_session.service import DischargeService, StartRequest
 from sigec_actors.v2g_session.state import SessionPolicy, Status, V2GState
 from tests.v2g_session.conftest import World
@@ -128,3 +128,14 @@ async def test_an_unreachable_or_refusing_station_fails_the_session(world: World
     problem = problem_for(rejected.value)
     assert problem is not None and problem.status == 502 and ran == []
     assert await sessions(world) == ["Failed", "Failed"]  # the EVSE is free again
+
+
+async def test_the_users_preferences_fill_the_session_limits(world: World) -> None:
+    await online(world)
+    await PgV2GQueries(world.pool).set_preferences(world.user, Preferences(
+        min_grid_price_centavos_mwh=40_000, max_discharge_wh=8_000, preserve_soc=45))
+    start = service(world, Station(), []).start
+    state = await start(request(world))  # minSoc 30, no maxEnergyWh
+    assert (state.min_soc, state.max_energy_wh, state.min_price_centavos_mwh) == (
+        45, 8_000, 40_000)
+    assert await world.store.load(state.session_id) == state
