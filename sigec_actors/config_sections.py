@@ -217,6 +217,14 @@ class PkiConfig(_Section, frozen=True, forbid_unknown_fields=True):
     contract_provider: Literal["offline", "http"]
     contract_provider_url: str
     contract_emaid_prefix: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}[0-9A-Z]{3}$")]
+    v2g_ca_dir: str
+    v2g_ca_cert: str
+    v2g_ca_key: str
+    v2g_cert_days: Annotated[int, msgspec.Meta(ge=1, le=365)]
+    v2g_csr_cn: Literal["station", "any"]
+    crl_urls: list[str]
+    crl_files: list[str]
+    crl_timeout_s: PositiveFloat
 
 
 class OperatorConfig(_Section, frozen=True, forbid_unknown_fields=True):

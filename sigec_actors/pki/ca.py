@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -89,63 +90,97 @@ def _write(path: Path, data: bytes, mode: int) -> None:
         fh.write(data)
 
 
-def _generate(directory: Path, root_cn: str, issuing_cn: str, organisation: str,
-              now: datetime) -> None:
-    root_key = ec.generate_private_key(ec.SECP256R1())
-    root_name = name(root_cn, organisation)
-    root = ca_builder(root_name, root_key.public_key(), now, ROOT_DAYS, 1).issuer_name(
-        root_name).sign(root_key, hashes.SHA256())
-    key = ec.generate_private_key(ec.SECP256R1())
-    issuing = (ca_builder(name(issuing_cn, organisation), key.public_key(), now, ISSUING_DAYS, 0)
-               .issuer_name(root.subject)
-               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                   root_key.public_key()), critical=False)
-               .sign(root_key, hashes.SHA256()))
-    _write(directory / "root.key", _key_pem(root_key), 0o600)
-    _write(directory / "issuing.key", _key_pem(key), 0o600)
-    _write(directory / "root.crt", _cert_pem(root), 0o644)
-    _write(directory / "issuing.crt", _cert_pem(issuing), 0o644)
+@dataclass(frozen=True, slots=True)
+class Level:
+    """One CA of a chain to generate: its file stem, subject and lifetime."""
+
+    stem: str
+    subject: x509.Name
+    days: int
 
 
-def ensure_ca(directory: Path, root_cn: str, issuing_cn: str, organisation: str,
-              now: datetime | None = None) -> FileCa:
-    """The CA in `directory`, created on first use (a root and an issuing CA, EC P-256).
+def _generate(directory: Path, levels: Sequence[Level], now: datetime) -> None:
+    """A chain of EC P-256 CAs, root first, each signed by the one before (SHA-256); the last
+    signs leaves only (pathlen 0). Keys `<stem>.key` 0600, certificates `<stem>.crt`."""
+    issuer: tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None = None
+    for depth, level in enumerate(levels):
+        key = ec.generate_private_key(ec.SECP256R1())
+        builder = ca_builder(level.subject, key.public_key(), now, level.days,
+                             len(levels) - 1 - depth)
+        if issuer is None:
+            cert = builder.issuer_name(level.subject).sign(key, hashes.SHA256())
+        else:
+            cert = (builder.issuer_name(issuer[0].subject)
+                    .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                        issuer[1].public_key()), critical=False)
+                    .sign(issuer[1], hashes.SHA256()))
+        _write(directory / f"{level.stem}.key", _key_pem(key), 0o600)
+        _write(directory / f"{level.stem}.crt", _cert_pem(cert), 0o644)
+        issuer = (cert, key)
 
-    Several nodes may start at once on a fresh data dir: each builds a complete CA in its own
-    temporary directory and renames it into place; the first rename wins, the others load it.
+
+def ensure_chain(directory: Path, levels: Sequence[Level],
+                 now: datetime | None = None) -> FileCa:
+    """The CA chain in `directory` (`levels` root first), created on first use; the last level
+    is the signing CA.
+
+    Several nodes may start at once on a fresh data dir: each builds a complete chain in its
+    own temporary directory and renames it into place; the first rename wins, the others load it.
     """
-    if not (directory / "issuing.crt").exists():
+    last = levels[-1].stem
+    if not (directory / f"{last}.crt").exists():
         directory.parent.mkdir(parents=True, exist_ok=True)
         scratch = directory.with_name(f".{directory.name}.{os.getpid()}.{secrets.token_hex(4)}")
         scratch.mkdir(mode=0o700)
         try:
-            _generate(scratch, root_cn, issuing_cn, organisation, now or datetime.now(UTC))
+            _generate(scratch, levels, now or datetime.now(UTC))
             os.rename(scratch, directory)
         except OSError:
-            if not (directory / "issuing.crt").exists():
+            if not (directory / f"{last}.crt").exists():
                 raise
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-    return load_ca(directory / "issuing.crt", directory / "issuing.key",
-                   directory / "root.crt")
+    parents = [directory / f"{level.stem}.crt" for level in reversed(levels[:-1])]
+    return load_ca(directory / f"{last}.crt", directory / f"{last}.key", *parents)
 
 
-def load_ca(cert: Path, key: Path, root: Path | None = None) -> FileCa:
+def ensure_ca(directory: Path, root_cn: str, issuing_cn: str, organisation: str,
+              now: datetime | None = None) -> FileCa:
+    """A root and an issuing CA (EC P-256) in `directory`, created on first use."""
+    return ensure_chain(directory, [Level("root", name(root_cn, organisation), ROOT_DAYS),
+                                    Level("issuing", name(issuing_cn, organisation),
+                                          ISSUING_DAYS)], now)
+
+
+def load_ca(cert: Path, key: Path, *parents: Path, setting: str = "pki.ca") -> FileCa:
     """A CA from PEM files: the issuing certificate (optionally followed by its parents), its
-    key, and the root when it is not in `cert`. ConfigError naming the pki setting if unusable."""
+    key, and `parents` (up to the root) when they are not in `cert`. ConfigError naming the
+    `<setting>_cert` / `<setting>_key` setting if unusable."""
     try:
         certs = x509.load_pem_x509_certificates(cert.read_bytes())
-        if root is not None and root.exists():
-            certs += x509.load_pem_x509_certificates(root.read_bytes())
+        for parent in parents:
+            if parent.exists():
+                certs += x509.load_pem_x509_certificates(parent.read_bytes())
         private = serialization.load_pem_private_key(key.read_bytes(), password=None)
     except (OSError, ValueError) as exc:
-        raise ConfigError("pki.ca_cert", f"cannot load the CA from {cert} / {key}: {exc}") from exc
+        raise ConfigError(f"{setting}_cert",
+                          f"cannot load the CA from {cert} / {key}: {exc}") from exc
     if key.stat().st_mode & 0o077:
-        raise ConfigError("pki.ca_key", f"{key} must be readable by its owner only (chmod 600)")
+        raise ConfigError(f"{setting}_key",
+                          f"{key} must be readable by its owner only (chmod 600)")
     if not isinstance(private, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
-        raise ConfigError("pki.ca_key", f"{key} is not an EC or RSA private key")
+        raise ConfigError(f"{setting}_key", f"{key} is not an EC or RSA private key")
     unique = tuple({c.fingerprint(hashes.SHA256()): c for c in certs}.values())
+    if _spki(private.public_key()) != _spki(unique[0].public_key()):
+        raise ConfigError(f"{setting}_key", f"{key} does not match the certificate in {cert}")
     return FileCa(unique[0], unique, private)
+
+
+def _spki(key: object) -> bytes:
+    if not isinstance(key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
+        return b""
+    return key.public_bytes(serialization.Encoding.DER,
+                            serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def pem(*certs: x509.Certificate) -> str:

@@ -78,6 +78,9 @@ def _forged(certs: Sequence[x509.Certificate]) -> bool:
 
 def _iso_leaf(leaf: x509.Certificate) -> str | None:
     """The problem with a contract leaf per ISO 15118-2 (None: fine)."""
+    if any(a.value == "CPO" for a in leaf.subject.get_attributes_for_oid(
+            NameOID.DOMAIN_COMPONENT)):
+        return "an SECC (DC=CPO) certificate is not a contract certificate"
     try:
         basic = leaf.extensions.get_extension_for_class(x509.BasicConstraints).value
         if basic.ca:

@@ -57,21 +57,36 @@ def _check_key(csr: x509.CertificateSigningRequest, policy: CsrPolicy) -> None:
         raise CsrRefused("KeyType", f"{type(key).__name__} keys are not accepted")
 
 
-def validate_csr(pem: str, station_id: str, policy: CsrPolicy) -> x509.CertificateSigningRequest:
-    """The parsed CSR when it is signed by its key, names `station_id` as its CN, carries the
-    configured organisation and an acceptable key; CsrRefused otherwise."""
+def parse_csr(pem: str) -> x509.CertificateSigningRequest:
+    """The CSR in `pem` when it is signed by its own key; CsrRefused otherwise."""
     try:
         csr = x509.load_pem_x509_csr(pem.encode())
     except ValueError as exc:
         raise CsrRefused("InvalidCSR", f"not a PEM certificate signing request: {exc}") from exc
     if not csr.is_signature_valid:
         raise CsrRefused("InvalidSignature", "the CSR is not signed by its own key")
+    return csr
+
+
+def check_subject(csr: x509.CertificateSigningRequest, station_id: str | None,
+                  organisation: str) -> str:
+    """The CSR's CN; CsrRefused unless it is `station_id` (None: any one CN) and O is
+    `organisation` (empty: any)."""
     common_name = _one(csr, NameOID.COMMON_NAME)
-    if common_name != station_id:
-        raise CsrRefused("InvalidCSR", f"CN {str(common_name)[:64]!r} is not the station "
-                                       f"identity {station_id!r}")
-    if policy.organisation and _one(csr, NameOID.ORGANIZATION_NAME) != policy.organisation:
-        raise CsrRefused("InvalidCSR", f"O must be {policy.organisation!r}")
+    if common_name is None or not common_name or (
+            station_id is not None and common_name != station_id):
+        wanted = f"the station identity {station_id!r}" if station_id else "one non-empty name"
+        raise CsrRefused("InvalidCSR", f"CN {str(common_name)[:64]!r} is not {wanted}")
+    if organisation and _one(csr, NameOID.ORGANIZATION_NAME) != organisation:
+        raise CsrRefused("InvalidCSR", f"O must be {organisation!r}")
+    return common_name
+
+
+def validate_csr(pem: str, station_id: str, policy: CsrPolicy) -> x509.CertificateSigningRequest:
+    """The parsed CSR when it is signed by its key, names `station_id` as its CN, carries the
+    configured organisation and an acceptable key; CsrRefused otherwise."""
+    csr = parse_csr(pem)
+    check_subject(csr, station_id, policy.organisation)
     _check_key(csr, policy)
     return csr
 

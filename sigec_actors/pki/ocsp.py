@@ -9,7 +9,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-import aiohttp
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -20,6 +19,7 @@ from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsag
 
 from sigec_actors.errors import SigecError
 from sigec_actors.ocpp.generated.v201 import HashAlgorithmEnum, OCSPRequestData
+from sigec_actors.pki.fetch import fetch
 
 _HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
     "SHA256": hashes.SHA256, "SHA384": hashes.SHA384, "SHA512": hashes.SHA512}
@@ -96,19 +96,9 @@ class AiohttpOcspTransport:
     """OCSP over HTTP with aiohttp; responses larger than 64 KiB are refused."""
 
     async def post(self, url: str, body: bytes, timeout_s: float) -> bytes:
-        timeout = aiohttp.ClientTimeout(total=timeout_s)
-        try:
-            async with aiohttp.ClientSession(timeout=timeout) as http, http.post(
-                    url, data=body, headers={"Content-Type": "application/ocsp-request"},
-                    allow_redirects=False) as resp:
-                if resp.status != 200:
-                    raise OcspUnavailable(f"{url} answered HTTP {resp.status}")
-                data = await resp.content.read(MAX_RESPONSE_BYTES + 1)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise OcspUnavailable(f"{url}: {type(exc).__name__}") from exc
-        if len(data) > MAX_RESPONSE_BYTES:
-            raise OcspUnavailable(f"{url} answered more than {MAX_RESPONSE_BYTES} bytes")
-        return data
+        return await fetch(url, timeout_s=timeout_s, max_bytes=MAX_RESPONSE_BYTES,
+                           fail=OcspUnavailable, body=body,
+                           content_type="application/ocsp-request")
 
 
 def aia_ocsp_urls(cert: x509.Certificate) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 import structlog
@@ -23,6 +23,7 @@ from sigec_actors.ocpp.generated.v201 import (
 )
 from sigec_actors.pki.ca import pem
 from sigec_actors.pki.chain import ChainVerdict, verify_contract_chain
+from sigec_actors.pki.crl import CrlChecker, CrlUnavailable
 from sigec_actors.pki.emaid import InvalidEmaid, normalise, parse
 from sigec_actors.pki.ocsp import (
     OcspAnswer,
@@ -46,9 +47,11 @@ class PlugAndCharge:
 
     def __init__(self, store: CertificateStore, ocsp: OcspClient, tokens: Authorizer,
                  now: Callable[[], datetime], *, ocsp_required: bool = False,
-                 extra_roots: Sequence[x509.Certificate] = ()) -> None:
+                 extra_roots: Sequence[x509.Certificate] = (),
+                 crl: CrlChecker | None = None) -> None:
         self._store = store
         self._ocsp = ocsp
+        self._crl = crl if crl is not None and crl.configured else None
         self._tokens = tokens
         self._now = now
         self._required = ocsp_required
@@ -88,16 +91,43 @@ class PlugAndCharge:
         return await self._owner(station_id, verdict.emaid)
 
     async def _revoked(self, verdict: ChainVerdict) -> bool | None:
-        """True if a certificate of the path is revoked; None if OCSP is required and no
-        allow-listed responder answered; False otherwise (not configured: not checked).
+        """True if a certificate of the path is revoked (by OCSP or a CRL); None if revocation
+        checks are required (pki.ocsp_required) and a certificate got neither an OCSP answer
+        nor a usable CRL; False otherwise (nothing configured: not checked).
 
-        The certificates are asked at once, so a slow responder costs one timeout, not one
-        per certificate (the answer must fit the station's persist deadline)."""
-        if not self._ocsp.configured:
+        The certificates are checked at once, OCSP and CRL side by side, so a slow responder
+        costs one timeout, not one per certificate (the answer must fit the station's persist
+        deadline)."""
+        if not self._ocsp.configured and self._crl is None:
             return None if self._required else False
-        asks = [self._ocsp.check(OcspQuery.of_certificate(cert, issuer), aia_ocsp_urls(cert),
-                                 issuer) for cert, issuer in itertools.pairwise(verdict.path)]
-        return self._verdict(await asyncio.gather(*asks, return_exceptions=True))
+        pairs = await asyncio.gather(*(self._certificate(cert, issuer)
+                                       for cert, issuer in itertools.pairwise(verdict.path)))
+        if Revocation.REVOKED in pairs:
+            return True
+        return None if None in pairs and self._required else False
+
+    async def _certificate(self, cert: x509.Certificate, issuer: x509.Certificate
+                           ) -> Revocation | None:
+        """REVOKED if OCSP or the CRL says so, GOOD if either answered, None if neither."""
+        asks: list[Awaitable[OcspAnswer | Revocation]] = []
+        if self._ocsp.configured:
+            asks.append(self._ocsp.check(OcspQuery.of_certificate(cert, issuer),
+                                         aia_ocsp_urls(cert), issuer))
+        if self._crl is not None:
+            asks.append(self._crl.check(cert, issuer))
+        known = None
+        for answer in await asyncio.gather(*asks, return_exceptions=True):
+            if isinstance(answer, OcspUnavailable | CrlUnavailable):
+                log.warning("pnc_revocation_unavailable", reason=answer.reason,
+                            source=type(answer).__name__)
+            elif isinstance(answer, BaseException):
+                raise answer
+            elif (answer.status if isinstance(answer, OcspAnswer) else answer
+                  ) is Revocation.REVOKED:
+                return Revocation.REVOKED
+            else:
+                known = Revocation.GOOD  # OCSP "unknown" counts as an answer, as before
+        return known
 
     def _verdict(self, answers: Sequence[OcspAnswer | BaseException]) -> bool | None:
         """Revoked (True), not known revoked (False), or unknown while required (None)."""

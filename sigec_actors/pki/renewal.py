@@ -1,5 +1,6 @@
-"""Station certificate expiry: an alert N days before, and a TriggerMessage asking the station
-for a new CSR (SignChargingStationCertificate); retried daily until a newer one is accepted."""
+"""Expiry of the certificates we issued: an alert N days before, and a TriggerMessage asking the
+station for a new CSR (SignChargingStationCertificate, or SignV2GCertificate for its SECC
+certificate); retried daily until a newer one is accepted."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from sigec_actors.runtime import ActorDead, MailboxFull
 
 log = structlog.get_logger("pki.renewal")
 RETRY_AFTER = timedelta(days=1)
+TRIGGERS = {"V2GCertificate": MessageTriggerEnum.SIGN_V2_GCERTIFICATE}
+"""certificate_type -> the trigger asking for its CSR (others: SignChargingStationCertificate)"""
 
 
 class Renewal:
@@ -50,18 +53,19 @@ class Renewal:
         try:
             await self._alerts.open(NewAlert(
                 severity=Severity.WARNING, kind="certificate_expiring",
-                message=f"station certificate {cert.serial_number} of {cert.charge_point_id} "
+                message=f"{cert.certificate_type} {cert.serial_number} of {cert.charge_point_id} "
                         f"expires {cert.valid_to.isoformat()}; renewal requested",
                 charge_point_id=cert.charge_point_id,
                 details={"serialNumber": cert.serial_number,
+                         "certificateType": cert.certificate_type,
                          "validTo": cert.valid_to.isoformat()},
                 dedupe_key=f"certificate_expiring:{cert.serial_number}"))
         except UnknownStation:
             log.info("pki_renewal_station_gone", station=cert.charge_point_id)
 
     async def _trigger(self, cert: IssuedCertificate) -> bool:
-        request = TriggerMessageRequest(
-            requested_message=MessageTriggerEnum.SIGN_CHARGING_STATION_CERTIFICATE)
+        request = TriggerMessageRequest(requested_message=TRIGGERS.get(
+            cert.certificate_type, MessageTriggerEnum.SIGN_CHARGING_STATION_CERTIFICATE))
         try:
             answer = await self._send(cert.charge_point_id, request)
         except (CommandError, ActorDead, MailboxFull) as exc:  # offline: asked again tomorrow
@@ -69,5 +73,6 @@ class Renewal:
                      error=type(exc).__name__)
             return False
         log.info("pki_renewal_triggered", station=cert.charge_point_id,
-                 serial=cert.serial_number, status=str(getattr(answer, "status", "")))
+                 serial=cert.serial_number, trigger=request.requested_message.value,
+                 status=str(getattr(answer, "status", "")))
         return True

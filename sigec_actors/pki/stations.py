@@ -9,6 +9,7 @@ from datetime import datetime
 
 import msgspec
 import structlog
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from sigec_actors.charge_point.errors import CommandError
@@ -29,6 +30,7 @@ from sigec_actors.pki.ca import CaSigner, pem
 from sigec_actors.pki.csr import CsrPolicy, CsrRefused, sign_station_csr, validate_csr
 from sigec_actors.pki.ocsp import OcspClient, OcspQuery, OcspUnavailable
 from sigec_actors.pki.store import CertificateStore, IssuedCertificate
+from sigec_actors.pki.v2g import V2gSigner
 from sigec_actors.runtime import ActorDead, MailboxFull
 
 log = structlog.get_logger("pki.stations")
@@ -45,8 +47,10 @@ class StationCertificates:
     """Signs station CSRs with our issuing CA and delivers them with CertificateSigned."""
 
     def __init__(self, ca: CaSigner, policy: CsrPolicy, store: CertificateStore, send: Send,
-                 now: Callable[[], datetime], spawn: Spawn) -> None:
+                 now: Callable[[], datetime], spawn: Spawn, v2g: V2gSigner | None = None
+                 ) -> None:
         self._ca = ca
+        self._v2g = v2g
         self._policy = policy
         self._store = store
         self._send = send
@@ -56,29 +60,36 @@ class StationCertificates:
     async def sign_certificate(self, station_id: str,
                                req: SignCertificateRequest) -> SignCertificateResponse:
         kind = req.certificate_type or CertificateSigningUseEnum.CHARGING_STATION_CERTIFICATE
-        if kind is CertificateSigningUseEnum.V2_GCERTIFICATE:
-            return SignCertificateResponse(status=GenericStatusEnum.REJECTED, status_info=_info(
-                "NoV2GSubCA", "this CSMS signs charging station certificates only"))
         try:
-            csr = validate_csr(req.csr, station_id, self._policy)
+            cert, ca = self._issue(station_id, kind, req.csr)
         except CsrRefused as exc:
             log.warning("pki_csr_refused", station=station_id, reason=exc.reason,
-                        detail=exc.detail)
+                        detail=exc.detail, certificate_type=kind.value)
             return SignCertificateResponse(status=GenericStatusEnum.REJECTED,
                                            status_info=_info(exc.reason, exc.detail))
-        cert = sign_station_csr(csr, self._ca, self._now(), self._policy.valid_days)
         issued = IssuedCertificate(
             serial_number=format(cert.serial_number, "x"), charge_point_id=station_id,
             certificate_type=kind.value, subject=cert.subject.rfc4514_string(),
             certificate_pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
             valid_from=cert.not_valid_before_utc, valid_to=cert.not_valid_after_utc)
         await self._store.record_issued(issued)  # stored before the station hears "Accepted"
-        chain = pem(cert, *self._ca.chain[:-1])  # leaf and sub-CAs; stations hold the root
+        chain = pem(cert, *ca.chain[:-1])  # leaf and sub-CAs; stations hold the root
         self._spawn(self._deliver(station_id, issued, CertificateSignedRequest(
             certificate_chain=chain, certificate_type=kind)))
         log.info("pki_csr_signed", station=station_id, serial=issued.serial_number,
-                 valid_to=issued.valid_to.isoformat())
+                 certificate_type=kind.value, valid_to=issued.valid_to.isoformat())
         return SignCertificateResponse(status=GenericStatusEnum.ACCEPTED)
+
+    def _issue(self, station_id: str, kind: CertificateSigningUseEnum, csr_pem: str
+               ) -> tuple[x509.Certificate, CaSigner]:
+        """The signed certificate and the CA that signed it; CsrRefused if the CSR is not
+        acceptable or there is no V2G sub-CA for a V2GCertificate."""
+        if kind is CertificateSigningUseEnum.V2_GCERTIFICATE:
+            if self._v2g is None:
+                raise CsrRefused("NoV2GSubCA", "this CSMS has no V2G sub-CA")
+            return self._v2g.issue(csr_pem, station_id, self._now()), self._v2g.ca
+        csr = validate_csr(csr_pem, station_id, self._policy)
+        return sign_station_csr(csr, self._ca, self._now(), self._policy.valid_days), self._ca
 
     async def _deliver(self, station_id: str, issued: IssuedCertificate,
                        request: CertificateSignedRequest) -> None:

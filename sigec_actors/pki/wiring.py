@@ -12,7 +12,9 @@ from pathlib import Path
 import msgspec
 import structlog
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
+from sigec_actors.adapters.pg import DB_FAILURES
 from sigec_actors.adapters.pg_certificates import PgCertificates
 from sigec_actors.alerts.ports import Alerts
 from sigec_actors.charge_point.handlers import StationHandlers
@@ -22,6 +24,7 @@ from sigec_actors.errors import ConfigError
 from sigec_actors.jobs import Jobs, every
 from sigec_actors.ocpp.generated import v201 as m
 from sigec_actors.pki.ca import FileCa, ensure_ca, load_ca, pem
+from sigec_actors.pki.crl import AiohttpCrlTransport, CrlChecker, CrlTransport
 from sigec_actors.pki.csr import CsrPolicy
 from sigec_actors.pki.ocsp import AiohttpOcspTransport, OcspClient, OcspTransport
 from sigec_actors.pki.plug_charge import PlugAndCharge
@@ -32,7 +35,8 @@ from sigec_actors.pki.provider import (
 )
 from sigec_actors.pki.renewal import Renewal
 from sigec_actors.pki.stations import OcspProxy, Send, StationCertificates
-from sigec_actors.pki.store import CertificateStore
+from sigec_actors.pki.store import CertificateStore, RootType, TrustedRoot
+from sigec_actors.pki.v2g import V2gPolicy, V2gSigner, ensure_v2g_ca, load_v2g_ca
 from sigec_actors.ports import DbPool
 from sigec_actors.private_files import kept_secret, write_private
 
@@ -53,6 +57,20 @@ def station_ca(config: PkiConfig, data_dir: Path) -> FileCa:
                      config.organisation or "SIGEC-VE")
 
 
+def v2g_ca(config: PkiConfig, data_dir: Path) -> FileCa:
+    """The V2G sub-CA (CPO sub-CA 2 up to the V2G root): configured files, or ours (made once)."""
+    if config.v2g_ca_cert or config.v2g_ca_key:
+        return load_v2g_ca(Path(config.v2g_ca_cert), Path(config.v2g_ca_key))
+    directory = Path(config.v2g_ca_dir) if config.v2g_ca_dir else data_dir / "pki" / "v2g"
+    return ensure_v2g_ca(directory, config.organisation or "SIGEC-VE")
+
+
+def v2g_signer(config: PkiConfig, data_dir: Path) -> V2gSigner:
+    return V2gSigner(v2g_ca(config, data_dir), V2gPolicy(
+        organisation=config.organisation, common_name=config.v2g_csr_cn,
+        valid_days=config.v2g_cert_days))
+
+
 def test_contract_ca(data_dir: Path) -> FileCa:
     """The offline provider's MO root and sub-CA (development and tests only)."""
     return ensure_ca(data_dir / "pki" / "test-mo", "SIGEC-VE Test MO Root",
@@ -65,11 +83,18 @@ def check_config(config: PkiConfig) -> None:
             ("http://", "https://")):
         raise ConfigError("pki.contract_provider_url",
                           'an http(s) URL is required with pki.contract_provider = "http"')
-    for url in config.ocsp_responders:
-        if not url.startswith(("http://", "https://")):
-            raise ConfigError("pki.ocsp_responders", f"{url[:80]!r} is not an http(s) URL")
-    if (config.ca_cert == "") != (config.ca_key == ""):
-        raise ConfigError("pki.ca_cert", "pki.ca_cert and pki.ca_key go together")
+    for key, urls in (("pki.ocsp_responders", config.ocsp_responders),
+                      ("pki.crl_urls", config.crl_urls)):
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                raise ConfigError(key, f"{url[:80]!r} is not an http(s) URL")
+    for path in config.crl_files:
+        if not Path(path).is_file():
+            raise ConfigError("pki.crl_files", f"{path} is not a readable file")
+    for prefix in ("pki.ca", "pki.v2g_ca"):
+        attr = prefix.removeprefix("pki.")
+        if (getattr(config, f"{attr}_cert") == "") != (getattr(config, f"{attr}_key") == ""):
+            raise ConfigError(f"{prefix}_cert", f"{prefix}_cert and {prefix}_key go together")
     if config.station_cert_days <= config.renew_before_days:  # allowed: tests renew at once
         log.warning("pki_renewal_at_once", station_cert_days=config.station_cert_days,
                     renew_before_days=config.renew_before_days,
@@ -105,6 +130,7 @@ class PkiWiring:
     def __init__(self, settings: Settings, store: CertificateStore, tokens: Authorizer,
                  send: Callable[[], Send], *, alerts: Alerts | None = None,
                  ocsp_transport: OcspTransport | None = None,
+                 crl_transport: CrlTransport | None = None,
                  now: Callable[[], datetime] = utcnow) -> None:
         config = settings.pki
         check_config(config)
@@ -112,8 +138,12 @@ class PkiWiring:
         self.config = config
         self.store = store
         self.ca = station_ca(config, data)
+        self.v2g = v2g_signer(config, data)
         self.ocsp = OcspClient(config.ocsp_responders, ocsp_transport or AiohttpOcspTransport(),
                                now, timeout_s=config.ocsp_timeout_s)
+        self.crl = CrlChecker(config.crl_urls, config.crl_files,
+                              crl_transport or AiohttpCrlTransport(), now,
+                              timeout_s=config.crl_timeout_s)
         extra: list[x509.Certificate] = []
         self.provider: ContractProvider
         if config.contract_provider == "http":
@@ -128,14 +158,15 @@ class PkiWiring:
                 key_password=password.encode())
             extra.append(mo.root)
         self.plug_charge = PlugAndCharge(store, self.ocsp, tokens, now,
-                                         ocsp_required=config.ocsp_required, extra_roots=extra)
+                                         ocsp_required=config.ocsp_required, extra_roots=extra,
+                                         crl=self.crl)
         self._jobs = Jobs()
 
         def deliver(station_id: str, request: msgspec.Struct) -> Awaitable[msgspec.Struct]:
             return send()(station_id, request)  # the node's router is built after us
 
         self.stations = StationCertificates(self.ca, csr_policy(config), store, deliver, now,
-                                            self._spawn)
+                                            self._spawn, v2g=self.v2g)
         self.renewal = Renewal(store, deliver, now,
                                renew_before_days=config.renew_before_days, alerts=alerts)
         self._deliveries: set[asyncio.Future[None]] = set()
@@ -165,9 +196,30 @@ class PkiWiring:
         handlers.handle(m.Get15118EVCertificateRequest, self.provider.certificate)
         handlers.handle(m.AuthorizeRequest, self.plug_charge.authorize)
 
+    async def publish_roots(self) -> TrustedRoot:
+        """Our V2G root as a trusted V2G root (the same row again if it is there already)."""
+        root = self.v2g.ca.root
+        return await self.store.add_root(TrustedRoot(
+            fingerprint=root.fingerprint(hashes.SHA256()).hex(), root_type=RootType.V2G,
+            subject=root.subject.rfc4514_string(), certificate_pem=pem(root),
+            valid_to=root.not_valid_after_utc))
+
     def start(self) -> None:
         self._jobs.spawn("pki-renewal", every(self.config.renewal_check_s,
                                               self.renewal.run_once, job="pki-renewal"))
+        self._jobs.spawn("pki-v2g-root", self._publish_once())
+
+    async def _publish_once(self) -> None:
+        """`publish_roots` once per start (tried again while the database is away): a root an
+        admin deleted comes back at the next start, not within the hour."""
+        while True:
+            try:
+                await self.publish_roots()
+            except DB_FAILURES as exc:
+                log.warning("pki_v2g_root_not_published", error=f"{type(exc).__name__}: {exc}")
+                await asyncio.sleep(min(self.config.renewal_check_s, 30.0))
+            else:
+                return
 
     async def stop(self) -> None:
         await self._jobs.stop()

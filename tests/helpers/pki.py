@@ -101,10 +101,11 @@ class Issued:
 def issue(subject: x509.Name, issuer: Issued | None, *, ca: bool, path_length: int | None = None,
           days: int = 365, start: datetime.datetime | None = None,
           ocsp_url: str | None = None, signer_key: ec.EllipticCurvePrivateKey | None = None,
-          key_usage: x509.KeyUsage | None = None) -> Issued:
+          key_usage: x509.KeyUsage | None = None, crl_url: str | None = None) -> Issued:
     """An EC P-256 certificate: a CA (keyCertSign, cRLSign, SKI/AKI) or an ISO contract leaf
     (digitalSignature, nonRepudiation, keyEncipherment, keyAgreement); self-signed without
-    `issuer`. `signer_key` forges: it signs with another key than the issuer's."""
+    `issuer`. `signer_key` forges: it signs with another key than the issuer's. `ocsp_url` and
+    `crl_url` go into authorityInfoAccess and cRLDistributionPoints."""
     key = ec.generate_private_key(ec.SECP256R1())
     begin = start or datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)
     usage = key_usage or (x509.KeyUsage(False, False, False, False, False, True, True, False,
@@ -127,6 +128,9 @@ def issue(subject: x509.Name, issuer: Issued | None, *, ca: bool, path_length: i
         builder = builder.add_extension(x509.AuthorityInformationAccess([
             x509.AccessDescription(x509.oid.AuthorityInformationAccessOID.OCSP,
                                    x509.UniformResourceIdentifier(ocsp_url))]), critical=False)
+    if crl_url:
+        builder = builder.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
+            [x509.UniformResourceIdentifier(crl_url)], None, None, None)]), critical=False)
     signer = signer_key or (issuer.key if issuer else key)
     return Issued(builder.sign(signer, hashes.SHA256()), key)
 

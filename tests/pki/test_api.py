@@ -11,6 +11,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from sigec_actors.ocpp.generated import v201
+from sigec_actors.pki.ca import pem as pem_of
 from sigec_actors.pki.wiring import EXTRAS_KEY, PkiWiring
 from tests.api.harness import Api, start_api
 from tests.helpers.pki import issue, make_contract_pki
@@ -83,3 +84,14 @@ async def test_roots_only_self_signed_unexpired_cas(api: Api) -> None:
     await api.json("DELETE", f"{roots}/{made['fingerprint']}", "admin", status=404)
     ca = await api.json("GET", "/api/v1/admin/pki/ca", "admin")
     assert "BEGIN CERTIFICATE" in ca["chainPem"]
+
+
+async def test_our_v2g_root_is_a_trusted_v2g_root_an_admin_sees(api: Api) -> None:
+    pki = api.ctx.extras[EXTRAS_KEY]
+    assert isinstance(pki, PkiWiring)
+    roots = "/api/v1/admin/pki/roots"
+    assert await api.json("GET", roots, "admin") == []  # published when the node starts
+    await pki.publish_roots()
+    [row] = await api.json("GET", roots, "admin")
+    assert row["rootType"] == "V2G" and row["pem"] == pem_of(pki.v2g.ca.root)
+    assert "V2G Root CA" in row["subject"]

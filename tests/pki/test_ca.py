@@ -69,6 +69,9 @@ def test_the_tls_client_bundle_keeps_the_configured_ca_and_adds_ours(tmp_path: P
     ({"pki.contract_provider": "http"}, "pki.contract_provider_url"),
     ({"pki.ocsp_responders": ["file:///etc/passwd"]}, "pki.ocsp_responders"),
     ({"pki.ca_cert": "/somewhere/ca.pem"}, "pki.ca_cert"),
+    ({"pki.v2g_ca_key": "/somewhere/v2g.key"}, "pki.v2g_ca_cert"),
+    ({"pki.crl_urls": ["ldap://crl.example/ca"]}, "pki.crl_urls"),
+    ({"pki.crl_files": ["/nonexistent/ca.crl"]}, "pki.crl_files"),
     ({"ocpp.tls_client_ca": "/nonexistent/ca.pem"}, "ocpp.tls_client_ca"),
 ])
 def test_unusable_pki_settings_are_config_errors(tmp_path: Path, overrides: dict[str, object],
