@@ -88,7 +88,7 @@ async def test_latency_then_blackhole_then_pass(
 
     async def fault() -> dict[str, object]:
         await asyncio.sleep(1.0)
-        proxy.set_mode("latency", 200)
+        proxy.set_mode("latency", 500)  # goal F4: 500 ms added to PostgreSQL
         await asyncio.sleep(3.0)
         proxy.set_mode("blackhole")
         await asyncio.sleep(hole_s)
