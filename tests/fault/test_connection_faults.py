@@ -9,13 +9,14 @@ import resource
 import time
 from pathlib import Path
 
+import aiohttp
 import asyncpg
 import pytest
 from websockets.asyncio.client import connect
 
 from tests.fault.conftest import MakeProxy, fault_server, report
-from tests.fault.stations import HeartbeatStation
-from tests.helpers.server import ServerProcess
+from tests.fault.stations import HeartbeatStation, eventually
+from tests.helpers.server import Api, ServerProcess
 
 pytestmark = [pytest.mark.pg, pytest.mark.nats, pytest.mark.slow]
 STEADY = 10
@@ -34,6 +35,11 @@ async def _register(dsn: str, ids: list[str]) -> None:
 
 def _port(server: ServerProcess) -> int:
     return int(server.ocpp.rsplit(":", 1)[1].split("/", 1)[0])
+
+
+async def _offline(admin: Api, station_id: str) -> bool:
+    status, device = await admin.call("GET", f"/api/v1/devices/{station_id}")
+    return status == 200 and device["online"] is False
 
 
 async def _connect_all(stations: list[HeartbeatStation], within_s: float) -> None:
@@ -127,6 +133,10 @@ async def test_dead_peer_behind_a_blackhole_is_dropped_by_the_keepalive(
         assert link.target_closed_at is not None, "the server kept the dead peer"
         dropped_s = link.target_closed_at - holed
         assert dropped_s <= bound + 2, dropped_s  # the bound plus scheduling slack
+        async with aiohttp.ClientSession() as http:  # and the operator sees it offline (R13)
+            admin = Api(server.http, http)
+            await admin.login()
+            await eventually(lambda: _offline(admin, "CP-DEAD"), timeout_s=10)
         proxy.set_mode("pass")
         ws.transport.abort()
         async with connect(url, subprotocols=["ocpp2.0.1"]) as again:  # type: ignore[list-item]
