@@ -33,12 +33,15 @@ from sigec_actors.ocpp.generated.v201 import (
 )
 from sigec_actors.pki.ca import ensure_ca
 from sigec_actors.pki.chain import verify_contract_chain
+from sigec_actors.pki.crl import AiohttpCrlTransport, CrlChecker
 from sigec_actors.pki.csr import CsrPolicy, sign_station_csr, validate_csr
 from sigec_actors.pki.emaid import check_digit
 from sigec_actors.pki.ocsp import AiohttpOcspTransport, OcspClient
 from sigec_actors.pki.plug_charge import PlugAndCharge
 from sigec_actors.pki.store import RootType, TrustedRoot
+from sigec_actors.pki.v2g import V2gPolicy, V2gSigner, ensure_v2g_ca
 from sigec_actors.testing.pki import InMemoryCertificates, TokenTable
+from tests.helpers.crl import CrlServer, make_crl
 from tests.helpers.pki import OcspResponder, make_contract_pki
 
 EMAID = "BRXXXC12345678X"
@@ -94,10 +97,15 @@ async def run(n: int) -> dict[str, float]:
         return await pnc.authorize("CP-1", request)
 
     path = [leaf.cert, mo.sub2.cert, mo.sub1.cert, mo.root.cert]
+
+    def signatures() -> None:
+        for cert, issuer in itertools.pairwise(path):
+            cert.verify_directly_issued_by(issuer)
+
     results = {
         "emaid check digit": _median_us(lambda: check_digit("BRXXXC12345678"), n),
         "bare: 3 signature checks (verify_directly_issued_by)": _median_us(
-            lambda: [c.verify_directly_issued_by(i) for c, i in itertools.pairwise(path)], n),
+            signatures, n),
         "verify_contract_chain (path + ISO checks)": _median_us(
             lambda: verify_contract_chain(chain, [mo.root.cert], now), n),
         "Authorize with chain, OCSP cached": await _amedian_us(
@@ -105,6 +113,22 @@ async def run(n: int) -> dict[str, float]:
         "Authorize with chain, 3 OCSP round trips (loopback)": await _amedian_us(
             authorize_uncached, max(20, n // 10)),
     }
+    crls = await CrlServer().start()
+    for name, issuer in (("root", mo.root), ("sub1", mo.sub1), ("sub2", mo.sub2)):
+        crls.crls[f"{name}.crl"] = make_crl(issuer, range(1, 1001))  # 1000 revoked serials
+    urls = [crls.url(f"{name}.crl") for name in ("sub2", "sub1", "root")]
+
+    def crl_only() -> PlugAndCharge:
+        return PlugAndCharge(store, OcspClient([], AiohttpOcspTransport(), lambda: now), tokens,
+                             lambda: now, crl=CrlChecker(urls, [], AiohttpCrlTransport(),
+                                                         lambda: now))
+
+    cached = crl_only()
+    results["Authorize with chain, CRLs cached (1000 entries each, no OCSP)"] = (
+        await _amedian_us(lambda: cached.authorize("CP-1", request), n))
+    results["Authorize with chain, 3 CRL downloads (loopback, 1000 entries each)"] = (
+        await _amedian_us(lambda: crl_only().authorize("CP-1", request), max(20, n // 10)))
+    await crls.stop()
     with tempfile.TemporaryDirectory() as tmp:
         ca = ensure_ca(Path(tmp) / "ca", "Root", "Issuing", "Org")
         pem = _csr("CP-1")
@@ -115,6 +139,9 @@ async def run(n: int) -> dict[str, float]:
         results["SignCertificate: validate + sign"] = _median_us(
             lambda: sign_station_csr(validate_csr(pem, "CP-1", policy), ca, now, 365), n)
         assert parsed is not None
+        v2g = V2gSigner(ensure_v2g_ca(Path(tmp) / "v2g", "Org"), V2gPolicy())
+        results["SignCertificate V2GCertificate: validate + sign"] = _median_us(
+            lambda: v2g.issue(pem, "CP-1", now), n)
     await responder.stop()
     return results
 

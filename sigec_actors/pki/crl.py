@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
 import structlog
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from sigec_actors.errors import SigecError
@@ -99,6 +101,28 @@ def signed_by(crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> 
         crl.is_signature_valid(key))
 
 
+@dataclass
+class _Entry:
+    """A downloaded CRL, its revoked serials, and the issuers it was verified against."""
+
+    crl: x509.CertificateRevocationList
+    serials: frozenset[int]
+    signers: set[bytes] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, crl: x509.CertificateRevocationList) -> _Entry:
+        return cls(crl, frozenset(revoked.serial_number for revoked in crl))
+
+    def signed_by(self, issuer: x509.Certificate) -> bool:
+        """`signed_by(crl, issuer)`, checked once per issuer certificate."""
+        fingerprint = issuer.fingerprint(hashes.SHA256())
+        if fingerprint not in self.signers:
+            if not signed_by(self.crl, issuer):
+                return False
+            self.signers.add(fingerprint)
+        return True
+
+
 class CrlChecker:
     """Checks a certificate against its issuer's CRL from the allow-listed URLs or the files.
 
@@ -115,7 +139,7 @@ class CrlChecker:
         self._transport = transport
         self._now = now
         self._timeout = timeout_s
-        self._cache: dict[str, x509.CertificateRevocationList] = {}
+        self._cache: dict[str, _Entry] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self.downloads = 0  # URL fetches (files are read, not counted)
 
@@ -133,18 +157,18 @@ class CrlChecker:
         loaded = await asyncio.gather(*(self._crl(s) for s in self.sources_for(cert)),
                                       return_exceptions=True)
         problems = []
-        for crl in loaded:
-            if isinstance(crl, CrlUnavailable):
-                problems.append(crl.reason)
-            elif isinstance(crl, BaseException):
-                raise crl
-            elif crl.issuer == issuer.subject and _covers(crl, cert):
-                if not signed_by(crl, issuer):
+        for entry in loaded:
+            if isinstance(entry, CrlUnavailable):
+                problems.append(entry.reason)
+            elif isinstance(entry, BaseException):
+                raise entry
+            elif entry.crl.issuer == issuer.subject and _covers(entry.crl, cert):
+                if not entry.signed_by(issuer):
                     problems.append(f"a CRL of {issuer.subject.rfc4514_string()[:80]} is not "
                                     "signed by it")
                     continue
-                revoked = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
-                return Revocation.GOOD if revoked is None else Revocation.REVOKED
+                revoked = cert.serial_number in entry.serials
+                return Revocation.REVOKED if revoked else Revocation.GOOD
         raise CrlUnavailable("; ".join(problems) or
                              f"no CRL of {issuer.subject.rfc4514_string()[:80]}")
 
@@ -153,21 +177,21 @@ class CrlChecker:
         return (crl.next_update_utc is not None and now < crl.next_update_utc
                 and crl.last_update_utc <= now + SKEW)
 
-    async def _crl(self, source: str) -> x509.CertificateRevocationList:
+    async def _crl(self, source: str) -> _Entry:
         hit = self._cache.get(source)
-        if hit is not None and self._fresh(hit):
+        if hit is not None and self._fresh(hit.crl):
             return hit
         async with self._locks.setdefault(source, asyncio.Lock()):
             hit = self._cache.get(source)
-            if hit is not None and self._fresh(hit):
+            if hit is not None and self._fresh(hit.crl):
                 return hit
             self._cache.pop(source, None)
             crl = await self._load(source)
             if not self._fresh(crl):
                 raise CrlUnavailable(f"the CRL from {source} is not current (nextUpdate "
                                      f"{crl.next_update_utc})")
-            self._cache[source] = crl
-            return crl
+            entry = self._cache[source] = _Entry.of(crl)
+            return entry
 
     async def _load(self, source: str) -> x509.CertificateRevocationList:
         if source in self._files:

@@ -18,7 +18,7 @@ from sigec_actors.pki.ocsp import AiohttpOcspTransport, OcspClient, Revocation
 from sigec_actors.pki.plug_charge import PlugAndCharge
 from sigec_actors.testing.pki import InMemoryCertificates, TokenTable
 from tests.helpers.crl import CrlServer, make_crl
-from tests.helpers.pki import ContractPki, Issued, OcspResponder, make_contract_pki
+from tests.helpers.pki import ContractPki, Issued, OcspResponder, issue, make_contract_pki
 
 EMAID = "BRXXXC12345678X"
 CLOSED = "http://127.0.0.1:9/closed.crl"  # nothing listens on the discard port
@@ -188,3 +188,17 @@ async def test_ocsp_and_crl_answers_are_combined(server: CrlServer, mo: Contract
         assert responder.hits == 3
     finally:
         await responder.stop()
+
+
+async def test_a_cached_crl_is_verified_again_for_another_issuer_certificate(
+        server: CrlServer, mo: ContractPki) -> None:
+    """The signature check is remembered per issuer certificate, not per CRL: an impostor CA
+    with the real sub-CA's name but its own key gets nothing from the cached list."""
+    cert = leaf(mo, server)
+    serve(server, mo)
+    crl = checker([server.url("sub2.crl")])
+    assert await crl.check(cert.cert, mo.sub2.cert) is Revocation.GOOD
+    impostor = issue(mo.sub2.cert.subject, mo.sub1, ca=True, path_length=0)
+    with pytest.raises(CrlUnavailable, match="not signed"):
+        await crl.check(cert.cert, impostor.cert)
+    assert server.hits["sub2.crl"] == 1
