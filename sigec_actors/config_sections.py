@@ -217,6 +217,9 @@ class PkiConfig(_Section, frozen=True, forbid_unknown_fields=True):
     contract_provider: Literal["offline", "http"]
     contract_provider_url: str
     contract_emaid_prefix: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}[0-9A-Z]{3}$")]
+    exi_codec_jar: str
+    exi_java: str
+    exi_timeout_s: PositiveFloat
     v2g_ca_dir: str
     v2g_ca_cert: str
     v2g_ca_key: str

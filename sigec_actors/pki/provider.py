@@ -26,6 +26,17 @@ from sigec_actors.ocpp.generated.v201 import (
 )
 from sigec_actors.pki.ca import SKEW, FileCa, name, pem
 from sigec_actors.pki.emaid import ALPHABET, check_digit
+from sigec_actors.pki.exi.codec import ISO2_MSG_DEF, ExiCodec, ExiError, ExiUnavailable
+from sigec_actors.pki.exi.cps import Provisioning
+from sigec_actors.pki.exi.crypto import KeyWrapError, encrypt_private_key
+from sigec_actors.pki.exi.messages import (
+    EvRequest,
+    Issued,
+    MessageError,
+    build_response,
+    der,
+    read_request,
+)
 from sigec_actors.pki.store import CertificateStore, ContractCheck
 
 log = structlog.get_logger("pki.provider")
@@ -55,20 +66,27 @@ def _instance(seed: bytes) -> str:
 
 
 class OfflineContractProvider:
-    """Issues a contract certificate from our test MO CA for each request, without any eMSP.
+    """Answers the EV's CertificateInstallationReq / CertificateUpdateReq (EXI) with a contract
+    certificate from our test MO CA, without any eMSP.
 
-    EXI is not encoded here: `exiResponse` is the base64 of the PEM contract chain (leaf, MO
-    sub-CA). The contract key is stored only encrypted (PKCS#8 with `key_password`). For
-    development and tests; configure `pki.contract_provider = "http"` in production.
+    The request is decoded and its signature checked (OEM provisioning certificate for Install,
+    the old contract certificate for Update); the answer is an EXI CertificateInstallationRes /
+    CertificateUpdateRes per ISO 15118-2, signed by a provisioning leaf of the test CPS chain,
+    the contract key encrypted for the EV. We keep the contract key only encrypted (PKCS#8 with
+    `key_password`). For development and tests; configure `pki.contract_provider = "http"` in
+    production.
     """
 
     def __init__(self, ca: FileCa, store: CertificateStore, now: Callable[[], datetime], *,
-                 emaid_prefix: str, key_password: bytes) -> None:
+                 emaid_prefix: str, key_password: bytes, codec: ExiCodec,
+                 cps: Provisioning) -> None:
         self._ca = ca
         self._store = store
         self._now = now
         self._prefix = emaid_prefix
         self._password = key_password
+        self._codec = codec
+        self.cps = cps  # its V2G root is what an EV must trust to install our contracts
 
     async def certificate(self, station_id: str, request: Get15118EVCertificateRequest
                           ) -> Get15118EVCertificateResponse:
@@ -76,8 +94,34 @@ class OfflineContractProvider:
             exi = base64.b64decode(request.exi_request, validate=True)
         except (binascii.Error, ValueError):
             return _failed("InvalidExi", "exiRequest is not base64")
-        body = self._prefix + _instance(exi)
-        emaid = body + check_digit(body)
+        if request.iso15118_schema_version != ISO2_MSG_DEF:
+            return _failed("SchemaNotSupported",
+                           f"only {ISO2_MSG_DEF}, not {request.iso15118_schema_version[:80]}")
+        action = request.action.value
+        try:
+            ev = await read_request(self._codec, exi, action)
+            issued, record = self._issue(ev)
+            answer = await build_response(self._codec, ev, issued, action)
+        except ExiUnavailable as exc:
+            return _failed("ExiCodecUnavailable", str(exc))
+        except ExiError as exc:
+            log.info("pki_contract_bad_exi", station=station_id, error=str(exc)[:200])
+            return _failed("InvalidExi", f"exiRequest is not an ISO 15118-2 message: {exc}")
+        except (MessageError, KeyWrapError) as exc:
+            log.info("pki_contract_refused", station=station_id, error=str(exc)[:200])
+            return _failed("InvalidRequest", str(exc))
+        await self._store.record_contract(record)
+        log.info("pki_contract_issued", station=station_id, emaid=issued.emaid, action=action)
+        return Get15118EVCertificateResponse(
+            status=Iso15118EVCertificateStatusEnum.ACCEPTED,
+            exi_response=base64.b64encode(answer).decode())
+
+    def _issue(self, ev: EvRequest) -> tuple[Issued, ContractCheck]:
+        if ev.emaid:
+            emaid = ev.emaid  # Update keeps the contract's eMAID
+        else:
+            body = self._prefix + _instance(der(ev.signer))  # the same car, the same eMAID
+            emaid = body + check_digit(body)
         now = self._now()
         key = ec.generate_private_key(ec.SECP256R1())
         cert = self._ca.sign(
@@ -88,20 +132,22 @@ class OfflineContractProvider:
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.KeyUsage(True, True, True, False, True, False, False, False,
                                          False), critical=True))
-        chain = pem(cert, *self._ca.chain[:-1])
-        encrypted = key.private_bytes(serialization.Encoding.DER,
-                                      serialization.PrivateFormat.PKCS8,
-                                      serialization.BestAvailableEncryption(self._password))
-        await self._store.record_contract(ContractCheck(
+        recipient = ev.signer.public_key()
+        assert isinstance(recipient, ec.EllipticCurvePublicKey)  # read_request checked it
+        dh_public, encrypted_key = encrypt_private_key(recipient, key)
+        leaf, leaf_key = self.cps.signer(now)
+        subs = self._ca.chain[:-1]
+        issued = Issued(contract=cert, contract_subs=subs, dh_public=dh_public,
+                        encrypted_key=encrypted_key, emaid=emaid, provisioning=leaf,
+                        provisioning_subs=self.cps.subs, provisioning_key=leaf_key)
+        stored = key.private_bytes(serialization.Encoding.DER,
+                                   serialization.PrivateFormat.PKCS8,
+                                   serialization.BestAvailableEncryption(self._password))
+        return issued, ContractCheck(
             emaid=emaid, serial_number=format(cert.serial_number, "x"),
-            certificate_pem=pem(cert), chain_pem=chain, valid_from=cert.not_valid_before_utc,
-            valid_to=cert.not_valid_after_utc, status="Issued", checked_at=now,
-            private_key_enc=encrypted))
-        log.info("pki_contract_issued", station=station_id, emaid=emaid,
-                 action=request.action.value)
-        return Get15118EVCertificateResponse(
-            status=Iso15118EVCertificateStatusEnum.ACCEPTED,
-            exi_response=base64.b64encode(chain.encode()).decode())
+            certificate_pem=pem(cert), chain_pem=pem(cert, *subs),
+            valid_from=cert.not_valid_before_utc, valid_to=cert.not_valid_after_utc,
+            status="Issued", checked_at=now, private_key_enc=stored)
 
 
 class _ProviderAnswer(msgspec.Struct, frozen=True):

@@ -26,6 +26,8 @@ from sigec_actors.ocpp.generated import v201 as m
 from sigec_actors.pki.ca import FileCa, ensure_ca, load_ca, pem
 from sigec_actors.pki.crl import AiohttpCrlTransport, CrlChecker, CrlTransport
 from sigec_actors.pki.csr import CsrPolicy
+from sigec_actors.pki.exi.codec import ExiCodec, JarExiCodec
+from sigec_actors.pki.exi.cps import Provisioning, test_cps_ca
 from sigec_actors.pki.ocsp import AiohttpOcspTransport, OcspClient, OcspTransport
 from sigec_actors.pki.plug_charge import PlugAndCharge
 from sigec_actors.pki.provider import (
@@ -146,6 +148,7 @@ class PkiWiring:
                               timeout_s=config.crl_timeout_s)
         extra: list[x509.Certificate] = []
         self.provider: ContractProvider
+        self.exi: ExiCodec | None = None
         if config.contract_provider == "http":
             self.provider = HttpContractProvider(  # same bound as OCSP: inside the deadline
                 config.contract_provider_url, config.ocsp_timeout_s)
@@ -153,9 +156,12 @@ class PkiWiring:
             mo = test_contract_ca(data)
             password = kept_secret(data / "pki" / "contract-keys.secret",
                                    "pki.contract_provider", lambda: secrets.token_urlsafe(32))
+            self.exi = JarExiCodec(Path(config.exi_codec_jar) if config.exi_codec_jar else None,
+                                   java=config.exi_java, timeout_s=config.exi_timeout_s)
             self.provider = OfflineContractProvider(
                 mo, store, now, emaid_prefix=config.contract_emaid_prefix,
-                key_password=password.encode())
+                key_password=password.encode(), codec=self.exi,
+                cps=Provisioning(test_cps_ca(data)))
             extra.append(mo.root)
         self.plug_charge = PlugAndCharge(store, self.ocsp, tokens, now,
                                          ocsp_required=config.ocsp_required, extra_roots=extra,
@@ -226,3 +232,5 @@ class PkiWiring:
         for task in list(self._deliveries):
             task.cancel()
         await asyncio.gather(*self._deliveries, return_exceptions=True)
+        if self.exi is not None:
+            await self.exi.close()

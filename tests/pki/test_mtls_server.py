@@ -22,10 +22,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from sigec_actors.pki.exi.codec import ISO2_MSG_DEF, JarExiCodec
 from sigec_actors.simulator.handlers import SimConfig
 from sigec_actors.simulator.station import SimulatedStation
 from tests.helpers.pki import Pki, make_contract_pki, make_pki
 from tests.helpers.server import Api, ServerProcess, free_port, server_env
+from tests.pki.ev import Ev, chain_pem, installation_req
 
 
 @pytest.fixture(scope="module")
@@ -237,11 +239,27 @@ async def test_plug_and_charge_with_the_offline_provider_and_a_registered_emaid(
         await admin.add_station(station_id, 3)
         ws, station = await _connect(port, station_id, pki,
                                      _bootstrap_cert(data, station_id, tmp_path), {})
-        got = await station.call("Get15118EVCertificate", {
-            "iso15118SchemaVersion": "urn:iso:15118:2:2013:MsgDef", "action": "Install",
-            "exiRequest": base64.b64encode(station_id.encode()).decode()})
-        assert got[2]["status"] == "Accepted"
-        chain = base64.b64decode(got[2]["exiResponse"]).decode()
+        # a simulated EV's CertificateInstallationReq, answered in EXI by the server's provider
+        codec = JarExiCodec()
+        try:
+            cps_root = x509.load_pem_x509_certificate(
+                (data / "pki" / "test-cps" / "root.crt").read_bytes())
+            exi = await installation_req(codec, Ev.make(), cps_root)
+            for _ in range(8):  # the server starts Java on the first request, which its
+                got = await station.call("Get15118EVCertificate", {  # deadline may cut short:
+                    "iso15118SchemaVersion": ISO2_MSG_DEF, "action": "Install",  # retry
+                    "exiRequest": base64.b64encode(exi).decode()})
+                if got[0] == 3:
+                    break
+                assert got[2] == "InternalError", got
+                await asyncio.sleep(2)
+            assert got[2]["status"] == "Accepted", got
+            answer = await codec.decode(base64.b64decode(got[2]["exiResponse"]), ISO2_MSG_DEF)
+        finally:
+            await codec.close()
+        body = answer["V2G_Message"]["Body"]["CertificateInstallationRes"]
+        assert body["ResponseCode"] == "OK"
+        chain = chain_pem(body["ContractSignatureCertChain"])
         leaf = x509.load_pem_x509_certificates(chain.encode())[0]
         emaid = leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
         token = {"idToken": emaid, "type": "eMAID"}

@@ -223,27 +223,6 @@ async def test_get_certificate_status_is_an_ocsp_proxy(world: World) -> None:
     assert failed[2]["status"] == "Failed"
 
 
-async def test_get_15118_ev_certificate_from_the_offline_provider(world: World) -> None:
-    h = world.h
-    link, sink = await booted(h)
-    world.link, world.sink = link, sink
-    answer = await h.call(sink, link, "Get15118EVCertificate", {
-        "iso15118SchemaVersion": "urn:iso:15118:2:2013:MsgDef", "action": "Install",
-        "exiRequest": base64.b64encode(b"exi bytes").decode()})
-    assert answer[2]["status"] == "Accepted"
-    chain = base64.b64decode(answer[2]["exiResponse"]).decode()
-    [contract] = world.store.contracts.values()
-    assert contract.chain_pem == chain and contract.emaid.startswith("BRSGC")
-    assert contract.private_key_enc is not None and b"PRIVATE" not in contract.private_key_enc
-    # the offline provider's contracts verify against its (trusted) test MO root
-    world.tokens.statuses[contract.emaid] = Auth.ACCEPTED
-    ok = await _authorize(world, {"idToken": _token(contract.emaid), "certificate": chain})
-    assert ok["certificateStatus"] == "Accepted"
-    bad = await h.call(sink, link, "Get15118EVCertificate", {
-        "iso15118SchemaVersion": "x", "action": "Install", "exiRequest": "not base64!"})
-    assert bad[2]["status"] == "Failed"
-
-
 def msgspec_builtins(value: object) -> dict[str, Any]:
     import msgspec
 
