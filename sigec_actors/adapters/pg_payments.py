@@ -25,7 +25,13 @@ from sigec_actors.domain.events import (
 from sigec_actors.domain.ledger import AccountKind, NewJournalEntry, PostingIn
 from sigec_actors.domain.records import OutboxMessage
 from sigec_actors.payments.errors import IdempotencyKeyReused, RefundTooLarge, UnknownPayment
-from sigec_actors.payments.lifecycle import OPEN, PaymentStatus, after_event, after_refund
+from sigec_actors.payments.lifecycle import (
+    OPEN,
+    PaymentStatus,
+    after_event,
+    after_refund,
+    event_for,
+)
 from sigec_actors.payments.model import (
     SOURCE_REFUND,
     SOURCE_REFUND_UNDONE,
@@ -71,7 +77,7 @@ class PgPayments:
         async with transaction(self._pool) as conn:
             current = await _locked(conn, payment_id)
             status = current.status
-            if intent.status != status and after_event(status, _event_for(intent.status)):
+            if intent.status != status and after_event(status, event_for(intent.status)):
                 status = intent.status
             row = await conn.fetchrow(
                 "UPDATE payments SET provider_payment_id = $2, status = $3,"
@@ -211,14 +217,6 @@ async def _locked(conn: DbConn, payment_id: UUID) -> Payment:
 DISPUTE_OPENED = "charge.dispute.created"
 """Stripe's event for a chargeback: `payment.disputed` is published (the operator alert rule
 opens a critical alert); the wallet is not debited automatically."""
-
-
-def _event_for(status: PaymentStatus) -> str:
-    return {PaymentStatus.SUCCEEDED: "payment_intent.succeeded",
-            PaymentStatus.FAILED: "payment_intent.payment_failed",
-            PaymentStatus.CANCELED: "payment_intent.canceled",
-            PaymentStatus.PROCESSING: "payment_intent.processing"}.get(
-                status, "payment_intent.requires_action")
 
 
 async def _apply_locked(conn: DbConn, payment_id: UUID, event: ProviderEvent,

@@ -45,6 +45,13 @@ EVENT_TARGETS: dict[str, PaymentStatus] = {
     "payment_intent.canceled": S.CANCELED,
 }
 """The provider events we act on and the state each one reports."""
+EVENT_OF: dict[PaymentStatus, str] = {target: event for event, target in EVENT_TARGETS.items()}
+"""The event reporting a state (refund states have none: they are ours)."""
+
+
+def event_for(status: PaymentStatus) -> str:
+    """The provider event that reports `status` (`requires_action` for a state of ours)."""
+    return EVENT_OF.get(status, "payment_intent.requires_action")
 
 
 def transition(payment_id: UUID | str, current: PaymentStatus,

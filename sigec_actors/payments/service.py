@@ -10,7 +10,13 @@ import msgspec
 from sigec_actors.config import PaymentsConfig
 from sigec_actors.payments import brcode
 from sigec_actors.payments.errors import IdempotencyKeyReused, ProviderFailed, UnknownPayment
-from sigec_actors.payments.lifecycle import OPEN, PaymentStatus
+from sigec_actors.payments.lifecycle import (
+    EVENT_TARGETS,
+    OPEN,
+    PaymentStatus,
+    after_event,
+    event_for,
+)
 from sigec_actors.payments.model import (
     Applied,
     IntentRequest,
@@ -91,7 +97,26 @@ class PaymentService:
                               payment_id=payment_id, pix=PixCode(copy_paste=data))
 
     async def apply(self, event: ProviderEvent) -> Applied:
-        return await self.store.apply(self.provider.name, event)
+        return await self.store.apply(self.provider.name, await self._news(event))
+
+    async def _news(self, event: ProviderEvent) -> ProviderEvent:
+        """`event`, or the intent's state now when `event` would put a payment back to pending.
+
+        Stripe does not order deliveries. A late success, failure or cancel is either ignored
+        by the lifecycle or corrected by the attempt's own outcome, but a late `processing` or
+        `requires_action` (sent before a failure, delivered after it) would leave the payment
+        pending for good: for such a move the provider says where the intent is now, as Stripe
+        advises. ProviderFailed (a non-2xx answer: Stripe delivers the event again) if it
+        cannot.
+        """
+        if EVENT_TARGETS.get(event.type) not in OPEN or event.payment_id is None:
+            return event
+        payment = await self.store.get(event.payment_id)
+        if payment is None or payment.provider != self.provider.name \
+                or after_event(payment.status, event.type) is None:
+            return event  # not ours, or it changes nothing anyway
+        now = await self.provider.retrieve(event.provider_payment_id)
+        return msgspec.structs.replace(event, type=event_for(now.status))
 
     async def refund(self, payment_id: UUID, amount_centavos: int | None,
                      by: UUID | None, idempotency_key: str | None = None) -> Refund:

@@ -13,6 +13,7 @@ from sigec_actors.payments.lifecycle import (
     PaymentStatus,
     after_event,
     after_refund,
+    event_for,
     from_provider,
     transition,
 )
@@ -78,3 +79,11 @@ def test_provider_statuses() -> None:
     assert from_provider("requires_payment_method", has_error=True) is S.FAILED
     assert from_provider("succeeded") is S.SUCCEEDED
     assert from_provider("canceled") is S.CANCELED
+
+
+def test_event_for_reports_each_state_the_provider_has() -> None:
+    for event, status in EVENT_TARGETS.items():
+        assert event_for(status) == event
+        assert after_event(S.REQUIRES_ACTION, event_for(status)) in (None, status)
+    assert event_for(S.REFUNDED) == "payment_intent.requires_action"  # ours: moves nothing
+    assert after_event(S.REFUNDED, event_for(S.REFUNDED)) is None

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.payments.conftest import PayEnv
+from tests.payments.conftest import PayEnv, keyed
 
 pytestmark = pytest.mark.pg
 
@@ -112,3 +112,24 @@ async def test_a_dispute_is_published_once_and_moves_no_money(pay: PayEnv) -> No
     assert (await pay.balance())["balanceCentavos"] == 1500  # the operator decides
     got = await pay.api.json("GET", f"/api/v1/payments/{payment['id']}", "user")
     assert got["status"] == "succeeded"
+
+
+async def test_older_news_does_not_reopen_a_failed_payment(pay: PayEnv) -> None:
+    """Stripe does not order deliveries: a `processing` sent before the failure but delivered
+    after it must not put the payment back to pending; the intent's state now decides."""
+    card = await pay.api.json("POST", "/api/v1/payments/intent", "user", status=201,
+                              json={"amountCentavos": 800, "method": "card"}, **keyed())
+    intent = pay.fake.intents[card["providerPaymentId"]]
+    processing = pay.fake.event("payment_intent.processing", dict(intent, status="processing"))
+    assert await pay.send(pay.event(card, "failed")) == 200
+    assert await pay.send(processing) == 200  # late
+    got = await pay.api.json("GET", f"/api/v1/payments/{card['id']}", "user")
+    assert got["status"] == "failed"
+    assert (await pay.balance())["pendingCentavos"] == 0
+
+    intent.update(status="processing", last_payment_error=None)  # a second attempt, in order
+    assert await pay.send(pay.fake.event("payment_intent.processing", dict(intent))) == 200
+    got = await pay.api.json("GET", f"/api/v1/payments/{card['id']}", "user")
+    assert got["status"] == "processing"
+    assert await pay.send(pay.event(card, "succeeded")) == 200
+    assert (await pay.balance())["balanceCentavos"] == 800
