@@ -77,6 +77,15 @@ def unlisted(payment: Payment, listed: set[str], now: datetime, window: timedelt
                       if kind == "missing_at_provider" else "not checked")
 
 
+def reconcile_event_id(intent: ProviderIntent, ours: Payment) -> str:
+    """The event id a correction is recorded under: the provider's state and the version of
+    ours it corrects (`updated_at`). Rounds on several nodes that saw the same difference
+    apply it once; a later difference of the same kind (a second attempt's lost failure)
+    is news again."""
+    return (f"reconcile:{intent.provider_payment_id}:{intent.provider_status}:"
+            f"{ours.updated_at.isoformat()}")
+
+
 class Reconciler:
     """One round: list, compare, apply what was missed exactly once, alert every difference."""
 
@@ -100,9 +109,10 @@ class Reconciler:
         for intent in intents:
             if intent.payment_id is None:
                 continue  # not created by us
-            diff = compare(await self._store.get(intent.payment_id), intent)
+            ours = await self._store.get(intent.payment_id)
+            diff = compare(ours, intent)
             if diff is not None:
-                await self._handle(diff, intent)
+                await self._handle(diff, intent, ours)
                 found.append(diff)
         return found + await self._unlisted(intents)
 
@@ -118,13 +128,14 @@ class Reconciler:
                 found.append(diff)
         return found
 
-    async def _handle(self, diff: Difference, intent: ProviderIntent) -> None:
+    async def _handle(self, diff: Difference, intent: ProviderIntent,
+                      ours: Payment | None) -> None:
         event_type = APPLIED.get(diff.kind)
-        if event_type is not None:  # same exactly-once path as the webhook
+        if event_type is not None and ours is not None:  # the webhook's exactly-once path
             await self._store.apply(self._provider.name, ProviderEvent(
-                event_id=f"reconcile:{intent.provider_payment_id}:{intent.provider_status}",
-                type=event_type, provider_payment_id=intent.provider_payment_id,
-                payment_id=intent.payment_id, payload={"reconciled": True}))
+                event_id=reconcile_event_id(intent, ours), type=event_type,
+                provider_payment_id=intent.provider_payment_id, payment_id=intent.payment_id,
+                payload={"reconciled": True}))
         await self._alert(diff)
 
     async def _alert(self, diff: Difference) -> None:

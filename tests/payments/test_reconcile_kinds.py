@@ -15,7 +15,7 @@ from sigec_actors.payments.fake_stripe import settle
 from sigec_actors.payments.lifecycle import PaymentStatus as S
 from sigec_actors.payments.model import Payment, ProviderIntent
 from sigec_actors.payments.reconcile import compare
-from tests.payments.conftest import PayEnv
+from tests.payments.conftest import PayEnv, keyed
 
 PID = UUID(int=1)
 
@@ -104,3 +104,27 @@ async def test_a_round_applies_missed_outcomes_and_only_alerts_the_rest(pay: Pay
         ["missed_failure", "missed_cancel", "amount_mismatch", "paid_here_not_there",
          "unknown_payment"])  # one per difference, however many rounds saw it
     assert {a.kind for a in alerts} == {"payment_mismatch"}
+
+
+@pytest.mark.pg
+async def test_a_second_lost_failure_of_the_same_intent_is_applied_too(pay: PayEnv) -> None:
+    """Two card attempts fail and both failure webhooks are lost: the provider reports the same
+    status both times, and the second round must still apply it (not take it for a replay)."""
+    card = await pay.api.json("POST", "/api/v1/payments/intent", "user", status=201,
+                              json={"amountCentavos": 900, "method": "card"}, **keyed())
+    intent = pay.fake.intents[card["providerPaymentId"]]
+
+    async def status() -> str:
+        got = await pay.api.json("GET", f"/api/v1/payments/{card['id']}", "user")
+        return str(got["status"])
+
+    settle(intent, "failed")
+    assert [d.kind for d in await pay.wiring.reconciler.run_once()] == ["missed_failure"]
+    assert await status() == "failed"
+    intent.update(status="processing", last_payment_error=None)  # the second attempt
+    assert await pay.send(pay.fake.event("payment_intent.processing", dict(intent))) == 200
+    assert await status() == "processing"
+    settle(intent, "failed")
+    assert [d.kind for d in await pay.wiring.reconciler.run_once()] == ["missed_failure"]
+    assert await status() == "failed"
+    assert (await pay.balance())["pendingCentavos"] == 0
