@@ -220,6 +220,8 @@ class PkiConfig(_Section, frozen=True, forbid_unknown_fields=True):
     exi_codec_jar: str
     exi_java: str
     exi_timeout_s: PositiveFloat
+    ev_certificate_time_limit_s: PositiveFloat
+    exi_prestart: bool
     v2g_ca_dir: str
     v2g_ca_cert: str
     v2g_ca_key: str

@@ -69,8 +69,10 @@ async def delegated_frame(effect: Delegated, station_id: str, deps: ChargePointD
                           clock: Clock, log: Any) -> tuple[bytes, bool]:
     """The frame answering `effect`'s CALL, and whether the request was handled (stored)."""
     mid = effect.message_id
+    limit = (deps.handlers.time_limit_for(type(effect.request))
+             if isinstance(effect, HandleOther) else None)
     try:
-        async with deadline(clock, deps.persist_timeout_s):
+        async with deadline(clock, limit or deps.persist_timeout_s):
             payload = await _payload(effect, station_id, deps)
     except PayloadError as exc:  # refused for good (an implausible value): never retried into
         log.warning("charge_point.handler_refused", action=type(effect).__name__,

@@ -32,18 +32,28 @@ class HandlerConflict(ValueError):
 class StationHandlers:
     """The node's registry, built at wiring time and read by every ChargePoint actor."""
 
-    __slots__ = ("_handlers", "_watchers")
+    __slots__ = ("_handlers", "_time_limits", "_watchers")
 
     def __init__(self) -> None:
         self._handlers: dict[type[msgspec.Struct], Handler] = {}
+        self._time_limits: dict[type[msgspec.Struct], float] = {}
         self._watchers: dict[type[msgspec.Struct], tuple[Watcher, ...]] = {}
 
     def handle(self, request_type: type[Req],
-               handler: Callable[[str, Req], Awaitable[msgspec.Struct]]) -> None:
-        """Answer `request_type` with `handler` (one handler per type)."""
+               handler: Callable[[str, Req], Awaitable[msgspec.Struct]], *,
+               time_limit_s: float | None = None) -> None:
+        """Answer `request_type` with `handler` (one handler per type). `time_limit_s`: its own
+        deadline instead of the node's storage deadline, for a handler that waits on something
+        slower than a database write (a certificate provider, a codec)."""
         if request_type in self._handlers:
             raise HandlerConflict(f"{request_type.__name__} already has a handler")
         self._handlers[request_type] = handler
+        if time_limit_s is not None:
+            self._time_limits[request_type] = time_limit_s
+
+    def time_limit_for(self, request_type: type[msgspec.Struct]) -> float | None:
+        """The handler's own deadline, if it was registered with one."""
+        return self._time_limits.get(request_type)
 
     def watch(self, request_type: type[Req], watcher: Callable[[str, Req], None]) -> None:
         """Also tell `watcher` of every answered `request_type` (any number of watchers)."""

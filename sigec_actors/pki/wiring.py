@@ -4,6 +4,7 @@ Get15118EVCertificate, Authorize with a certificate), the renewal job and the RE
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -26,7 +27,7 @@ from sigec_actors.ocpp.generated import v201 as m
 from sigec_actors.pki.ca import FileCa, ensure_ca, load_ca, pem
 from sigec_actors.pki.crl import AiohttpCrlTransport, CrlChecker, CrlTransport
 from sigec_actors.pki.csr import CsrPolicy
-from sigec_actors.pki.exi.codec import ExiCodec, JarExiCodec
+from sigec_actors.pki.exi.codec import ExiCodec, ExiError, JarExiCodec
 from sigec_actors.pki.exi.cps import Provisioning, test_cps_ca
 from sigec_actors.pki.ocsp import AiohttpOcspTransport, OcspClient, OcspTransport
 from sigec_actors.pki.plug_charge import PlugAndCharge
@@ -199,7 +200,8 @@ class PkiWiring:
     def register(self, handlers: StationHandlers) -> None:
         handlers.handle(m.SignCertificateRequest, self.stations.sign_certificate)
         handlers.handle(m.GetCertificateStatusRequest, OcspProxy(self.ocsp).certificate_status)
-        handlers.handle(m.Get15118EVCertificateRequest, self.provider.certificate)
+        handlers.handle(m.Get15118EVCertificateRequest, self.provider.certificate,
+                        time_limit_s=self.config.ev_certificate_time_limit_s)
         handlers.handle(m.AuthorizeRequest, self.plug_charge.authorize)
 
     async def publish_roots(self) -> TrustedRoot:
@@ -214,6 +216,15 @@ class PkiWiring:
         self._jobs.spawn("pki-renewal", every(self.config.renewal_check_s,
                                               self.renewal.run_once, job="pki-renewal"))
         self._jobs.spawn("pki-v2g-root", self._publish_once())
+        if self.exi is not None and self.config.exi_prestart:
+            self._jobs.spawn("pki-exi-prestart", self._prestart(self.exi))
+
+    @staticmethod
+    async def _prestart(codec: ExiCodec) -> None:
+        """Start the codec now rather than on the first EV's request (a failure is logged by
+        the codec, once, and the first request tries again)."""
+        with contextlib.suppress(ExiError):
+            await codec.warm()
 
     async def _publish_once(self) -> None:
         """`publish_roots` once per start (tried again while the database is away): a root an

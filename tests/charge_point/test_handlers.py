@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
+import msgspec
 import pytest
 
 from sigec_actors.charge_point.handlers import HandlerConflict, StationHandlers
 from sigec_actors.ocpp.errors import ErrorCode, PayloadError
 from sigec_actors.ocpp.generated import v201 as m
 from sigec_actors.testing.ocpp import ChargePointHarness
-from tests.charge_point.test_inbound import booted
+from tests.charge_point.test_inbound import booted, spin
 
 CHARGING_LIMIT = {"chargingLimit": {"chargingLimitSource": "EMS"}}
 
@@ -68,3 +71,35 @@ def test_one_handler_per_request_type() -> None:
     with pytest.raises(HandlerConflict):
         handlers.handle(m.DataTransferRequest, one)
     assert handlers.handled() == frozenset({"DataTransfer"})
+
+
+@pytest.mark.parametrize(("time_limit_s", "answered"), [(None, "InternalError"), (30.0, "ok")])
+async def test_a_handler_may_have_its_own_time_limit(
+        time_limit_s: float | None, answered: str) -> None:
+    """A handler registered with a time limit is waited for past the node's storage deadline
+    (a Get15118EVCertificate waits on a provider); without one it is cut at that deadline."""
+    gate = asyncio.Event()
+
+    async def certificate(station_id: str, req: m.Get15118EVCertificateRequest
+                          ) -> m.Get15118EVCertificateResponse:
+        await gate.wait()
+        return m.Get15118EVCertificateResponse(
+            status=m.Iso15118EVCertificateStatusEnum.ACCEPTED, exi_response="AA==")
+
+    async with ChargePointHarness(persist_timeout_s=2.0) as h:
+        h.deps.handlers.handle(m.Get15118EVCertificateRequest, certificate,
+                               time_limit_s=time_limit_s)
+        link, sink = await booted(h)
+        await sink.on_frame(msgspec.json.encode([2, "e1", "Get15118EVCertificate", {
+            "iso15118SchemaVersion": "urn:iso:15118:2:2013:MsgDef", "action": "Install",
+            "exiRequest": "AA=="}]))
+        await spin()
+        h.clock.advance(2.5)  # past the node's 2 s storage deadline
+        await spin()
+        gate.set()
+        await h.settle()
+        [answer] = link.replies("e1")
+        if answered == "ok":
+            assert answer[0] == 3 and answer[2]["status"] == "Accepted"
+        else:
+            assert answer[0] == 4 and answer[2] == answered

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
+from sigec_actors.config import load_settings
 from sigec_actors.ocpp.generated.v201 import AuthorizationStatusEnum as Auth
 from sigec_actors.ocpp.generated.v201 import (
     CertificateActionEnum,
@@ -27,6 +28,8 @@ from sigec_actors.ocpp.generated.v201 import (
 )
 from sigec_actors.pki.exi.codec import ISO2_MSG_DEF, ExiCodec, JarExiCodec, default_jar
 from sigec_actors.pki.provider import OfflineContractProvider
+from sigec_actors.pki.wiring import PkiWiring
+from sigec_actors.testing.pki import InMemoryCertificates, TokenTable
 from tests.charge_point.test_inbound import booted
 from tests.pki.ev import (
     Ev,
@@ -229,3 +232,27 @@ async def test_the_codec_round_trips_a_request_and_survives_cancel_and_close() -
         assert await codec.encode(message, ISO2_MSG_DEF) == exi  # started again, same bytes
     finally:
         await codec.close()
+
+
+@pytest.mark.usefixtures("jar")
+async def test_exi_prestart_starts_the_codec_with_the_node(tmp_path: Path) -> None:
+    """pki.exi_prestart: Java is up before the first EV asks, so its request does not wait for
+    the JVM (off by default: nothing starts until a request needs the codec)."""
+    settings = load_settings(env={}, overrides={"server.data_dir": str(tmp_path),
+                                                "pki.exi_prestart": True})
+    pki = PkiWiring(settings, InMemoryCertificates(), TokenTable({}), lambda: _never_sent)
+    assert isinstance(pki.exi, JarExiCodec)
+    pki.start()
+    try:
+        for _ in range(600):  # Java takes 5-15 s to start on a loaded 2-core machine
+            if pki.exi.running:
+                break
+            await asyncio.sleep(0.1)
+        assert pki.exi.running
+    finally:
+        await pki.stop()
+    assert not pki.exi.running
+
+
+async def _never_sent(station_id: str, request: object) -> object:
+    raise AssertionError("not sent")

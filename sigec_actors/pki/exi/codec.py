@@ -46,6 +46,9 @@ class ExiCodec(Protocol):
 
     async def close(self) -> None: ...
 
+    async def warm(self) -> None:
+        """Be ready for the first call (start what must be started)."""
+
 
 class JarExiCodec:
     """The EXIficient jar driven through ExiServer.java (Java 11+ runs a source file directly)."""
@@ -147,6 +150,16 @@ class JarExiCodec:
         if "error" in answer:
             raise ExiError(str(answer["error"])[:500])
         return answer
+
+    @property
+    def running(self) -> bool:
+        """Whether the Java process is up and answered that it is ready."""
+        return self._process is not None and self._process.returncode is None
+
+    async def warm(self) -> None:
+        """Start Java and the codec now (ExiUnavailable when they are missing or fail)."""
+        async with self._lock:
+            await self._ready()
 
     async def encode(self, message: dict[str, Any], namespace: str) -> bytes:
         answer = await self._call({"op": "encode", "ns": namespace,
