@@ -77,9 +77,10 @@ class CommandWithoutCaller(CommandError):
         super().__init__(station_id, f"command to {station_id} has no authenticated caller")
 
 
-def caller_of(user_id: str, role: str) -> Caller:
-    """The caller a REST request acts for: its access token's subject and role."""
-    return Caller("user", user_id, str(role))
+def caller_of(user_id: str, role: str, ip: str | None = None) -> Caller:
+    """The caller a request acts for: its access token's subject and role, and the client
+    address the request came from (audited with each command)."""
+    return Caller("user", user_id, str(role), ip)
 
 
 @contextmanager
@@ -90,6 +91,12 @@ def acting_for(caller: Caller) -> Iterator[None]:
         yield
     finally:
         _CALLER.reset(token)
+
+
+def request_ip() -> str | None:
+    """The client address of the request being served (None outside `acting_for`)."""
+    caller = _CALLER.get()
+    return None if caller is None else caller.ip
 
 
 def request_caller(station_id: str) -> Caller:

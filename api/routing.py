@@ -162,7 +162,8 @@ class Resource:
                 call.raw_body = decode_body(spec.body, await request.read(), spec.body_required)
             if principal is None:
                 return await run(call)
-            with acting_for(caller_of(principal.sub, principal.role)):  # for station commands
+            with acting_for(caller_of(principal.sub, principal.role,  # for station commands
+                                      request.remote)):
                 return await run(call)
         endpoint.__name__ = handler.__name__
         endpoint.__doc__ = handler.__doc__

@@ -90,7 +90,7 @@ class AuditedCommands:
             details["status"] = status
         try:
             await self._audit.record(AuditEntry("user", action, caller.actor_id, "station",
-                                                station_id, details))
+                                                station_id, details, ip=caller.ip))
         except DB_FAILURES as exc:  # the station already acted: its answer still goes back
             log.error("command_audit_failed", station=station_id, action=action,
                       by=caller.actor_id, error=f"{type(exc).__name__}: {exc}")

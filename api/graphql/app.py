@@ -43,7 +43,8 @@ class SigecGraphQLView(GraphQLView[GraphQLContext, None]):
                           response: web.Response | web.WebSocketResponse) -> GraphQLContext:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         bearer = token.strip() if scheme.lower() == "bearer" else None
-        return GraphQLContext(self.app_ctx, self.services, self.feed, token=bearer or None)
+        return GraphQLContext(self.app_ctx, self.services, self.feed, token=bearer or None,
+                              ip=request.remote)
 
     async def on_ws_connect(self, context: GraphQLContext) -> UnsetType | dict[str, object] | None:
         """A subscription connection needs a valid token (header or connection_init)."""

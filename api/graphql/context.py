@@ -61,6 +61,7 @@ class GraphQLContext:
     services: ApiServices
     feed: EventFeed | None
     token: str | None = None
+    ip: str | None = None  # the client address, audited with station commands
     connection_params: dict[str, Any] | None = None  # graphql-transport-ws connection_init
     loaders: Loaders = field(init=False)
     _principal: Principal | None = None

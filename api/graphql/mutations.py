@@ -41,7 +41,7 @@ async def start_transaction(info: strawberry.Info, charge_point_id: str,
     gql = context(info)
     caller = await gql.caller()
     body = parse(StartBody, {"chargePointId": charge_point_id, "evseId": evse_id})
-    with acting_for(caller_of(caller.sub, caller.role)):
+    with acting_for(caller_of(caller.sub, caller.role, gql.ip)):
         out = await txs.start(gql.app, caller, body.charge_point_id, body.evse_id)
     return t.copy(t.StartResult, out)
 
@@ -50,7 +50,7 @@ async def stop_transaction(info: strawberry.Info, id: strawberry.ID) -> t.StopRe
     """Stop one of the caller's active sessions (operators: any)."""
     gql = context(info)
     caller = await gql.caller()
-    with acting_for(caller_of(caller.sub, caller.role)):
+    with acting_for(caller_of(caller.sub, caller.role, gql.ip)):
         return t.copy(t.StopResult, await txs.stop(gql.app, caller, str(id)))
 
 
@@ -59,7 +59,7 @@ async def send_command(info: strawberry.Info, charge_point_id: str, command: Com
     """Send a station command; `body` is the REST route's JSON body (operators only)."""
     gql = context(info)
     caller = await gql.caller(Role.OPERATOR)
-    with acting_for(caller_of(caller.sub, caller.role)):
+    with acting_for(caller_of(caller.sub, caller.role, gql.ip)):
         answer = await remote.send_named(gql.services.commands, charge_point_id,
                                          remote.CommandName(command.value),
                                          msgspec.json.encode(body or {}))
@@ -75,7 +75,7 @@ async def reserve(info: strawberry.Info, charge_point_id: str, evse_id: int | No
     caller = await gql.caller()
     body = parse(reservations.ReserveBody, {"chargePointId": charge_point_id,
                                             "evseId": evse_id, "expiresInS": expires_in_s})
-    with acting_for(caller_of(caller.sub, caller.role)):
+    with acting_for(caller_of(caller.sub, caller.role, gql.ip)):
         made = await reservations.make(gql.app, caller, body)
     return t.Reservation.of(made)
 
@@ -83,7 +83,7 @@ async def reserve(info: strawberry.Info, charge_point_id: str, evse_id: int | No
 async def cancel_reservation(info: strawberry.Info, id: strawberry.ID) -> t.Reservation:
     gql = context(info)
     caller = await gql.caller()
-    with acting_for(caller_of(caller.sub, caller.role)):
+    with acting_for(caller_of(caller.sub, caller.role, gql.ip)):
         done = await reservations.cancel_one(gql.app, caller, str(id))
     return t.Reservation.of(done)
 
@@ -97,7 +97,7 @@ async def start_discharge(info: strawberry.Info, charge_point_id: str, min_soc: 
     body = parse(v2g_schemas.DischargeStartBody, {
         "chargePointId": charge_point_id, "evseId": evse_id, "minSoc": min_soc,
         "maxEnergyWh": max_energy_wh, "until": until})
-    with acting_for(caller_of(caller.sub, caller.role)):
+    with acting_for(caller_of(caller.sub, caller.role, gql.ip)):
         return t.V2GSession.of(await sessions.start(gql.app, caller, body))
 
 
@@ -108,7 +108,7 @@ async def stop_discharge(info: strawberry.Info, session_id: strawberry.ID) -> t.
         sid = UUID(str(session_id))
     except ValueError:
         raise NotFound("v2g session", str(session_id)) from None
-    with acting_for(caller_of(caller.sub, caller.role)):
+    with acting_for(caller_of(caller.sub, caller.role, gql.ip)):
         return t.V2GSession.of(await sessions.stop(gql.app, caller, sid))
 
 

@@ -49,6 +49,17 @@ class Servicer:
         return await verify(self.services, token.strip(), needed)
 
 
+def peer_ip(peer: str | None) -> str | None:
+    """The address in grpc's peer string ("ipv4:127.0.0.1:5000", "ipv6:[::1]:5000")."""
+    kind, _, rest = (peer or "").partition(":")
+    if kind == "ipv4":
+        return rest.rpartition(":")[0] or None
+    if kind == "ipv6":
+        address = rest.rpartition(":")[0].strip("[]")
+        return address.removeprefix("::ffff:") or None
+    return None
+
+
 async def _abort(context: Context, exc: Exception) -> None:
     """End the call: a typed error with its mapped status; anything else (a bug) is logged
     with its traceback and answered INTERNAL without detail, as REST's middleware does."""
@@ -74,7 +85,7 @@ def unary(needed: Role = Role.USER) -> Callable[
         async def run(self: S, request: Any, context: Context) -> R:
             try:
                 caller = await self.caller(context, needed)
-                with acting_for(caller_of(caller.sub, caller.role)):
+                with acting_for(caller_of(caller.sub, caller.role, peer_ip(context.peer()))):
                     return await method(self, request, context, caller)
             except Exception as exc:  # the one place a gRPC call's error is answered
                 await _abort(context, exc)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from api.commands import caller_of
+from api.commands import caller_of, request_ip
 from api.context import AppContext
 from api.errors import InvalidInput, NotConfigured, NotFound
 from api.routing import Principal
@@ -54,7 +54,7 @@ async def start(ctx: AppContext, caller: Principal, body: s.DischargeStartBody) 
     state = await service.start(StartRequest(
         user_id=UUID(caller.sub), station_id=body.charge_point_id, evse_id=body.evse_id,
         min_soc=body.min_soc, max_energy_wh=body.max_energy_wh, until=body.until,
-        caller=caller_of(caller.sub, caller.role)))
+        caller=caller_of(caller.sub, caller.role, request_ip())))
     return await view(ctx, state.session_id)
 
 
@@ -62,5 +62,5 @@ async def stop(ctx: AppContext, caller: Principal, session_id: UUID) -> s.Sessio
     """Stop a discharge the caller may see (clears the profile, settles it)."""
     await visible(ctx, caller, session_id)
     await v2g_of(ctx).service(need(ctx.commander, "station commander")).stop(
-        session_id, caller=caller_of(caller.sub, caller.role))
+        session_id, caller=caller_of(caller.sub, caller.role, request_ip()))
     return await view(ctx, session_id)

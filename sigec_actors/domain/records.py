@@ -196,11 +196,13 @@ class AuditEntry(msgspec.Struct, frozen=True):
 
 class Caller(msgspec.Struct, frozen=True):
     """Who sent a station command: a REST user (`user`: the id and role of its verified access
-    token) or one of the node's own jobs (`system`: the job's name, no role)."""
+    token) or one of the node's own jobs (`system`: the job's name, no role). `ip`: the
+    client address of the request that sent it, audited with the command wherever it runs."""
 
     actor_type: str  # user | system
     actor_id: str
     role: str | None = None
+    ip: str | None = None
 
 
 class AuditRecord(msgspec.Struct, frozen=True):

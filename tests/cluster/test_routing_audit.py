@@ -30,7 +30,7 @@ pytestmark = [pytest.mark.pg, pytest.mark.nats]
 
 UNLOCK = v201.UnlockConnectorRequest(evse_id=1, connector_id=1)
 UNLOCKED = v201.UnlockConnectorResponse(status=v201.UnlockStatusEnum.UNLOCKED)
-ALICE = Caller("user", str(uuid.uuid4()), "operator")
+ALICE = Caller("user", str(uuid.uuid4()), "operator", "203.0.113.7")  # her client address
 
 
 @dataclass
@@ -90,7 +90,7 @@ async def test_a_cross_node_command_is_audited_under_its_caller(nodes: Nodes,
     assert await _audited(pg_pool, "CP-R1") == [AuditEntry(
         "user", "command.UnlockConnector", ALICE.actor_id, "station", "CP-R1",
         {"role": "operator", "result": "ok", "status": "Unlocked", "node": "node-b",
-         "origin": "node-a"})]
+         "origin": "node-a"}, ip="203.0.113.7")]  # audited like REST: her address too
 
 
 async def test_a_local_command_is_audited_the_same_way(nodes: Nodes, pg_pool: DbPool) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
+import asyncpg
 import pytest
 
 from api.graphql.limits import Limits
@@ -259,3 +260,19 @@ async def test_one_device_merged_with_the_live_view_and_an_unknown_one(world: Wo
     assert device["serialNumber"] and 1 in {c["evseId"] for c in device["connectors"]}
     assert code(await gql(world, query, "user", {"id": "NO-SUCH"})) == "NOT_FOUND"
     assert await rest_status(world, "GET", "/api/v1/devices/NO-SUCH", "user") == 404
+
+
+async def test_a_command_sent_over_graphql_is_audited_with_the_clients_address(
+        world: World) -> None:
+    command = await gql(world, """mutation($id: String!) {
+        sendCommand(chargePointId: $id, command: TRIGGER, body: {message: "Heartbeat"}) {
+          status } }""", "operator", {"id": world.station_id})
+    assert code(command) is None, command
+    conn = await asyncpg.connect(world.server.env["DATABASE_URL"])
+    try:
+        rows = await conn.fetch(
+            "SELECT host(ip) AS ip FROM audit_log WHERE action = 'command.TriggerMessage'"
+            " AND target_id = $1", world.station_id)
+    finally:
+        await conn.close()
+    assert rows and {r["ip"] for r in rows} == {"127.0.0.1"}

@@ -8,7 +8,7 @@ import pytest
 from api.commands import CommandBusy, CommandOffline, CommandRejected, CommandTimeout
 from api.error_codes import failure_of
 from api.errors import Forbidden, InvalidInput, NotConfigured, NotFound, StartRefused
-from api.grpc.calls import STATUS
+from api.grpc.calls import STATUS, peer_ip
 from sigec_actors.errors import SigecError
 
 
@@ -32,3 +32,15 @@ def test_error_maps_to_status(error: SigecError, code: grpc.StatusCode) -> None:
 def test_a_bug_is_no_failure_but_internal() -> None:
     assert failure_of(SigecError("unmapped")) is None
     assert failure_of(RuntimeError("boom")) is None
+
+
+@pytest.mark.parametrize(("peer", "ip"), [
+    ("ipv4:127.0.0.1:50123", "127.0.0.1"),
+    ("ipv6:[::1]:50123", "::1"),
+    ("ipv6:[::ffff:127.0.0.1]:50123", "127.0.0.1"),
+    ("unix:/tmp/sock", None),
+    ("", None),
+])
+def test_the_callers_address_comes_from_the_grpc_peer(peer: str, ip: str | None) -> None:
+    """Station commands sent over gRPC are audited with the client's address, as on REST."""
+    assert peer_ip(peer) == ip

@@ -134,11 +134,11 @@ async def test_any_action_is_sent_audited_and_answered(world: World) -> None:
     assert refused["field"] == "type"
     conn = await asyncpg.connect(world.dsn)
     try:
-        rows = await conn.fetch("SELECT actor_type, details FROM audit_log"
+        rows = await conn.fetch("SELECT actor_type, details, host(ip) AS ip FROM audit_log"
                                 " WHERE action = 'command.Reset' AND target_id = $1", STATION_ID)
     finally:
         await conn.close()
-    assert [r["actor_type"] for r in rows] == ["user"]
+    assert [(r["actor_type"], r["ip"]) for r in rows] == [("user", "127.0.0.1")]
 
 
 async def test_meter_values_outside_transactions_are_stored(world: World) -> None:
