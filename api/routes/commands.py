@@ -34,8 +34,16 @@ async def _send(call: Call, request: msgspec.Struct) -> web.Response:
                body=b.RemoteStartBody, response=v201.RequestStartTransactionResponse,
                errors=ERRORS)
 async def remote_start(call: Call) -> web.Response:
+    request = services_of(call.request).commands.remote_start(call.body(b.RemoteStartBody))
+    return json_response(await send_remote_start(call, request))
+
+
+async def send_remote_start(call: Call, request: v201.RequestStartTransactionRequest
+                            ) -> msgspec.Struct:
+    """Send an operator's RequestStartTransaction, its remoteStartId stored first so that the
+    station's Started (which may carry no idToken) links to the token and its user; a refused
+    start frees the id again. Used by this route and by the raw-action route."""
     commands = services_of(call.request).commands
-    request = commands.remote_start(call.body(b.RemoteStartBody))
     store = getattr(call.ctx.extras.get(TRANSACTIONS_KEY), "store", None)
     starts = store if isinstance(store, RemoteStarts) else None
     station_id = call.path("id")
@@ -49,7 +57,7 @@ async def remote_start(call: Call) -> web.Response:
     if (starts is not None and isinstance(answer, v201.RequestStartTransactionResponse)
             and answer.status is not v201.RequestStartStopStatusEnum.ACCEPTED):
         await starts.forget_remote_start(station_id, request.remote_start_id)  # id free again
-    return json_response(answer)
+    return answer
 
 
 @resource.post(f"{BASE}/remote-stop", "RequestStopTransaction", role=Role.OPERATOR,

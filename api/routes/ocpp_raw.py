@@ -7,6 +7,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from api.errors import InvalidInput
+from api.routes.commands import send_remote_start
 from api.routing import Call, Resource, json_response
 from api.security import authenticate
 from api.services import services_of
@@ -14,6 +15,7 @@ from sigec_actors.charge_point.model import COMMANDS
 from sigec_actors.domain.records import Role
 from sigec_actors.ocpp.codec import decode_request
 from sigec_actors.ocpp.errors import PayloadError
+from sigec_actors.ocpp.generated.v201 import RequestStartTransactionRequest
 
 resource = Resource("ocpp", authenticate)
 ACTIONS = {spec.name: spec for spec in COMMANDS.values()}
@@ -33,5 +35,7 @@ async def any_action(call: Call) -> web.Response:
     if isinstance(request, PayloadError):  # the CALLERROR code the station would answer
         raise InvalidInput(request.path.removeprefix("$").lstrip(".") or "$",
                            f"{request.code.value}: {request.description}")
+    if isinstance(request, RequestStartTransactionRequest):  # linked like the remote-start route
+        return json_response(await send_remote_start(call, request))
     answer = await services_of(call.request).commands.send(call.path("id"), request)
     return json_response(answer)

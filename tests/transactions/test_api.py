@@ -141,3 +141,19 @@ async def test_a_remote_start_the_station_refuses_is_dropped(api: tuple[Api, Wor
     del a.commander.answers[v201.RequestStartTransactionRequest]
     await a.json("POST", "/api/v1/devices/CP-1/remote-start", "operator", 200, json=body)
     await a.json("POST", "/api/v1/devices/CP-1/remote-start", "operator", 409, json=body)
+
+
+async def test_a_raw_request_start_transaction_links_its_started_like_the_remote_start_route(
+        api: tuple[Api, World]) -> None:
+    """POST /devices/{id}/ocpp/RequestStartTransaction is an operator's remote start too: its
+    remoteStartId is stored before it is sent, so the station's tokenless Started gets the
+    card's owner (it had no user), and a taken id is 409."""
+    a, w = api
+    await w.tokens.add(uuid.UUID(a.ids["user"]), "CARD-OP-3", IdTokenType.ISO14443)
+    body = {"idToken": {"idToken": "CARD-OP-3", "type": "ISO14443"}, "remoteStartId": 33}
+    path = "/api/v1/devices/CP-1/ocpp/RequestStartTransaction"
+    assert (await a.json("POST", path, "admin", 200, json=body))["status"] == "Accepted"
+    await a.json("POST", path, "admin", 409, json=body)
+    await w.service.handle_event("CP-1", remote(event(E.STARTED, 0, T0, wh=0), 33), T0)
+    tx = await w.store.find("CP-1", "tx-1")
+    assert tx is not None and (tx.user_id, tx.id_token) == (uuid.UUID(a.ids["user"]), "CARD-OP-3")
