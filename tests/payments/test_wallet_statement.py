@@ -60,7 +60,15 @@ async def test_a_refund_the_provider_refuses_is_reversed(pay: PayEnv) -> None:
     async with pay.pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM ledger_balance_drift") == 0
         refund = await conn.fetchrow("SELECT status, failure_reason FROM payment_refunds")
+        events = await conn.fetch(
+            "SELECT o.subject, o.payload->>'amountCentavos' AS amount, j.source_type"
+            " FROM event_outbox o JOIN journal_entries j"
+            " ON j.id = (o.payload->>'journalEntryId')::uuid"
+            " WHERE o.subject LIKE 'wallet.%' ORDER BY o.seq")
     assert refund["status"] == "failed" and refund["failure_reason"]
+    assert [tuple(e) for e in events] == [("wallet.credited", "1000", "payment"),
+                                          ("wallet.debited", "400", "refund"),
+                                          ("wallet.credited", "400", "refund_reversal")]
 
 
 async def test_a_refund_the_wallet_no_longer_holds_is_409(pay: PayEnv) -> None:
