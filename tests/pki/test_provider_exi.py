@@ -9,6 +9,7 @@ import asyncio
 import base64
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -254,5 +255,64 @@ async def test_exi_prestart_starts_the_codec_with_the_node(tmp_path: Path) -> No
     assert not pki.exi.running
 
 
-async def _never_sent(station_id: str, request: object) -> object:
+async def _never_sent(station_id: str, request: msgspec.Struct) -> msgspec.Struct:
     raise AssertionError("not sent")
+
+
+class CountingCodec:
+    """The ExiCodec port over a real codec, counting its round trips (calls)."""
+
+    def __init__(self, codec: JarExiCodec) -> None:
+        self.codec = codec
+        self.calls = 0
+
+    async def encode(self, message: dict[str, Any], namespace: str) -> bytes:
+        self.calls += 1
+        return await self.codec.encode(message, namespace)
+
+    async def encode_many(self, messages: Sequence[tuple[dict[str, Any], str]]
+                          ) -> list[bytes]:
+        self.calls += 1
+        return await self.codec.encode_many(messages)
+
+    async def decode(self, exi: bytes, namespace: str) -> dict[str, Any]:
+        self.calls += 1
+        return await self.codec.decode(exi, namespace)
+
+    async def close(self) -> None:
+        await self.codec.close()
+
+    async def warm(self) -> None:
+        await self.codec.warm()
+
+
+@pytest.mark.usefixtures("jar")
+async def test_a_warm_request_takes_five_round_trips_and_builds_no_jaxb_context(
+        world: World) -> None:
+    """Speed without timing: the jar alone builds a JAXB context for every encode and decode
+    (about 0.1 s each) and the provider used to make 9 round trips; now a warm request makes 5
+    (decode; the request element and its SignedInfo; the 4 signed elements; our SignedInfo;
+    the message) and builds no context."""
+    provider = world.pki.provider
+    assert isinstance(provider, OfflineContractProvider)
+    real = JarExiCodec()
+    codec = CountingCodec(real)
+    offline = OfflineContractProvider(
+        provider._ca, world.store, provider._now, emaid_prefix="BRSGC", key_password=b"pw",
+        codec=codec, cps=provider.cps)
+    try:
+        ev = Ev.make()
+        requests = [Get15118EVCertificateRequest(
+            iso15118_schema_version=ISO2_MSG_DEF, action=CertificateActionEnum.INSTALL,
+            exi_request=base64.b64encode(await installation_req(
+                real, ev, provider.cps.v2g_root)).decode()) for _ in range(2)]
+        first = await offline.certificate("CP-1", requests[0])  # builds what it needs
+        assert first.status is Iso15118EVCertificateStatusEnum.ACCEPTED, first
+        built = (await real.stats())["jaxbContexts"]
+        codec.calls = 0
+        again = await offline.certificate("CP-1", requests[1])
+        assert again.status is Iso15118EVCertificateStatusEnum.ACCEPTED, again
+        assert codec.calls == 5
+        assert (await real.stats())["jaxbContexts"] == built
+    finally:
+        await real.close()

@@ -1,7 +1,7 @@
 """The EXI codec port and its adapter on the EXIficient jar (EXICodec.jar from the PyPI package
 iso15118, installed by `make exi-codec`): a Java child process speaking JSON lines
-(ExiServer.java beside this file), started on first use, one request at a time, each bounded by
-a timeout, stopped by `close`."""
+(ExiServer.java beside this file), started on first use, one request at a time (a request may
+carry several operations: `encode_many`), each bounded by a timeout, stopped by `close`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import contextlib
 import json
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -41,6 +42,11 @@ class ExiCodec(Protocol):
     """Encodes JSON-shaped ISO 15118 messages (or signable fragments) to EXI and back."""
 
     async def encode(self, message: dict[str, Any], namespace: str) -> bytes: ...
+
+    async def encode_many(self, messages: Sequence[tuple[dict[str, Any], str]]
+                          ) -> list[bytes]:
+        """`encode` of each (message, namespace), in order, in one round trip."""
+        ...
 
     async def decode(self, exi: bytes, namespace: str) -> dict[str, Any]: ...
 
@@ -131,7 +137,9 @@ class JarExiCodec:
             raise ExiError("malformed answer")
         return answer
 
-    async def _call(self, request: dict[str, str]) -> dict[str, Any]:
+    async def _call(self, ops: list[dict[str, str]]) -> list[dict[str, Any]]:
+        """One round trip for all of `ops` (one JSON line each way); ExiError for the first op
+        the codec refused."""
         async with self._lock:
             process = await self._ready()
             assert process.stdin is not None
@@ -139,7 +147,7 @@ class JarExiCodec:
                 while self._unread:  # answers to callers that were cancelled meanwhile
                     await self._read(process, self._timeout)
                     self._unread -= 1
-                process.stdin.write(json.dumps(request).encode() + b"\n")
+                process.stdin.write(json.dumps({"ops": ops}).encode() + b"\n")
                 self._unread += 1
                 await process.stdin.drain()
                 answer = await self._read(process, self._timeout)
@@ -147,9 +155,15 @@ class JarExiCodec:
             except (ExiError, OSError) as exc:
                 self._abandon()  # out of step with the process: the next call restarts it
                 raise ExiUnavailable(f"EXI codec failed: {exc}") from exc
-        if "error" in answer:
-            raise ExiError(str(answer["error"])[:500])
-        return answer
+        results = answer.get("results")
+        if not isinstance(results, list) or len(results) != len(ops):
+            raise ExiError(str(answer.get("error", "malformed answer"))[:500])
+        for result in results:
+            if not isinstance(result, dict):
+                raise ExiError("malformed answer")
+            if "error" in result:
+                raise ExiError(str(result["error"])[:500])
+        return results
 
     @property
     def running(self) -> bool:
@@ -162,16 +176,27 @@ class JarExiCodec:
             await self._ready()
 
     async def encode(self, message: dict[str, Any], namespace: str) -> bytes:
-        answer = await self._call({"op": "encode", "ns": namespace,
-                                   "json": json.dumps(message)})
-        exi = answer.get("exi")
-        if not isinstance(exi, str):
-            raise ExiError("the codec answered no EXI")
-        return base64.b64decode(exi)
+        [exi] = await self.encode_many([(message, namespace)])
+        return exi
+
+    async def encode_many(self, messages: Sequence[tuple[dict[str, Any], str]]
+                          ) -> list[bytes]:
+        if not messages:
+            return []
+        answers = await self._call([{"op": "encode", "ns": namespace,
+                                     "json": json.dumps(message)}
+                                    for message, namespace in messages])
+        encoded = []
+        for answer in answers:
+            exi = answer.get("exi")
+            if not isinstance(exi, str):
+                raise ExiError("the codec answered no EXI")
+            encoded.append(base64.b64decode(exi))
+        return encoded
 
     async def decode(self, exi: bytes, namespace: str) -> dict[str, Any]:
-        answer = await self._call({"op": "decode", "ns": namespace,
-                                   "exi": base64.b64encode(exi).decode()})
+        [answer] = await self._call([{"op": "decode", "ns": namespace,
+                                      "exi": base64.b64encode(exi).decode()}])
         try:
             decoded = json.loads(answer["json"])
         except (KeyError, ValueError) as exc:
@@ -179,6 +204,12 @@ class JarExiCodec:
         if not isinstance(decoded, dict):
             raise ExiError("the codec answered no JSON object")
         return decoded
+
+    async def stats(self) -> dict[str, Any]:
+        """The Java side's counters: `jaxbContexts`, how many JAXB contexts it has built (one
+        per message family while it runs; the jar alone builds one per call)."""
+        [answer] = await self._call([{"op": "stats"}])
+        return answer
 
     def _abandon(self) -> None:
         process, self._process, self._unread = self._process, None, 0

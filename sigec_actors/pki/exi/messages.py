@@ -15,7 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from sigec_actors.pki.exi.codec import ISO2_MSG_DEF, XMLDSIG, ExiCodec, ExiError
+from sigec_actors.pki.exi.codec import ISO2_MSG_DEF, XMLDSIG, ExiCodec, ExiError, ExiUnavailable
 from sigec_actors.pki.exi.crypto import sign_raw, verify_raw
 
 CANONICAL_EXI = "http://www.w3.org/TR/canonical-exi/"
@@ -88,13 +88,12 @@ async def sign(codec: ExiCodec, key: ec.EllipticCurvePrivateKey,
     return {"SignedInfo": signed_info, "SignatureValue": {"value": b64(sign_raw(key, exi))}}
 
 
-async def verify(codec: ExiCodec, signature: object, public: ec.EllipticCurvePublicKey,
-                 references: dict[str, bytes]) -> None:
-    """MessageError unless `signature` references exactly `references` with matching digests
-    and its value verifies with `public`."""
+def _check_references(signature: object, references: dict[str, bytes]) -> dict[str, Any]:
+    """The SignedInfo of `signature` when it references exactly `references` with matching
+    digests and ecdsa-sha256; MessageError otherwise."""
     if not isinstance(signature, dict) or not isinstance(signature.get("SignedInfo"), dict):
         raise MessageError("the header carries no Signature")
-    signed_info = signature["SignedInfo"]
+    signed_info: dict[str, Any] = signature["SignedInfo"]
     listed = {}
     for reference in signed_info.get("Reference", []):
         listed[str(reference.get("URI", "")).removeprefix("#")] = unb64(
@@ -106,9 +105,13 @@ async def verify(codec: ExiCodec, signature: object, public: ec.EllipticCurvePub
             raise MessageError(f"the digest of #{id_} does not match")
     if signed_info.get("SignatureMethod", {}).get("Algorithm") != ECDSA_SHA256:
         raise MessageError("the signature method is not ecdsa-sha256")
-    exi = await codec.encode({"SignedInfo": signed_info}, XMLDSIG)
+    return signed_info
+
+
+def _check_value(signature: dict[str, Any], public: ec.EllipticCurvePublicKey,
+                 signed_info_exi: bytes) -> None:
     value = unb64(signature.get("SignatureValue", {}).get("value"), "SignatureValue")
-    if not verify_raw(public, value, exi):
+    if not verify_raw(public, value, signed_info_exi):
         raise MessageError("the signature does not verify")
 
 
@@ -154,11 +157,20 @@ async def read_request(codec: ExiCodec, exi: bytes, action: str) -> EvRequest:
     id_ = element.get("Id")
     if not isinstance(id_, str) or not id_:
         raise MessageError(f"{REQUESTS[action]} has no Id")
-    try:
-        fragment = await codec.encode({REQUESTS[action]: element}, ISO2_MSG_DEF)
+    signature = header.get("Signature")
+    signed_info = signature.get("SignedInfo") if isinstance(signature, dict) else None
+    if not isinstance(signature, dict) or not isinstance(signed_info, dict):
+        raise MessageError("the header carries no Signature")
+    try:  # the element and SignedInfo in one round trip
+        fragment, signed_info_exi = await codec.encode_many([
+            ({REQUESTS[action]: element}, ISO2_MSG_DEF), ({"SignedInfo": signed_info}, XMLDSIG)])
+    except ExiUnavailable:
+        raise
     except ExiError as exc:
-        raise MessageError(f"{REQUESTS[action]} does not re-encode: {exc}") from exc
-    await verify(codec, header.get("Signature"), public, {id_: fragment})
+        raise MessageError(f"{REQUESTS[action]} or its SignedInfo does not re-encode: {exc}"
+                           ) from exc
+    _check_references(signature, {id_: fragment})
+    _check_value(signature, public, signed_info_exi)
     roots = element.get("ListOfRootCertificateIDs", {}).get("RootCertificateID", [])
     return EvRequest(session_id=str(header.get("SessionID", "")), signer=signer,
                      root_ids=tuple((str(r.get("X509IssuerName", "")),
@@ -191,8 +203,10 @@ async def build_response(codec: ExiCodec, request: EvRequest, issued: Issued,
         "DHpublickey": {"Id": "id3", "value": b64(issued.dh_public)},
         "eMAID": {"Id": "id4", "value": issued.emaid},
     }
-    references = {element["Id"]: await codec.encode({name: element}, ISO2_MSG_DEF)
-                  for name, element in signed.items()}
+    fragments = await codec.encode_many([({name: element}, ISO2_MSG_DEF)
+                                         for name, element in signed.items()])
+    references = {element["Id"]: fragment
+                  for element, fragment in zip(signed.values(), fragments, strict=True)}
     signature = await sign(codec, issued.provisioning_key, references)
     body: dict[str, Any] = {"ResponseCode": "OK",
                             "SAProvisioningCertificateChain": chain_json(
