@@ -28,7 +28,7 @@ from sigec_actors.pki.ca import FileCa, ensure_ca, load_ca, pem
 from sigec_actors.pki.crl import AiohttpCrlTransport, CrlChecker, CrlTransport
 from sigec_actors.pki.csr import CsrPolicy
 from sigec_actors.pki.exi.codec import ExiCodec, ExiError, JarExiCodec
-from sigec_actors.pki.exi.cps import Provisioning, test_cps_ca
+from sigec_actors.pki.exi.cps import Provisioning
 from sigec_actors.pki.ocsp import AiohttpOcspTransport, OcspClient, OcspTransport
 from sigec_actors.pki.plug_charge import PlugAndCharge
 from sigec_actors.pki.provider import (
@@ -162,7 +162,7 @@ class PkiWiring:
             self.provider = OfflineContractProvider(
                 mo, store, now, emaid_prefix=config.contract_emaid_prefix,
                 key_password=password.encode(), codec=self.exi,
-                cps=Provisioning(test_cps_ca(data)))
+                cps=Provisioning.in_data_dir(data))
             extra.append(mo.root)
         self.plug_charge = PlugAndCharge(store, self.ocsp, tokens, now,
                                          ocsp_required=config.ocsp_required, extra_roots=extra,
