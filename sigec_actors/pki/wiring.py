@@ -36,7 +36,7 @@ from sigec_actors.pki.provider import (
     HttpContractProvider,
     OfflineContractProvider,
 )
-from sigec_actors.pki.renewal import Renewal
+from sigec_actors.pki.renewal import OwnChain, Renewal
 from sigec_actors.pki.stations import OcspProxy, Send, StationCertificates
 from sigec_actors.pki.store import CertificateStore, RootType, TrustedRoot
 from sigec_actors.pki.v2g import V2gPolicy, V2gSigner, ensure_v2g_ca, load_v2g_ca
@@ -148,6 +148,8 @@ class PkiWiring:
                               crl_transport or AiohttpCrlTransport(), now,
                               timeout_s=config.crl_timeout_s)
         extra: list[x509.Certificate] = []
+        own_cas: list[OwnChain] = [("station-issuing chain", self.ca.chain),
+                                   ("V2G chain", self.v2g.ca.chain)]
         self.provider: ContractProvider
         self.exi: ExiCodec | None = None
         if config.contract_provider == "http":
@@ -164,6 +166,7 @@ class PkiWiring:
                 key_password=password.encode(), codec=self.exi,
                 cps=Provisioning.in_data_dir(data))
             extra.append(mo.root)
+            own_cas += [("test MO chain", mo.chain), ("test CPS chain", self.provider.cps.ca.chain)]
         self.plug_charge = PlugAndCharge(store, self.ocsp, tokens, now,
                                          ocsp_required=config.ocsp_required, extra_roots=extra,
                                          crl=self.crl)
@@ -175,7 +178,8 @@ class PkiWiring:
         self.stations = StationCertificates(self.ca, csr_policy(config), store, deliver, now,
                                             self._spawn, v2g=self.v2g)
         self.renewal = Renewal(store, deliver, now,
-                               renew_before_days=config.renew_before_days, alerts=alerts)
+                               renew_before_days=config.renew_before_days, alerts=alerts,
+                               own_cas=own_cas)
         self._deliveries: set[asyncio.Future[None]] = set()
 
     @classmethod
