@@ -33,8 +33,10 @@ from sigec_actors.pki.exi.messages import (
     EvRequest,
     Issued,
     MessageError,
+    build_failed_response,
     build_response,
     der,
+    lists_root,
     read_request,
 )
 from sigec_actors.pki.store import CertificateStore, ContractCheck
@@ -97,9 +99,14 @@ class OfflineContractProvider:
         if request.iso15118_schema_version != ISO2_MSG_DEF:
             return _failed("SchemaNotSupported",
                            f"only {ISO2_MSG_DEF}, not {request.iso15118_schema_version[:80]}")
-        action = request.action.value
+        return await self._answer(station_id, exi, request.action.value)
+
+    async def _answer(self, station_id: str, exi: bytes, action: str
+                      ) -> Get15118EVCertificateResponse:
         try:
             ev = await read_request(self._codec, exi, action)
+            if not lists_root(ev, self.cps.v2g_root):
+                return await self._no_certificate(station_id, ev, action)
             issued, record = self._issue(ev)
             answer = await build_response(self._codec, ev, issued, action)
         except ExiUnavailable as exc:
@@ -115,6 +122,24 @@ class OfflineContractProvider:
         return Get15118EVCertificateResponse(
             status=Iso15118EVCertificateStatusEnum.ACCEPTED,
             exi_response=base64.b64encode(answer).decode())
+
+    async def _no_certificate(self, station_id: str, ev: EvRequest, action: str
+                              ) -> Get15118EVCertificateResponse:
+        """The EV trusts none of the V2G roots our provisioning chains end in, so it could not
+        verify an answer signed by them: ISO 15118-2's FAILED_NoCertificateAvailable, in EXI,
+        for the EV; the reason in statusInfo, for the operator."""
+        answer = await build_failed_response(self._codec, ev, action,
+                                             "FAILED_NoCertificateAvailable")
+        listed = "; ".join(f"{name} #{serial:x}" for name, serial in ev.root_ids) or "none"
+        ours = self.cps.v2g_root
+        log.info("pki_contract_no_trusted_root", station=station_id, listed=listed[:300])
+        return Get15118EVCertificateResponse(
+            status=Iso15118EVCertificateStatusEnum.ACCEPTED,
+            exi_response=base64.b64encode(answer).decode(),
+            status_info=StatusInfo(
+                reason_code="NoTrustedV2GRoot", additional_info=(
+                    f"the EV trusts none of our V2G roots ({ours.subject.rfc4514_string()} "
+                    f"#{ours.serial_number:x}); it lists {listed}")[:512]))
 
     def _issue(self, ev: EvRequest) -> tuple[Issued, ContractCheck]:
         if ev.emaid:

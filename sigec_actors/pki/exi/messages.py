@@ -178,6 +178,44 @@ async def read_request(codec: ExiCodec, exi: bytes, action: str) -> EvRequest:
                      emaid=emaid)
 
 
+def _attributes(name: str) -> list[tuple[str, str]] | None:
+    try:
+        parsed = x509.Name.from_rfc4514_string(name)
+    except ValueError:
+        return None
+    return sorted((a.oid.dotted_string, str(a.value)) for a in parsed)
+
+
+def lists_root(request: EvRequest, root: x509.Certificate) -> bool:
+    """Whether the EV's ListOfRootCertificateIDs names `root` (X509IssuerName: the root's
+    issuer as RFC 4514 text, in either RDN order; X509SerialNumber: its serial)."""
+    ours = sorted((a.oid.dotted_string, str(a.value)) for a in root.issuer)
+    for issuer, serial in request.root_ids:
+        if serial == root.serial_number and (
+                _attributes(issuer) == ours or issuer == root.issuer.rfc4514_string()):
+            return True
+    return False
+
+
+async def build_failed_response(codec: ExiCodec, request: EvRequest, action: str,
+                                code: str) -> bytes:
+    """A CertificateInstallationRes / CertificateUpdateRes with ResponseCode `code` (a FAILED_*
+    of ISO 15118-2), unsigned. The schema makes every element mandatory even then, so they
+    carry placeholders, which an EV ignores after a FAILED code."""
+    placeholder = b64(b"\x00")
+    body: dict[str, Any] = {
+        "ResponseCode": code,
+        "SAProvisioningCertificateChain": {"Certificate": placeholder},
+        "ContractSignatureCertChain": {"Id": "id1", "Certificate": placeholder},
+        "ContractSignatureEncryptedPrivateKey": {"Id": "id2", "value": placeholder},
+        "DHpublickey": {"Id": "id3", "value": placeholder},
+        "eMAID": {"Id": "id4", "value": "ZZ000000000000"},
+    }
+    return await codec.encode({"V2G_Message": {"Header": {"SessionID": request.session_id},
+                                               "Body": {RESPONSES[action]: body}}},
+                              ISO2_MSG_DEF)
+
+
 @dataclass(frozen=True)
 class Issued:
     """What goes into the response: the contract chain, its encrypted key and the signer."""
