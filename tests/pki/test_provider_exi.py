@@ -85,11 +85,17 @@ async def _read(codec: ExiCodec, answer: dict[str, Any], name: str
     return header, body
 
 
-@pytest.mark.usefixtures("jar")
-async def test_installation_res_is_signed_encrypted_and_authorizes(world: World) -> None:
+def offline(world: World) -> tuple[OfflineContractProvider, ExiCodec]:
+    """The world's offline provider and its (real) codec."""
     provider = world.pki.provider
     codec = world.pki.exi
     assert isinstance(provider, OfflineContractProvider) and codec is not None
+    return provider, codec
+
+
+@pytest.mark.usefixtures("jar")
+async def test_installation_res_is_signed_encrypted_and_authorizes(world: World) -> None:
+    provider, codec = offline(world)
     ev = Ev.make()
     started = time.monotonic()
     request = await installation_req(codec, ev, provider.cps.v2g_root)
@@ -149,9 +155,7 @@ async def test_installation_res_is_signed_encrypted_and_authorizes(world: World)
 
 @pytest.mark.usefixtures("jar")
 async def test_garbage_and_forged_requests_are_failed(world: World) -> None:
-    provider = world.pki.provider
-    codec = world.pki.exi
-    assert isinstance(provider, OfflineContractProvider) and codec is not None
+    provider, codec = offline(world)
     garbage = await _get(world, "Install", os.urandom(64))
     assert garbage["status"] == "Failed" and garbage["statusInfo"]["reasonCode"] == "InvalidExi"
     not_base64 = await _get(world, "Install", "not base64!")

@@ -20,7 +20,7 @@ from sigec_actors.ocpp.generated.v201 import (
 from sigec_actors.pki.exi.codec import ISO2_MSG_DEF, ExiCodec
 from sigec_actors.pki.provider import OfflineContractProvider
 from tests.pki.ev import Ev, decrypt_contract_key, der_b64, signed_request
-from tests.pki.test_provider_exi import jar
+from tests.pki.test_provider_exi import jar, offline
 from tests.pki.test_station_handlers import World, world
 
 __all__ = ["jar", "world"]
@@ -62,9 +62,7 @@ async def _ask(world: World, codec: ExiCodec, ev: Ev, root_ids: list[dict[str, A
 
 @pytest.mark.usefixtures("jar")
 async def test_a_listed_root_in_either_rdn_order_gets_a_contract(world: World) -> None:
-    provider = world.pki.provider
-    codec = world.pki.exi
-    assert isinstance(provider, OfflineContractProvider) and codec is not None
+    provider, codec = offline(world)
     ours = provider.cps.v2g_root
     other = world.pki.v2g.ca.root  # a V2G root, but not the one our CPS chain ends in
     _, res = await _ask(world, codec, Ev.make(), [
@@ -82,9 +80,7 @@ async def test_a_listed_root_in_either_rdn_order_gets_a_contract(world: World) -
 
 @pytest.mark.usefixtures("jar")
 async def test_no_listed_root_of_ours_is_failed_no_certificate_available(world: World) -> None:
-    provider = world.pki.provider
-    codec = world.pki.exi
-    assert isinstance(provider, OfflineContractProvider) and codec is not None
+    provider, codec = offline(world)
     ours = provider.cps.v2g_root
     other = world.pki.v2g.ca.root
     ev = Ev.make()
