@@ -1,16 +1,20 @@
 """PKI micro-benchmarks (issue 22): what one Plug & Charge Authorize and one SignCertificate cost
-in CPU on this machine, each beside the bare cryptography work it is built on.
+in CPU on this machine, each beside the bare cryptography work it is built on, and what a warm
+Get15118EVCertificate costs through the offline provider and its EXI codec (Java).
 
     python -m bench.pki [--n 300]
 
 Prints a markdown table of medians (µs per operation) and writes bench/out/pki.json. Runs in
-process; the OCSP responder is a loopback aiohttp server; stops by itself.
+process; the OCSP responder is a loopback aiohttp server; the EXI codec's Java process is
+started once (its start is not measured) and stopped at the end; without Java or the jar its
+rows are left out, with the reason. Stops by itself.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import datetime
 import itertools
 import json
@@ -20,29 +24,38 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import msgspec
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from sigec_actors.config import load_settings
 from sigec_actors.ocpp.generated.v201 import (
     AuthorizationStatusEnum,
     AuthorizeRequest,
+    CertificateActionEnum,
+    Get15118EVCertificateRequest,
     IdToken,
     IdTokenEnum,
+    Iso15118EVCertificateStatusEnum,
 )
 from sigec_actors.pki.ca import ensure_ca
 from sigec_actors.pki.chain import verify_contract_chain
 from sigec_actors.pki.crl import AiohttpCrlTransport, CrlChecker
 from sigec_actors.pki.csr import CsrPolicy, sign_station_csr, validate_csr
 from sigec_actors.pki.emaid import check_digit
+from sigec_actors.pki.exi.codec import ISO2_MSG_DEF, ExiUnavailable
 from sigec_actors.pki.ocsp import AiohttpOcspTransport, OcspClient
 from sigec_actors.pki.plug_charge import PlugAndCharge
+from sigec_actors.pki.provider import OfflineContractProvider
 from sigec_actors.pki.store import RootType, TrustedRoot
 from sigec_actors.pki.v2g import V2gPolicy, V2gSigner, ensure_v2g_ca
+from sigec_actors.pki.wiring import PkiWiring
 from sigec_actors.testing.pki import InMemoryCertificates, TokenTable
 from tests.helpers.crl import CrlServer, make_crl
 from tests.helpers.pki import OcspResponder, make_contract_pki
+from tests.pki.ev import Ev, installation_req
 
 EMAID = "BRXXXC12345678X"
 
@@ -146,11 +159,54 @@ async def run(n: int) -> dict[str, float]:
     return results
 
 
+async def _not_sent(station_id: str, request: msgspec.Struct) -> msgspec.Struct:
+    raise AssertionError("the offline provider sends nothing")
+
+
+async def exi_rows(n: int) -> dict[str, float]:
+    """A warm EXI encode and a warm Get15118EVCertificate (offline provider, EV request made
+    beforehand), medians of `n`; {} when the codec cannot run here."""
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = load_settings(env={}, overrides={"server.data_dir": tmp})
+        pki = PkiWiring(settings, InMemoryCertificates(), TokenTable({}),
+                        lambda: _not_sent)
+        codec, provider = pki.exi, pki.provider
+        assert codec is not None
+        assert isinstance(provider, OfflineContractProvider)
+        ev = Ev.make()
+        try:
+            exi = [await installation_req(codec, ev, provider.cps.v2g_root)
+                   for _ in range(n + 1)]
+        except ExiUnavailable as exc:
+            print(f"EXI rows left out: {exc}")
+            return {}
+        message = await codec.decode(exi[0], ISO2_MSG_DEF)
+        requests = iter([Get15118EVCertificateRequest(
+            iso15118_schema_version=ISO2_MSG_DEF, action=CertificateActionEnum.INSTALL,
+            exi_request=base64.b64encode(one).decode()) for one in exi])
+
+        async def get() -> None:
+            answer = await provider.certificate("CP-1", next(requests))
+            assert answer.status is Iso15118EVCertificateStatusEnum.ACCEPTED, answer
+
+        await get()  # warm: the first one builds the codec's JAXB contexts
+        try:
+            return {
+                "EXI: encode a CertificateInstallationReq (warm)": await _amedian_us(
+                    lambda: codec.encode(message, ISO2_MSG_DEF), n),
+                "Get15118EVCertificate, offline provider, warm (5 codec round trips)":
+                    await _amedian_us(get, n),
+            }
+        finally:
+            await pki.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=300, help="samples per operation")
     args = parser.parse_args()
     results = asyncio.run(run(args.n))
+    results.update(asyncio.run(exi_rows(max(20, args.n // 15))))
     print("| operation | median µs |\n|---|---:|")
     for name, value in results.items():
         print(f"| {name} | {value:,.0f} |")
