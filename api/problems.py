@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 import msgspec
 import structlog
 from aiohttp import web
@@ -24,6 +25,16 @@ from sigec_actors.v2g_session import errors as v2g
 
 PROBLEM_TYPE = "application/problem+json"
 CACHE_RETRY_S = 5
+DB_RETRY_S = 1
+DB_OUTAGES: tuple[type[BaseException], ...] = (
+    OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.InternalClientError,
+    asyncpg.PostgresConnectionError, asyncpg.OperatorInterventionError,
+    asyncpg.InsufficientResourcesError)
+"""The database went away under a request (connection refused, reset or terminated, the
+server shutting down or full, a pool timeout): 503, the client retries. asyncpg reports a
+pooled connection whose backend was terminated while idle as InternalClientError "cannot
+switch to state ..." (seen under pg_terminate_backend). Other PostgreSQL errors (a
+constraint nobody expected) stay 500: a retry would not help."""
 log = structlog.get_logger("api")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -172,7 +183,8 @@ def _command_problem(exc: SigecError) -> Problem | None:
 
 
 @web.middleware
-async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def problem_middleware(  # noqa: PLR0911
+        request: web.Request, handler: Handler) -> web.StreamResponse:
     """Turn Problem, typed errors, HTTP errors and unexpected exceptions into problem+json."""
     try:
         return await handler(request)
@@ -189,6 +201,11 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         if exc.status < 400:
             raise
         return problem_response(exc.status, exc.reason, headers=_safe_headers(exc))
+    except DB_OUTAGES as exc:
+        log.warning("database_unavailable", method=request.method, path=request.path,
+                    error=repr(exc))
+        return problem_response(503, "Service Unavailable", "the database is unavailable:"
+                                " try again shortly", {"Retry-After": str(DB_RETRY_S)})
     except Exception:
         # The one place an unexpected error is caught: logged with its traceback, answered 500.
         log.exception("unhandled_error", method=request.method, path=request.path)
