@@ -151,6 +151,7 @@ class V2GConfig(_Section, frozen=True, forbid_unknown_fields=True):
     session_check_interval_s: PositiveFloat
     start_timeout_s: PositiveFloat
     sweep_interval_s: PositiveFloat
+    repricing_interval_s: PositiveFloat
     plan_check_interval_s: PositiveFloat
     state_submarkets: dict[Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")],
                            Literal["SE", "S", "NE", "N"]]

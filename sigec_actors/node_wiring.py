@@ -61,6 +61,7 @@ from sigec_actors.transactions_wiring import TransactionsWiring
 from sigec_actors.v2g.plan_runner import PlansWiring
 from sigec_actors.v2g.pricing import Submarket
 from sigec_actors.v2g.wiring import PricesWiring
+from sigec_actors.v2g_session.reprice import EXTRAS_KEY as V2G_REPRICING
 from sigec_actors.v2g_session.wiring import EXTRAS_KEY as V2G_SESSIONS
 from sigec_actors.v2g_session.wiring import V2GWiring
 from sigec_actors.voice.wiring import EXTRAS_KEY as VOICE
@@ -198,6 +199,7 @@ class NodeWiring:
         self.plans.fill(ctx)
         ctx.extras[LOCATIONS] = PgLocations(self.services.require_pool())
         ctx.extras[V2G_SESSIONS] = self.v2g
+        ctx.extras[V2G_REPRICING] = self.v2g.repricing  # the admin settle route
         ctx.extras[WALLET_STATEMENT] = PgWalletStatement(self.services.require_pool())
         ctx.extras[IDEMPOTENCY] = self.idempotency
         ctx.extras[PAYMENTS] = self.payments

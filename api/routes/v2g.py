@@ -63,11 +63,15 @@ async def stop(call: Call) -> web.Response:
               role=Role.USER, response=s.SessionOut, errors=(404, 422, 503),
               path_types=UUID_PATH)
 async def session(call: Call) -> web.Response:
+    return json_response(await sessions.visible(call.ctx, call.caller, session_id_of(call)))
+
+
+def session_id_of(call: Call) -> UUID:
+    """The session id in the path; one that is not a UUID names no session (404)."""
     try:
-        session_id = UUID(call.path("id"))
+        return UUID(call.path("id"))
     except ValueError:
         raise NotFound("v2g session", call.path("id")) from None
-    return json_response(await sessions.visible(call.ctx, call.caller, session_id))
 
 
 @resource.get(BASE + "/session/active/{id}", "The live discharge on a station",

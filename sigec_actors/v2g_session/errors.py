@@ -79,3 +79,13 @@ class StartTimedOut(ProfileRejected):
 
     def __init__(self, station_id: str, session_id: str) -> None:
         super().__init__(station_id, session_id, "start_timeout")
+
+
+class SessionNotCompleted(V2GError):
+    """Only a completed session is settled: this one still runs, or failed to start (409)."""
+
+    def __init__(self, session_id: str, status: str) -> None:
+        self.session_id = session_id
+        self.status = status
+        super().__init__(f"v2g session {session_id} is {status}: only a completed session"
+                         " is settled")

@@ -48,6 +48,8 @@ class CompensationOutcome(msgspec.Struct, frozen=True):
     status: str  # calculated | paid | failed
     net_centavos: int = 0
     journal_entry_id: UUID | None = None
+    missing_hours: tuple[datetime, ...] = ()
+    """When a reprice found hours with export still without a price: those hours."""
 
 
 class Settler(Protocol):
@@ -92,6 +94,17 @@ class V2GControl(Protocol):
     def queries(self) -> V2GQueries: ...
 
     def service(self, commander: Commander) -> Starter: ...
+
+
+@runtime_checkable
+class SettleControl(Protocol):
+    """What the admin settle route reaches on a node (reprice.Repricing)."""
+
+    async def settle_now(self, session_id: UUID) -> CompensationOutcome:
+        """Settle a completed session now. UnknownSession; SessionNotCompleted."""
+        ...
+
+    async def session_row(self, session_id: UUID) -> dict[str, Any] | None: ...
 
 
 class Starter(Protocol):

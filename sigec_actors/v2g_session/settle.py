@@ -20,6 +20,7 @@ from sigec_actors.domain.records import OutboxMessage
 from sigec_actors.ports import LedgerRepository
 from sigec_actors.v2g.pricing import (
     HOUR,
+    Compensation,
     GridPrices,
     PriceGap,
     RetailPolicy,
@@ -63,22 +64,50 @@ class Settlement:
             return await self._pay(row)
         return CompensationOutcome(row.status, row.net_amount_centavos, row.journal_entry_id)
 
-    async def _calculate(self, state: V2GState) -> None:
+    async def reprice(self, state: V2GState) -> CompensationOutcome:
+        """Settle a compensation that failed on a price gap, now that its hours may be priced.
+
+        The prices are read again and, when every hour with export has one, the row moves
+        `failed -> calculated` by a compare-and-set (with `v2g.compensation.calculated` and the
+        price-gap alert resolved, in one DB transaction), then is paid as `settle` pays: of
+        several nodes repricing at once one moves it and all pay through the one journal key.
+        Still missing hours: it stays `failed` (the hours are updated, no event, no new alert)
+        and the outcome names them. A session not failed is settled as usual."""
+        row = await self._rows.get(state.session_id)
+        if row is None or row.status != "failed":
+            return await self.settle(state)
+        comp, _submarket = await self._compute(state)
+        if isinstance(comp, PriceGap):
+            await self._rows.still_missing(state.session_id, comp.missing)
+            return CompensationOutcome("failed", missing_hours=tuple(comp.missing))
+        payload = {**_calculated_payload(state, comp), "repriced": True}
+        await self._rows.repriced(state, comp, self._policy.margin_bp,
+                                  [OutboxMessage(V2G_COMPENSATION_CALCULATED, payload)],
+                                  resolve_alert=gap_alert_key(state))
+        return await self.settle(state)
+
+    async def _compute(self, state: V2GState) -> tuple[Compensation | PriceGap, Submarket]:
+        """The compensation from the stored samples and prices (or the price gap), and the
+        submarket whose prices were used."""
         by_hour = split_by_hour(await self._sessions.samples(state.session_id))
         submarket = await self._rows.submarket(state.station_id) or self._default
         hours = sorted(by_hour)
         prices = [] if not hours else await self._prices.hours(
             submarket, hours[0], hours[-1] + HOUR)
         try:
-            comp = compensate(by_hour, {p.hour_start: p for p in prices}, self._policy)
+            return compensate(by_hour, {p.hour_start: p for p in prices},
+                              self._policy), submarket
         except PriceGap as gap:
-            await self._failed(state, gap, submarket)
+            return gap, submarket
+
+    async def _calculate(self, state: V2GState) -> None:
+        comp, submarket = await self._compute(state)
+        if isinstance(comp, PriceGap):
+            await self._failed(state, comp, submarket)
             return
-        payload = {**_base(state), "grossCentavos": comp.gross_centavos,
-                   "marginCentavos": comp.margin_centavos, "netCentavos": comp.net_centavos,
-                   "exportedWh": comp.export_wh, "policyVersion": comp.policy_version}
-        await self._rows.calculated(state, comp, self._policy.margin_bp,
-                                    [OutboxMessage(V2G_COMPENSATION_CALCULATED, payload)])
+        await self._rows.calculated(
+            state, comp, self._policy.margin_bp,
+            [OutboxMessage(V2G_COMPENSATION_CALCULATED, _calculated_payload(state, comp))])
 
     async def _failed(self, state: V2GState, gap: PriceGap, submarket: Submarket) -> None:
         missing = [h.isoformat() for h in gap.missing]
@@ -93,7 +122,7 @@ class Settlement:
                 charge_point_id=state.station_id,
                 details={"sessionId": str(state.session_id), "missingHours": missing,
                          "submarket": submarket.value},
-                dedupe_key=f"{PRICE_GAP_ALERT}:{state.session_id}"))
+                dedupe_key=gap_alert_key(state)))
 
     async def _pay(self, row: CompensationRow) -> CompensationOutcome:
         net = row.net_amount_centavos
@@ -116,6 +145,17 @@ class Settlement:
                  "source": f"{SOURCE_TYPE}/{row.session_id}"})])
         await self._rows.paid(row.session_id, result.entry.id, self._clock())
         return CompensationOutcome("paid", net, result.entry.id)
+
+
+def gap_alert_key(state: V2GState) -> str:
+    """The dedupe key of a session's price-gap alert (one open alert per session)."""
+    return f"{PRICE_GAP_ALERT}:{state.session_id}"
+
+
+def _calculated_payload(state: V2GState, comp: Compensation) -> dict[str, Any]:
+    return {**_base(state), "grossCentavos": comp.gross_centavos,
+            "marginCentavos": comp.margin_centavos, "netCentavos": comp.net_centavos,
+            "exportedWh": comp.export_wh, "policyVersion": comp.policy_version}
 
 
 def _base(state: V2GState) -> dict[str, Any]:

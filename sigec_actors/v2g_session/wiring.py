@@ -43,6 +43,7 @@ from sigec_actors.v2g_session.ev_reports import EvSocReports
 from sigec_actors.v2g_session.messages import StopRequested
 from sigec_actors.v2g_session.pay_store import PgCompensations
 from sigec_actors.v2g_session.queries import PgV2GQueries
+from sigec_actors.v2g_session.reprice import PgRepricingQueries, Repricing
 from sigec_actors.v2g_session.service import DischargeService
 from sigec_actors.v2g_session.sessions import V2GSessions
 from sigec_actors.v2g_session.settle import Settlement
@@ -121,6 +122,8 @@ class V2GWiring:
             PgSweepQueries(pool, self.policy), self.store, self.settlement,
             start_timeout_s=cfg.start_timeout_s, offline_grace_s=self.policy.offline_grace_s,
             clock=utcnow, running_here=lambda sid: self.sessions.ref(sid) is not None)
+        self.repricing = Repricing(PgRepricingQueries(pool, default), self.store,
+                                   self.settlement, self.queries)  # price gaps, once priced
         self.ev_reports = EvSocReports(self.queries, utcnow)  # the charge points' EvReports
         self.audit = V2GAudit(audit, node)
         self.node = node
@@ -179,10 +182,13 @@ class V2GWiring:
         return state
 
     async def serve(self) -> None:
-        """Answer control messages and start the periodic sweep (every node runs both)."""
+        """Answer control messages, start the periodic sweep and the repricing of price
+        gaps (every node runs all three)."""
         self._sub = await self._bus.subscribe(self._subject, self._control)
         self._jobs.spawn("v2g-sweep", every(self.cfg.sweep_interval_s, self.sweep.run_once,
                                             job="v2g-sweep"))
+        self._jobs.spawn("v2g-repricing", every(self.cfg.repricing_interval_s,
+                                                self.repricing.run_once, job="v2g-repricing"))
 
     async def _control(self, msg: BusMessage) -> bytes | None:
         try:
