@@ -182,6 +182,8 @@ class PaymentsConfig(_Section, frozen=True, forbid_unknown_fields=True):
     max_amount_centavos: Annotated[int, msgspec.Meta(ge=1, le=10**12)]
     pix_expires_after_s: Annotated[int, msgspec.Meta(ge=10, le=1_209_600)]
     boleto_expires_after_days: Annotated[int, msgspec.Meta(ge=1, le=60)]
+    brcode_expiry_s: Annotated[int, msgspec.Meta(ge=60, le=2_592_000)]
+    brcode_expire_check_s: PositiveFloat
     reconcile_interval_s: PositiveFloat
     reconcile_window_s: PositiveFloat
     reconcile_stale_after_s: PositiveFloat

@@ -9,12 +9,14 @@ from aiohttp import web
 
 from api.context import AppContext
 from api.errors import InvalidInput, NotConfigured, NotFound
+from api.problems import Problem
 from api.routing import Call, Resource, json_response
 from api.schemas import payments as s
 from api.security import authenticate
 from api.services import need
 from sigec_actors.domain.records import AuditEntry, Role
-from sigec_actors.payments import brcode, webhook
+from sigec_actors.payments import brcode, offline, webhook
+from sigec_actors.payments.errors import ConfirmMismatch, NotConfirmable
 from sigec_actors.payments.model import Method, Payer, Payment
 from sigec_actors.payments.taxid import parse_tax_id
 from sigec_actors.payments.wiring import EXTRAS_KEY, PaymentsWiring
@@ -48,7 +50,8 @@ def payment_out(payment: Payment, owner: bool = True) -> s.PaymentOut:
         pix=s.PixOut(copy_paste=pix["copy_paste"], qr_png=brcode.qr_png_base64(
             pix["copy_paste"]), expires_at=pix.get("expires_at")) if pix else None,
         boleto=s.BoletoOut(number=boleto["number"], pdf_url=boleto.get("pdf_url"),
-                           expires_at=boleto.get("expires_at")) if boleto else None)
+                           expires_at=boleto.get("expires_at")) if boleto else None,
+        end_to_end_id=meta.get(offline.E2E_KEY))
 
 
 async def _create(call: Call, amount: int, method: Method, payer: Payer | None
@@ -145,6 +148,31 @@ async def refund(call: Call) -> web.Response:
         id=done.id, payment_id=done.payment_id, amount_centavos=done.amount_centavos,
         status=done.status, provider_refund_id=done.provider_refund_id,
         payment=payment_out(after, owner=False)))
+
+
+@resource.post("/api/v1/admin/payments/{id}/confirm",
+               "Confirm a PIX BR Code payment made here from the bank statement",
+               role=Role.ADMIN, body=s.ConfirmBody, response=s.PaymentOut,
+               errors=(404, 409, 422, 503), path_types=UUID_PATH, idempotency=KEYED)
+async def confirm(call: Call) -> web.Response:
+    """Credit the wallet once for the transfer `endToEndId` (409 naming the payment's `state`
+    when it cannot be confirmed, 422 naming the field that does not fit)."""
+    found = await _visible(call)
+    body = call.body(s.ConfirmBody)
+    try:
+        done = await payments_of(call.ctx).service.confirm(
+            found.id, body.end_to_end_id, body.amount_centavos, UUID(call.caller.sub))
+    except NotConfirmable as exc:
+        raise Problem(409, "Conflict", exc.detail, paymentId=exc.payment_id,
+                      state=exc.state) from None
+    except ConfirmMismatch as exc:
+        raise InvalidInput(exc.field, exc.problem) from None
+    await need(call.ctx.audit, "audit log").record(AuditEntry(
+        "user", "payment.confirm", call.caller.sub, "payment", str(found.id),
+        details={"endToEndId": body.end_to_end_id, "amountCentavos": body.amount_centavos,
+                 "credited": done.credited}, ip=call.request.remote))
+    assert done.payment is not None
+    return json_response(payment_out(done.payment, owner=False))
 
 
 @resource.post(BASE + "/webhooks/stripe", "Stripe's signed events (no token: the signature)",

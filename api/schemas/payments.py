@@ -43,6 +43,15 @@ class RefundBody(Body, frozen=True, kw_only=True):
     amount_centavos: Amount | None = None
 
 
+class ConfirmBody(Body, frozen=True, kw_only=True):
+    """A PIX BR Code payment found on the bank statement: the transfer's end-to-end id (E +
+    ISPB + yyyyMMddHHmm + 11 letters or digits) and the amount received (must be the
+    payment's)."""
+
+    end_to_end_id: Annotated[str, msgspec.Meta(min_length=32, max_length=32)]
+    amount_centavos: Amount
+
+
 class PaymentHistoryQuery(Body, frozen=True, kw_only=True):
     limit: Limit = 50
     offset: Offset = 0
@@ -73,6 +82,7 @@ class PaymentOut(Out, frozen=True, kw_only=True, omit_defaults=True):
     pix: PixOut | None = None
     boleto: BoletoOut | None = None
     failure_reason: str | None = None
+    end_to_end_id: str | None = None  # the PIX transfer that confirmed a BR Code made here
 
 
 class PaymentPage(Out, frozen=True, kw_only=True):

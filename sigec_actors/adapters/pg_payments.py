@@ -6,24 +6,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sigec_actors.adapters.pg import (
-    CheckViolation,
-    constraint_name,
-    to_record,
-    transaction,
-    write_events,
-)
+from sigec_actors.adapters import pg_payments_offline as offline_pix
+from sigec_actors.adapters.pg import CheckViolation, constraint_name, to_record, transaction
 from sigec_actors.adapters.pg_ledger import post_on
+from sigec_actors.adapters.pg_payment_apply import apply_locked, locked_payment, wallet_event
 from sigec_actors.domain.errors import InsufficientFunds
-from sigec_actors.domain.events import (
-    PAYMENT_COMPLETED,
-    PAYMENT_DISPUTED,
-    PAYMENT_FAILED,
-    WALLET_CREDITED,
-    WALLET_DEBITED,
-)
+from sigec_actors.domain.events import WALLET_CREDITED, WALLET_DEBITED
 from sigec_actors.domain.ledger import AccountKind, NewJournalEntry, PostingIn
-from sigec_actors.domain.records import OutboxMessage
 from sigec_actors.payments.errors import IdempotencyKeyReused, RefundTooLarge, UnknownPayment
 from sigec_actors.payments.lifecycle import (
     OPEN,
@@ -35,7 +24,6 @@ from sigec_actors.payments.lifecycle import (
 from sigec_actors.payments.model import (
     SOURCE_REFUND,
     SOURCE_REFUND_UNDONE,
-    SOURCE_TOPUP,
     Applied,
     Payment,
     ProviderEvent,
@@ -44,7 +32,6 @@ from sigec_actors.payments.model import (
 )
 from sigec_actors.ports import DbConn, DbPool, LedgerRepository
 
-_LOCK = "SELECT * FROM payments WHERE id = $1 FOR UPDATE"
 _OPEN = [s.value for s in OPEN]
 
 
@@ -75,7 +62,7 @@ class PgPayments:
         """The provider's id and details; the state only moves forward (a webhook may have
         been applied already)."""
         async with transaction(self._pool) as conn:
-            current = await _locked(conn, payment_id)
+            current = await locked_payment(conn, payment_id)
             status = current.status
             if intent.status != status and after_event(status, event_for(intent.status)):
                 status = intent.status
@@ -140,7 +127,19 @@ class PgPayments:
                 event.payload)
             if fresh is None:  # seen before (maybe concurrently: we waited for its commit)
                 return Applied(duplicate=True, payment=payment)
-            return await _apply_locked(conn, payment.id, event, legs)
+            return await apply_locked(conn, payment.id, event, legs)
+
+    async def confirm_offline(self, payment_id: UUID, end_to_end_id: str,
+                              amount_centavos: int, now: datetime, expiry_s: float,
+                              by: UUID | None = None) -> Applied:
+        payment = await self._require(payment_id)
+        return await offline_pix.confirm(self._pool, await self._legs(payment.user_id),
+                                         payment_id, end_to_end_id, amount_centavos, now,
+                                         expiry_s, by)
+
+    async def expire_offline(self, now: datetime, expiry_s: float, limit: int
+                             ) -> list[Payment]:
+        return await offline_pix.expire_due(self._pool, now, expiry_s, limit)
 
     async def start_refund(self, payment_id: UUID, amount_centavos: int | None,
                            by: UUID | None, idempotency_key: str | None = None) -> Refund:
@@ -168,14 +167,14 @@ class PgPayments:
                 "SELECT * FROM payment_refunds WHERE id = $1 FOR UPDATE", refund_id), Refund)
             if refund.status != "pending":
                 return refund
-            payment = await _locked(conn, refund.payment_id)
+            payment = await locked_payment(conn, refund.payment_id)
             wallet, clearing = await self._legs(payment.user_id)
             await post_on(conn, NewJournalEntry(
                 SOURCE_REFUND_UNDONE, str(refund_id),
                 (PostingIn(clearing, -refund.amount_centavos),
                  PostingIn(wallet, refund.amount_centavos)),
                 description="refund refused by the provider: credited back"),
-                [_wallet_event(WALLET_CREDITED, payment, refund.amount_centavos)])
+                [wallet_event(WALLET_CREDITED, payment, refund.amount_centavos)])
             left = payment.refunded_centavos - refund.amount_centavos
             status = PaymentStatus.SUCCEEDED if left == 0 else PaymentStatus.PARTIALLY_REFUNDED
             await conn.execute(
@@ -207,58 +206,6 @@ class PgPayments:
         return wallet.id, clearing.id
 
 
-async def _locked(conn: DbConn, payment_id: UUID) -> Payment:
-    row = await conn.fetchrow(_LOCK, payment_id)
-    if row is None:
-        raise UnknownPayment(payment_id)
-    return to_record(row, Payment)
-
-
-DISPUTE_OPENED = "charge.dispute.created"
-"""Stripe's event for a chargeback: `payment.disputed` is published (the operator alert rule
-opens a critical alert); the wallet is not debited automatically."""
-
-
-async def _apply_locked(conn: DbConn, payment_id: UUID, event: ProviderEvent,
-                        legs: tuple[UUID, UUID]) -> Applied:
-    payment = await _locked(conn, payment_id)
-    if event.type == DISPUTE_OPENED:  # the operator decides: an alert, no money moves here
-        await write_events(conn, [OutboxMessage(PAYMENT_DISPUTED, {
-            **_payment_event(payment, payment.status), "disputeId": event.payload.get("id"),
-            "disputedCentavos": event.payload.get("amount"),
-            "reason": event.payload.get("reason")})])
-        return Applied(duplicate=False, payment=payment)
-    target = after_event(payment.status, event.type)
-    if target is None:  # stale or repeated news: recorded, nothing changes
-        return Applied(duplicate=False, payment=payment)
-    entry_id, credited = payment.journal_entry_id, False
-    events: list[OutboxMessage] = []
-    if target in (PaymentStatus.FAILED, PaymentStatus.CANCELED):
-        events.append(OutboxMessage(PAYMENT_FAILED, _payment_event(payment, target)))
-    if target is PaymentStatus.SUCCEEDED:
-        events.append(OutboxMessage(PAYMENT_COMPLETED, _payment_event(payment, target)))
-        if entry_id is None:  # the one credit of this payment (source key: its id)
-            wallet, clearing = legs
-            result = await post_on(conn, NewJournalEntry(
-                SOURCE_TOPUP, str(payment.id),
-                (PostingIn(clearing, -payment.amount_centavos),
-                 PostingIn(wallet, payment.amount_centavos)),
-                description=f"top-up by {payment.method}",
-                metadata={"provider": payment.provider,
-                          "providerPaymentId": event.provider_payment_id}),
-                [_wallet_event(WALLET_CREDITED, payment, payment.amount_centavos)])
-            entry_id, credited = result.entry.id, result.created
-    row = await conn.fetchrow(
-        "UPDATE payments SET status = $2, journal_entry_id = $3,"
-        " provider_payment_id = coalesce(provider_payment_id, $4),"
-        " failure_reason = CASE WHEN $2 IN ('failed', 'canceled') THEN $5 ELSE NULL END"
-        " WHERE id = $1 RETURNING *", payment.id, target.value, entry_id,
-        event.provider_payment_id, _failure(event))
-    await write_events(conn, events)
-    return Applied(duplicate=False, payment=to_record(row, Payment), changed=True,
-                   credited=credited)
-
-
 async def _keyed_refund(conn: DbConn, payment_id: UUID, amount: int | None,
                         key: str) -> Refund | None:
     """The refund already made under `key` on this payment (its row is locked by the caller)."""
@@ -275,7 +222,7 @@ async def _keyed_refund(conn: DbConn, payment_id: UUID, amount: int | None,
 
 async def _start_refund(conn: DbConn, payment_id: UUID, amount: int | None, by: UUID | None,
                         legs: tuple[UUID, UUID], key: str | None) -> Refund:
-    payment = await _locked(conn, payment_id)
+    payment = await locked_payment(conn, payment_id)
     if key is not None and (done := await _keyed_refund(conn, payment_id, amount, key)):
         return done
     wallet, clearing = legs
@@ -293,26 +240,8 @@ async def _start_refund(conn: DbConn, payment_id: UUID, amount: int | None, by: 
         SOURCE_REFUND, str(refund.id), (PostingIn(wallet, -ask), PostingIn(clearing, ask)),
         description=f"refund of payment {payment_id}",
         metadata={"paymentId": str(payment_id)}),
-        [_wallet_event(WALLET_DEBITED, payment, ask)])
+        [wallet_event(WALLET_DEBITED, payment, ask)])
     await conn.execute(
         "UPDATE payments SET refunded_centavos = refunded_centavos + $2, status = $3"
         " WHERE id = $1", payment_id, ask, target.value)
     return refund
-
-
-def _failure(event: ProviderEvent) -> str | None:
-    error = event.payload.get("last_payment_error")
-    if isinstance(error, dict):
-        return str(error.get("message") or error.get("code") or "payment failed")[:500]
-    return event.type.rsplit(".", 1)[-1]
-
-
-def _payment_event(payment: Payment, status: PaymentStatus) -> dict[str, Any]:
-    return {"paymentId": str(payment.id), "userId": str(payment.user_id),
-            "amountCentavos": payment.amount_centavos, "method": payment.method,
-            "provider": payment.provider, "status": status.value}
-
-
-def _wallet_event(subject: str, payment: Payment, amount: int) -> OutboxMessage:
-    return OutboxMessage(subject, {"userId": str(payment.user_id), "amountCentavos": amount,
-                                   "paymentId": str(payment.id)})

@@ -64,3 +64,26 @@ class IdempotencyKeyReused(PaymentError):
         self.key = key
         self.detail = detail
         super().__init__(f"Idempotency-Key already used for another request: {detail}")
+
+
+class NotConfirmable(PaymentError):
+    """An operator's confirmation its payment's state refuses; `state` says why: `not_brcode`
+    (its provider reports it), `succeeded` / `partially_refunded` / `refunded` (confirmed
+    before, by another transfer), `expired`, `failed`, `canceled`, or `end_to_end_id_used`
+    (that transfer confirmed another payment)."""
+
+    def __init__(self, payment_id: UUID | str, state: str, detail: str) -> None:
+        self.payment_id = str(payment_id)
+        self.state = state
+        self.detail = detail
+        super().__init__(detail)
+
+
+class ConfirmMismatch(PaymentError):
+    """A confirmation whose `field` does not fit the payment (another amount, an end-to-end
+    id that is malformed or dated outside the payment's life)."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{field} {problem}")

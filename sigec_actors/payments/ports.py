@@ -73,6 +73,20 @@ class PaymentStore(Protocol):
         wallet credit it causes (a success credits once per payment, whatever the event)."""
         ...
 
+    async def confirm_offline(self, payment_id: UUID, end_to_end_id: str,
+                              amount_centavos: int, now: datetime, expiry_s: float,
+                              by: UUID | None = None) -> Applied:
+        """A PIX BR Code made here, paid by the transfer `end_to_end_id` (an admin read it on
+        the bank statement): credited once like a webhook's success, under the rules of
+        offline.check_confirm; the same transfer again is `duplicate` (nothing credited)."""
+        ...
+
+    async def expire_offline(self, now: datetime, expiry_s: float, limit: int
+                             ) -> list[Payment]:
+        """Cancel (reason `expired`) the open BR Code payments made here whose expiry passed;
+        returns those this call expired."""
+        ...
+
     async def start_refund(self, payment_id: UUID, amount_centavos: int | None,
                            by: UUID | None, idempotency_key: str | None = None) -> Refund:
         """Debit the wallet and mark the payment refunded (partially) in one transaction;

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -29,9 +31,11 @@ from sigec_actors.payments.model import (
     Refund,
     provider_key,
 )
+from sigec_actors.payments.offline import BRCODE
 from sigec_actors.payments.ports import PaymentProvider, PaymentStore
 
-BRCODE = "brcode"
+EXPIRE_BATCH = 500
+"""BR Code payments one expiry round cancels at most (the next round takes the rest)."""
 
 
 def details_of(intent: ProviderIntent) -> dict[str, Any]:
@@ -51,10 +55,12 @@ class PaymentService:
     reconciliation), once per payment."""
 
     def __init__(self, store: PaymentStore, provider: PaymentProvider,
-                 config: PaymentsConfig) -> None:
+                 config: PaymentsConfig,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.store = store
         self.provider = provider
         self._config = config
+        self._clock = clock
 
     async def create(self, user_id: UUID, amount_centavos: int, method: Method,
                      payer: Payer | None = None, idempotency_key: str | None = None
@@ -92,9 +98,23 @@ class PaymentService:
         else:
             data = brcode.static_payload(c.pix_key, c.merchant_name, c.merchant_city,
                                          amount_centavos=amount, txid=txid)
+        expires = self._clock() + timedelta(seconds=c.brcode_expiry_s)
         return ProviderIntent(provider_payment_id=txid, provider_status="requires_action",
                               status=PaymentStatus.REQUIRES_ACTION, amount_centavos=amount,
-                              payment_id=payment_id, pix=PixCode(copy_paste=data))
+                              payment_id=payment_id,
+                              pix=PixCode(copy_paste=data, expires_at=expires))
+
+    async def confirm(self, payment_id: UUID, end_to_end_id: str, amount_centavos: int,
+                      by: UUID | None) -> Applied:
+        """An admin read the PIX transfer `end_to_end_id` on the bank statement: credit the
+        BR Code payment it pays, once (offline.check_confirm says when it may not)."""
+        return await self.store.confirm_offline(payment_id, end_to_end_id, amount_centavos,
+                                                self._clock(), self._config.brcode_expiry_s, by)
+
+    async def expire_offline(self) -> list[Payment]:
+        """Cancel the BR Code payments made here whose expiry passed (the node's job)."""
+        return await self.store.expire_offline(self._clock(), self._config.brcode_expiry_s,
+                                               EXPIRE_BATCH)
 
     async def apply(self, event: ProviderEvent) -> Applied:
         return await self.store.apply(self.provider.name, await self._news(event))

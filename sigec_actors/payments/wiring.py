@@ -80,7 +80,7 @@ class PaymentsWiring:
             name=config.provider, timeout_s=config.request_timeout_s,
             pix_expires_after_s=config.pix_expires_after_s,
             boleto_expires_after_days=config.boleto_expires_after_days)
-        self.service = PaymentService(self.store, self.provider, config)
+        self.service = PaymentService(self.store, self.provider, config, clock)
         self.reconciler = Reconciler(self.store, self.provider, alerts,
                                      config.reconcile_window_s, clock,
                                      config.reconcile_stale_after_s)
@@ -93,6 +93,11 @@ class PaymentsWiring:
                     or self.config.stripe_api_base)
 
     def start(self) -> None:
+        # BR Codes made here expire whatever the provider (also ones made before a switch
+        # back to pix_provider = "provider"); every node may run a round: each code once.
+        self._jobs.spawn("payments-brcode-expire", every(
+            self.config.brcode_expire_check_s, self.service.expire_offline,
+            job="payments-brcode-expire"))
         if self.ready:
             self._jobs.spawn("payments-reconcile", every(
                 self.config.reconcile_interval_s, self.reconciler.run_once,

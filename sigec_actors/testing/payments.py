@@ -7,7 +7,13 @@ from uuid import UUID, uuid4
 
 import msgspec
 
-from sigec_actors.payments.errors import ProviderFailed, RefundTooLarge, UnknownPayment
+from sigec_actors.payments import offline
+from sigec_actors.payments.errors import (
+    NotConfirmable,
+    ProviderFailed,
+    RefundTooLarge,
+    UnknownPayment,
+)
 from sigec_actors.payments.lifecycle import OPEN, PaymentStatus, after_event, after_refund
 from sigec_actors.payments.model import (
     Applied,
@@ -96,6 +102,30 @@ class InMemoryPayments:
             self.credited[payment.id] = payment.amount_centavos
         return Applied(duplicate=False, payment=self._set(payment.id, status=target),
                        changed=True, credited=credit)
+
+    async def confirm_offline(self, payment_id: UUID, end_to_end_id: str,
+                              amount_centavos: int, now: datetime, expiry_s: float,
+                              by: UUID | None = None) -> Applied:
+        if payment_id not in self.rows:
+            raise UnknownPayment(payment_id)
+        payment = self.rows[payment_id]
+        if not offline.check_confirm(payment, end_to_end_id, amount_centavos, now, expiry_s):
+            return Applied(duplicate=True, payment=payment)
+        if (offline.BRCODE, end_to_end_id) in self.seen:
+            raise NotConfirmable(payment_id, "end_to_end_id_used",
+                                 f"transfer {end_to_end_id} confirmed another payment")
+        self.seen.add((offline.BRCODE, end_to_end_id))
+        self.credited[payment_id] = payment.amount_centavos
+        meta = {**payment.metadata, offline.E2E_KEY: end_to_end_id}
+        return Applied(duplicate=False, payment=self._set(
+            payment_id, status=PaymentStatus.SUCCEEDED, metadata=meta), changed=True,
+            credited=True)
+
+    async def expire_offline(self, now: datetime, expiry_s: float, limit: int
+                             ) -> list[Payment]:
+        due = [p for p in self.rows.values() if offline.is_due(p, now, expiry_s)][:limit]
+        return [self._set(p.id, status=PaymentStatus.CANCELED,
+                          failure_reason=offline.EXPIRED) for p in due]
 
     async def start_refund(self, payment_id: UUID, amount_centavos: int | None,
                            by: UUID | None, idempotency_key: str | None = None) -> Refund:
