@@ -29,6 +29,14 @@ class TxStation(RetryingStation):
     def __init__(self, station_id: str, url: str, token: str, stop: asyncio.Event) -> None:
         super().__init__(station_id, url, token)
         self.stop = stop
+        self.answers: list[tuple[float, float]] = []  # (answered at, seconds since first sent)
+
+    async def call(self, action: str, payload: dict[str, Any]) -> list[Any]:
+        sent = time.monotonic()
+        reply = await super().call(action, payload)
+        now = time.monotonic()
+        self.answers.append((now, now - sent))
+        return reply
 
     async def run(self) -> None:
         while not self.stop.is_set():
@@ -41,6 +49,29 @@ class TxStation(RetryingStation):
             self.ended.add(txid)
         if self.ws is not None:
             await self.ws.close()
+
+
+def p99(latencies: list[float]) -> float:
+    ordered = sorted(latencies)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+def recovered_after(answers: list[tuple[float, float]], since: float, bound_s: float,
+                    window_s: float = 1.0) -> float | None:
+    """Seconds from `since` (a fault removed) until the p99 of a sliding `window_s` window of
+    answers (by answer time, each CALL timed from its first send, retries included) went under
+    `bound_s` and stayed there; None while the last window is still above it."""
+    ordered = sorted(answers)
+    recovered: float | None = None
+    for i, (at, _) in enumerate(ordered):
+        if at < since:
+            continue
+        window = [lat for t, lat in ordered[:i + 1] if t > at - window_s]
+        if p99(window) > bound_s:
+            recovered = None
+        elif recovered is None:
+            recovered = at - since
+    return recovered
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 60) -> None:
