@@ -160,16 +160,22 @@ class HeartbeatStation:
         self.uid = 0
         self.answered = 0
         self.connect_attempts = 0
+        self.handshake_s = 0.0  # the WebSocket upgrade of the last successful connect
+        self.connected_s = 0.0  # from connect() to booted, retries included
 
     async def connect(self, deadline: float) -> None:
         """Connect and boot, retrying until `deadline` (monotonic)."""
+        began = time.monotonic()
         while True:
             self.connect_attempts += 1
             try:
+                opening = time.monotonic()
                 self.ws = await asyncio.wait_for(open_ws(
                     *self.addr, f"/ocpp/{self.station_id}", "ocpp2.0.1", {}), CALL_TIMEOUT_S)
+                self.handshake_s = time.monotonic() - opening
                 await self.call("BootNotification", {"reason": "PowerUp", "chargingStation": {
                     "model": "Storm", "vendorName": "T"}})
+                self.connected_s = time.monotonic() - began
                 return
             except (OSError, TimeoutError, Closed, HandshakeError):
                 self.close()
