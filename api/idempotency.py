@@ -16,7 +16,8 @@ request (method, path, decoded query and body, caller). The same key with anothe
 422 naming `Idempotency-Key`; a retry while the first still runs is a 409 (Retry-After: 1).
 Answers to typed errors after the handler started (402, 404, 409, 502 ...) are stored too;
 a 400 or 422 (refused input, as Stripe does), a 429 or 503 ("try again") and an unexpected
-exception release the key so a retry runs again.
+exception release the key so a retry runs again. Storing the answer or releasing the key is
+tried again after a database failure; an answer that still cannot be stored releases the key.
 A claim whose node died unanswered is taken over by a retry after
 payments.idempotency_lock_timeout_s, so the handler's money effect must itself be keyed (the
 payment row by `call.idempotency_key`). Stores: PgIdempotencyStore in node wiring, the
@@ -25,6 +26,7 @@ in-memory one in the API harness (ctx.extras[EXTRAS_KEY]); expired keys are prun
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -121,6 +123,25 @@ async def run_idempotent(call: Call, handler: Handler) -> web.StreamResponse:
     raise AssertionError("unreachable")  # pragma: no cover (mypy: Outcome is exhausted)
 
 
+STORE_RETRIES_S = (0.05, 0.25, 1.0)  # a terminated backend costs one connection, not the pool
+
+
+async def _stubborn(what: str, request: IdemRequest, op: Callable[[], Awaitable[Any]]) -> bool:
+    """Run a store operation, again after a database failure (a connection killed under the
+    request: the pool's next one works); False when every attempt failed."""
+    for pause in (*STORE_RETRIES_S, None):
+        try:
+            await op()
+        except DB_FAILURES as exc:
+            log.warning("idempotency_store_failed", op=what, key=request.key, error=repr(exc))
+            if pause is None:
+                return False
+            await asyncio.sleep(pause)
+        else:
+            return True
+    return False  # pragma: no cover (the loop returns)
+
+
 async def _run_claimed(call: Call, handler: Handler, store: IdempotencyStore,
                        request: IdemRequest, token: Any) -> web.StreamResponse:
     settled = False
@@ -130,16 +151,18 @@ async def _run_claimed(call: Call, handler: Handler, store: IdempotencyStore,
                 or not isinstance(response.body, bytes):
             return response  # released below: a retry runs again
         answer = StoredAnswer(response.status, response.content_type, response.body)
-        settled = True
-        try:
+
+        async def finish() -> None:
             if not await store.finish(request, token, answer, call.ctx.clock()):
                 log.warning("idempotency_claim_lost", key=request.key, path=request.path)
-        except DB_FAILURES as exc:  # the answer stands; the claim expires into a takeover
-            log.warning("idempotency_store_failed", key=request.key, error=repr(exc))
+        # The answer stands either way. Not stored after the retries: the key is released
+        # rather than left claimed (a retry would get 409 until the lock timeout), so a retry
+        # runs again and finds the money effect by its own key.
+        settled = await _stubborn("finish", request, finish)
         return response
     finally:
         if not settled:
-            await store.release(request, token)
+            await _stubborn("release", request, lambda: store.release(request, token))
 
 
 async def _answer(call: Call, handler: Handler) -> web.StreamResponse:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import msgspec
 import pytest
 from aiohttp import web
@@ -16,7 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from api.context import CTX
 from api.errors import InvalidInput, NotConfigured, NotFound
-from api.idempotency import EXTRAS_KEY, HEADER, REPLAYED
+from api.idempotency import EXTRAS_KEY, HEADER, REPLAYED, STORE_RETRIES_S
 from api.openapi import build_document
 from api.problems import problem_middleware
 from api.routing import Call, Resource, json_response
@@ -382,3 +383,48 @@ def test_openapi_documents_the_header_and_its_answers() -> None:
     assert {"409", "422"} <= set(op["responses"])
     optional_op = doc["paths"]["/test/optional"]["post"]
     assert next(p for p in optional_op["parameters"] if p["in"] == "header")["required"] is False
+
+
+class FlakyStore:
+    """A store whose `finish` (and `release`) fail with a terminated connection `failures`
+    times before they reach the real store: what pg_terminate_backend does to a request."""
+
+    def __init__(self, inner: IdempotencyStore, failures: int) -> None:
+        self.inner, self.failures = inner, failures
+
+    def _fail(self) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed")
+
+    async def claim(self, request: IdemRequest, now: datetime) -> Any:
+        return await self.inner.claim(request, now)
+
+    async def finish(self, request: IdemRequest, token: datetime, answer: StoredAnswer,
+                     now: datetime) -> bool:
+        self._fail()
+        return await self.inner.finish(request, token, answer, now)
+
+    async def release(self, request: IdemRequest, token: datetime) -> None:
+        self._fail()
+        await self.inner.release(request, token)
+
+    async def prune(self, now: datetime) -> int:
+        return await self.inner.prune(now)
+
+
+@pytest.mark.parametrize(("failures", "replayed"), [(2, True), (len(STORE_RETRIES_S) + 1, False)])
+async def test_an_answer_the_store_failed_to_keep_never_leaves_the_key_stuck(
+        env: Env, failures: int, replayed: bool) -> None:
+    """A connection killed while the answer is stored: stored on a later attempt (the retry
+    replays it), or, when the database stays away, the key is released (the retry runs again,
+    finding the money effect by its own key) instead of a 409 until the lock timeout."""
+    flaky = FlakyStore(env.api.ctx.extras[EXTRAS_KEY], failures)
+    env.api.ctx.extras[EXTRAS_KEY] = flaky
+    first = await env.post("kill", {"amountCentavos": 700})
+    assert first[0] == 201
+    flaky.failures = 0
+    again = await env.post("kill", {"amountCentavos": 700})
+    assert again[0] == 201, again
+    assert (REPLAYED in again[2]) is replayed
+    assert env.effects.runs == (1 if replayed else 2)

@@ -76,7 +76,9 @@ async def test_postgres_killed_mid_payment_moves_money_exactly_once(
         tmp_path: Path, fresh_pg_dsn: str, nats_server: EmbeddedNats, payments: int) -> None:
     assert nats_server.url is not None
     node = await start_node(tmp_path, fresh_pg_dsn, nats_server.url, stations=0,
-                            # a claim whose stored answer was lost to a kill: taken over this soon
+                            # a kill can land after a claim committed but before its result
+                            # came back (the request is 503, the key stays claimed): such a
+                            # claim is taken over after the lock timeout, shortened here
                             SIGEC_PAYMENTS__IDEMPOTENCY_LOCK_TIMEOUT_S="2")
     data = node.server.data_dir
     fake, fake_key = node.server.runtime["paymentsFakeUrl"], (data / FAKE_KEY_FILE).read_text()
