@@ -10,7 +10,8 @@ from sigec_actors.adapters.pg_wallet import StatementLine
 from sigec_actors.domain.records import Caller
 from sigec_actors.domain.transactions import Transaction
 from sigec_actors.transactions.ports import Commander
-from sigec_actors.v2g_session.errors import NoTransaction
+from sigec_actors.v2g_session.errors import NoTransaction, UnknownSession
+from sigec_actors.v2g_session.ports import CompensationOutcome
 from sigec_actors.v2g_session.queries import Capability, DayStats, EvseCapability, Preferences
 from sigec_actors.v2g_session.service import StartRequest
 from sigec_actors.v2g_session.state import V2GState
@@ -78,6 +79,16 @@ class FakeV2G:
 
     def service(self, commander: Commander) -> NoDischarges:
         return NoDischarges()
+
+
+class NoSessionsToSettle:
+    """SettleControl with no v2g sessions: every settle is UnknownSession (404)."""
+
+    async def settle_now(self, session_id: UUID) -> CompensationOutcome:
+        raise UnknownSession(str(session_id))
+
+    async def session_row(self, session_id: UUID) -> dict[str, Any] | None:
+        return None
 
 
 class EmptyStatement:

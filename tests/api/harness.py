@@ -64,9 +64,10 @@ from sigec_actors.testing.pki import in_memory_pki
 from sigec_actors.testing.reports import InMemoryReports
 from sigec_actors.testing.smart_charging import InMemorySmartCharging
 from sigec_actors.testing.v2g_plans import InMemoryPlans
-from sigec_actors.testing.v2g_sessions import EmptyStatement, FakeV2G
+from sigec_actors.testing.v2g_sessions import EmptyStatement, FakeV2G, NoSessionsToSettle
 from sigec_actors.testing.voice import MemoryVoiceLog, StaticStationNames
 from sigec_actors.v2g.plan_runner import EXTRAS_KEY as PLANS
+from sigec_actors.v2g_session.reprice import EXTRAS_KEY as V2G_REPRICING
 from sigec_actors.v2g_session.wiring import EXTRAS_KEY as V2G_SESSIONS
 from sigec_actors.voice.wiring import EXTRAS_KEY as VOICE
 from sigec_actors.voice.wiring import VoiceWiring
@@ -218,6 +219,7 @@ async def start_api(*, users: UserRepository | None = None,
     ctx.extras.setdefault(SMART_CHARGING, InMemorySmartCharging())
     ctx.extras.setdefault(PKI, in_memory_pki())  # CA in one temporary dir per process
     ctx.extras.setdefault(FIRMWARE, InMemoryFirmware(("CP-1", "CP-2", "CP-3", "CP-4")))
+    ctx.extras.setdefault(V2G_REPRICING, NoSessionsToSettle())
     ctx.extras.setdefault(VOICE, VoiceWiring(None, ctx.settings.voice, log=MemoryVoiceLog(),
                                              names=StaticStationNames(["CP-1", "CP-2"])))
     if v2g_prices.EXTRAS_KEY not in ctx.extras:
