@@ -18,10 +18,14 @@ pytestmark = [pytest.mark.pg, pytest.mark.nats]
 
 
 async def test_a_node_whose_ocpp_port_is_taken_fails_within_seconds(
-        tmp_path: Path, migrated_pg_dsn: str, nats_url: str) -> None:
+        tmp_path: Path, migrated_pg_dsn: str, nats_url: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """The outbox relay is running by the time the gateway binds: the failed start must stop
     it before closing the pool (which waited for its connection forever: a 10 s start
     timeout, then a restart, for every such failure)."""
+    # a hosted node takes this host's DATABASE_URL over the director's (local_settings): the
+    # module's migrated database, not whatever the machine's DATABASE_URL holds
+    monkeypatch.setenv("DATABASE_URL", migrated_pg_dsn)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
