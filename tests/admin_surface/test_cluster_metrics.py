@@ -36,6 +36,7 @@ async def test_one_scrape_shows_every_node(nats_url: str) -> None:
     try:
         await ca.serve(_local("t-node-a", a))
         await cb.serve(_local("t-node-b", b))
+        await nc_b.flush()  # node b's subscription is on the server before node a asks
         text = (await ca.gather()).decode()
     finally:
         await ca.close()
