@@ -29,7 +29,9 @@ def serve(tmp_path: Path, fresh_pg_dsn: str, nats_url: str) -> Serve:
     async def run(**env: str) -> AsyncIterator[ServerProcess]:
         data = tmp_path / "data"
         server = ServerProcess(data, server_env(data, DATABASE_URL=fresh_pg_dsn,
-                                                NATS_URL=nats_url, **env),
+                                                NATS_URL=nats_url,
+                                                SIGEC_SERVER__GRAPHQL_ENABLED="true",
+                                                SIGEC_SERVER__GRPC_ENABLED="true", **env),
                                tmp_path / "server.log")
         await asyncio.to_thread(server.start)
         try:

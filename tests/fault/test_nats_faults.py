@@ -23,7 +23,8 @@ pytestmark = [pytest.mark.pg, pytest.mark.nats, pytest.mark.slow]
 
 @pytest.mark.parametrize(("mode", "down_s"), [
     pytest.param("reset", 4.0, id="reset-ci"),
-    pytest.param("blackhole", 4.0, id="blackhole-ci"),
+    # the other mode, short, runs with the soak (make soak): one mode per scenario in make test
+    pytest.param("blackhole", 4.0, id="blackhole-short", marks=pytest.mark.soak),
     pytest.param("reset", 60.0, id="reset-soak", marks=[pytest.mark.soak,
                                                          pytest.mark.timeout(600)]),
 ])

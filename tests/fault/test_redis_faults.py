@@ -42,7 +42,8 @@ async def _api_during(node: Node, api: Api, until: asyncio.Event) -> dict[str, l
 
 @pytest.mark.parametrize(("mode", "down_s"), [
     pytest.param("blackhole", 4.0, id="blackhole-ci"),
-    pytest.param("reset", 4.0, id="reset-ci"),
+    # the other mode, short, runs with the soak (make soak): one mode per scenario in make test
+    pytest.param("reset", 4.0, id="reset-short", marks=pytest.mark.soak),
     pytest.param("blackhole", 60.0, id="blackhole-soak", marks=[pytest.mark.soak,
                                                                  pytest.mark.timeout(600)]),
 ])

@@ -55,7 +55,9 @@ def module_fixtures(name: str) -> tuple[Any, Any]:
                nats_url: str) -> Iterator[ServerProcess]:
         root: Path = tmp_path_factory.mktemp(name)
         proc = ServerProcess(root / "data", server_env(
-            root / "data", DATABASE_URL=pg_dsn, NATS_URL=nats_url), root / "server.log")
+            root / "data", DATABASE_URL=pg_dsn, NATS_URL=nats_url,
+            SIGEC_SERVER__GRAPHQL_ENABLED="true", SIGEC_SERVER__GRPC_ENABLED="true"),
+            root / "server.log")
         proc.start()
         yield proc
         assert proc.stop() == 0, proc.log()

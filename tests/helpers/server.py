@@ -65,6 +65,9 @@ def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
                SIGEC_LOG__FORMAT="json", SIGEC_ADMIN_PASSWORD=ADMIN_PASSWORD,
                SIGEC_ADMIN_EMAIL=ADMIN_EMAIL, SIGEC_WORKERS="0",
                SIGEC_SERVER__GRAPHQL_PORT="0", SIGEC_SERVER__GRPC_PORT="0",
+               # GraphQL and gRPC cost a server ~0.7 s to start and stop; the tests of those
+               # surfaces (tests/graphql, tests/grpc, the listener guards) turn them on
+               SIGEC_SERVER__GRAPHQL_ENABLED="false", SIGEC_SERVER__GRPC_ENABLED="false",
                # test stations that take the next frame for their answer would read the node's
                # own first-boot GetBaseReport; tests/device_model turns it on
                SIGEC_DEVICE_MODEL__FULL_INVENTORY_ON_FIRST_BOOT="false")
